@@ -1,0 +1,68 @@
+"""Wire the parts together once: engine, sessions, templates, calendar, mailbox factory.
+
+The CLI (and the demo and tests, through the same function) build one :class:`App` from the
+loaded config and pass its pieces down to the ``*_once`` stage functions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from imap_tools import BaseMailBox
+from jinja2 import Environment
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from mailproc.config import Config
+from mailproc.db import make_engine, make_sessionmaker
+from mailproc.ingest import PollReport, open_mailbox, poll_once
+from mailproc.notices.render import make_environment
+from mailproc.notices.sender import SendReport, send_once
+from mailproc.pipeline import Context, ProcessReport, process_once
+from mailproc.workdays import WorkCalendar
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class App:
+    config: Config
+    engine: Engine
+    sessions: sessionmaker[Session]
+    env: Environment
+    calendar: WorkCalendar
+    now: Callable[[], datetime] = field(default=utcnow)
+
+    @classmethod
+    def build(cls, config: Config, *, now: Callable[[], datetime] = utcnow) -> App:
+        engine = make_engine(config.database)
+        return cls(
+            config=config,
+            engine=engine,
+            sessions=make_sessionmaker(engine),
+            env=make_environment(config.notices.templates_dir or None),
+            calendar=WorkCalendar.from_config(config.calendar),
+            now=now,
+        )
+
+    def mailbox(self) -> BaseMailBox:
+        return open_mailbox(self.config.imap)
+
+    def context(self) -> Context:
+        return Context.build(self.config, self.env, self.calendar)
+
+    def poll_once(self, *, ignore_backoff: bool = False) -> PollReport:
+        return poll_once(self.sessions, self.mailbox, self.config.imap, now=self.now, ignore_backoff=ignore_backoff)
+
+    def process_once(self, *, limit: int | None = None) -> ProcessReport:
+        return process_once(self.sessions, self.engine, self.context(), now=self.now, limit=limit)
+
+    def send_once(self, *, limit: int | None = None) -> SendReport:
+        return send_once(self.sessions, self.engine, self.config.smtp, now=self.now, limit=limit)
+
+    def close(self) -> None:
+        self.engine.dispose()

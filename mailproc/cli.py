@@ -1,0 +1,347 @@
+"""The ``mailproc`` command line: the one place that loads the config and builds the app.
+
+Every daemon loop has a one-shot command here (``poll --once``, ``process --once``,
+``send --once``); ``run`` only puts the same calls on a timer.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import click
+from sqlalchemy import select
+
+from mailproc import config as config_mod
+from mailproc.app import App
+from mailproc.errors import ConfigError, MailprocError
+from mailproc.logsetup import setup_logging
+from mailproc.models import INBOUND_QUARANTINED, Event, InboundMessage, Ticket, TicketMessage
+from mailproc.views import event_json, list_outbox, list_tickets, outbox_json, stats, table, ticket_json
+
+class Obj:
+    """Holds the config path until a command needs the app (extract does not)."""
+
+    def __init__(self, config_path: str | None) -> None:
+        self.config_path = config_path
+        self._app: App | None = None
+
+    def config(self) -> config_mod.Config:
+        try:
+            return config_mod.load(self.config_path)
+        except ConfigError as exc:
+            raise click.ClickException(f"configuration error: {exc}") from exc
+
+    def app(self) -> App:
+        if self._app is None:
+            cfg = self.config()
+            setup_logging(cfg.logging.level)
+            self._app = App.build(cfg)
+        return self._app
+
+
+def _app(ctx: click.Context) -> App:
+    obj: Obj = ctx.obj
+    return obj.app()
+
+
+def _echo_json(data: Any) -> None:
+    click.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))
+
+
+def _require_schema(app: App) -> None:
+    from mailproc.migrate import is_up_to_date
+
+    if not is_up_to_date(app.engine):
+        raise click.ClickException("the database schema is not up to date: run 'mailproc db upgrade' first")
+
+
+@click.group()
+@click.option("--config", "config_path", type=click.Path(dir_okay=False), envvar="MAILPROC_CONFIG",
+              help="Config file (default: $MAILPROC_CONFIG or config/mailproc.toml).")
+@click.version_option(package_name="mailproc")
+@click.pass_context
+def main(ctx: click.Context, config_path: str | None) -> None:
+    """mailproc: K+ complaint e-mails in, tickets and notices out."""
+    ctx.obj = Obj(config_path)
+
+
+# --- one-shot stages -----------------------------------------------------------------------
+
+@main.command()
+@click.option("--once", is_flag=True, help="Fetch and process what is there, then exit.")
+@click.pass_context
+def poll(ctx: click.Context, once: bool) -> None:
+    """Fetch new mail from IMAP, store it and process it into tickets."""
+    if not once:
+        raise click.UsageError("use 'mailproc run' for the daemon, or 'mailproc poll --once'")
+    app = _app(ctx)
+    _require_schema(app)
+    failed = False
+    while True:
+        report = app.poll_once(ignore_backoff=True)
+        click.echo(str(report), err=True)
+        processed = app.process_once()
+        click.echo(str(processed), err=True)
+        if report.error:
+            failed = True
+            break
+        if report.left_behind == 0 or report.stored + report.duplicates == 0:
+            break
+    if failed:
+        raise click.ClickException(f"IMAP poll failed: {report.error}")
+
+
+@main.command()
+@click.option("--once", is_flag=True, required=True, help="Process stored messages, then exit.")
+@click.pass_context
+def process(ctx: click.Context, once: bool) -> None:
+    """Turn stored messages into tickets (no IMAP access)."""
+    app = _app(ctx)
+    _require_schema(app)
+    click.echo(str(app.process_once()), err=True)
+
+
+@main.command()
+@click.option("--once", is_flag=True, required=True, help="Deliver what is due in the outbox, then exit.")
+@click.pass_context
+def send(ctx: click.Context, once: bool) -> None:
+    """Deliver due outbox e-mails over SMTP."""
+    app = _app(ctx)
+    _require_schema(app)
+    report = app.send_once()
+    click.echo(f"send: {report}", err=True)
+
+
+@main.command()
+@click.pass_context
+def run(ctx: click.Context) -> None:
+    """Run the daemon: poll, process and send on a timer until interrupted."""
+    from mailproc.scheduler import run_daemon
+
+    app = _app(ctx)
+    _require_schema(app)
+    run_daemon(app)
+
+
+# --- extraction ----------------------------------------------------------------------------
+
+@main.command()
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@click.pass_context
+def extract(ctx: click.Context, file: Path, as_json: bool) -> None:
+    """Extract the customer's identifiers from an .eml file."""
+    from mailproc.extract import extract as run_extract
+    from mailproc.parsing import parse_message
+
+    cfg = ctx.obj.config()
+    try:
+        parsed = parse_message(file.read_bytes(), cfg.parsing)
+    except MailprocError as exc:
+        raise click.ClickException(f"{file}: {exc}") from exc
+    tz = ZoneInfo(cfg.calendar.timezone)
+    mail_date = (parsed.date or datetime.now(tz)).astimezone(tz).date()
+    found = run_extract(parsed.customer_text, subject=parsed.subject, sender_address=parsed.from_address,
+                        sender_name=parsed.from_name, mail_date=mail_date, config=cfg.extract)
+    data = found.as_json()
+    if as_json:
+        click.echo(json.dumps(data, ensure_ascii=False))
+        return
+    click.echo(table(["field", "value", "found by"],
+                     [(k, v, found.confidence.get(k, "")) for k, v in data.items()], max_width=80))
+
+
+# --- configuration and database ------------------------------------------------------------
+
+@main.command("check-config")
+@click.pass_context
+def check_config(ctx: click.Context) -> None:
+    """Validate the config file and connect to IMAP, SMTP and the database."""
+    from mailproc.checks import run_checks
+
+    cfg = ctx.obj.config()
+    click.echo(f"config: {cfg.source}: OK")
+    ok = True
+    for name, success, detail in run_checks(cfg):
+        ok &= success
+        click.echo(f"{name}: {'OK' if success else 'FAILED'}: {detail}")
+    if not ok:
+        sys.exit(1)
+
+
+@main.group()
+def db() -> None:
+    """Database schema commands."""
+
+
+@db.command("upgrade")
+@click.pass_context
+def db_upgrade(ctx: click.Context) -> None:
+    """Create or migrate the schema to the newest revision."""
+    from mailproc.migrate import current_revision, upgrade
+
+    app = _app(ctx)
+    upgrade(app.engine)
+    click.echo(f"database at revision {current_revision(app.engine)}")
+
+
+# --- quarantine ----------------------------------------------------------------------------
+
+@main.group()
+def quarantine() -> None:
+    """Messages that could not be processed."""
+
+
+@quarantine.command("list")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def quarantine_list(ctx: click.Context, as_json: bool) -> None:
+    app = _app(ctx)
+    with app.sessions() as session:
+        rows = session.execute(
+            select(InboundMessage.id, InboundMessage.message_id, InboundMessage.size, InboundMessage.fetched_at,
+                   InboundMessage.error).where(InboundMessage.status == INBOUND_QUARANTINED).order_by(InboundMessage.id)
+        ).all()
+    if as_json:
+        _echo_json([{"id": r.id, "message_id": r.message_id, "size": r.size, "fetched_at": r.fetched_at.isoformat(),
+                     "error": r.error} for r in rows])
+        return
+    click.echo(table(["id", "message-id", "bytes", "fetched", "error"],
+                     [(r.id, r.message_id, r.size, r.fetched_at.strftime("%Y-%m-%d %H:%M"), r.error) for r in rows],
+                     max_width=60))
+
+
+@quarantine.command("retry")
+@click.argument("inbound_id", type=int)
+@click.pass_context
+def quarantine_retry(ctx: click.Context, inbound_id: int) -> None:
+    """Queue a quarantined message again and process it now."""
+    from mailproc.pipeline import retry_quarantined
+
+    app = _app(ctx)
+    if not retry_quarantined(app.sessions, inbound_id):
+        raise click.ClickException(f"message {inbound_id} is not in quarantine")
+    report = app.process_once()
+    click.echo(str(report))
+    with app.sessions() as session:
+        row = session.get(InboundMessage, inbound_id)
+        assert row is not None
+        click.echo(f"message {inbound_id}: {row.status}" + (f" ({row.error})" if row.error else f" ({row.outcome})"))
+
+
+# --- tickets, outbox, stats ----------------------------------------------------------------
+
+@main.group()
+def tickets() -> None:
+    """Look at tickets."""
+
+
+@tickets.command("list")
+@click.option("--json", "as_json", is_flag=True)
+@click.option("--status", default=None, help="Only tickets in this status.")
+@click.option("--limit", default=100, show_default=True)
+@click.pass_context
+def tickets_list(ctx: click.Context, as_json: bool, status: str | None, limit: int) -> None:
+    app = _app(ctx)
+    tz = ZoneInfo(app.config.calendar.timezone)
+    with app.sessions() as session:
+        rows = list_tickets(session, status=status, limit=limit)
+        data = [ticket_json(t, n, tz) for t, n in rows]
+    if as_json:
+        _echo_json(data)
+        return
+    click.echo(table(
+        ["ref", "status", "queue", "received", "name", "phone", "card", "decoder", "accept by", "reply by", "flags"],
+        [(d["ref"], d["status"], d["queue"] or "-", d["received_at"][:16].replace("T", " "), d["name"],
+          d["phone"], d["smartcard"], d["decoder"], d["accept_due"], d["reply_due"], ",".join(d["flags"]))
+         for d in data]))
+
+
+@tickets.command("show")
+@click.argument("ref")
+@click.option("--json", "as_json", is_flag=True)
+@click.option("--history", is_flag=True, help="With --json: add the event log as 'events'.")
+@click.pass_context
+def tickets_show(ctx: click.Context, ref: str, as_json: bool, history: bool) -> None:
+    app = _app(ctx)
+    tz = ZoneInfo(app.config.calendar.timezone)
+    with app.sessions() as session:
+        ticket = session.scalar(select(Ticket).where(Ticket.ref == ref.upper()))
+        if ticket is None:
+            raise click.ClickException(f"no ticket {ref}")
+        messages = list(session.scalars(select(TicketMessage).where(TicketMessage.ticket_id == ticket.id)
+                                        .order_by(TicketMessage.id)))
+        events = list(session.scalars(select(Event).where(Event.ticket_id == ticket.id).order_by(Event.id)))
+        data = ticket_json(ticket, len(messages), tz)
+        if as_json:
+            if history:
+                data["events"] = [event_json(e, tz) for e in events]
+            _echo_json(data)
+            return
+        click.echo(table(["field", "value"], list(data.items()), max_width=90))
+        click.echo(f"\nmissing: {', '.join(ticket.missing) or '-'}   time limit: {ticket.time_limit}")
+        click.echo("\nmessages:")
+        for m in messages:
+            click.echo(f"  [{m.direction}] {m.created_at.astimezone(tz):%d/%m/%Y %H:%M} {m.from_address} "
+                       f"{m.subject!r}")
+            for line in m.body_text.splitlines()[:12]:
+                click.echo(f"      {line}")
+        click.echo("\nevents:")
+        for e in events:
+            click.echo(f"  {e.at.astimezone(tz):%d/%m/%Y %H:%M} {e.actor}: {e.kind} {json.dumps(e.detail, ensure_ascii=False)}")
+
+
+@main.group()
+def outbox() -> None:
+    """Look at outgoing e-mail."""
+
+
+@outbox.command("list")
+@click.option("--json", "as_json", is_flag=True)
+@click.option("--status", type=click.Choice(["queued", "sent", "failed"]), default=None)
+@click.option("--limit", default=100, show_default=True)
+@click.pass_context
+def outbox_list(ctx: click.Context, as_json: bool, status: str | None, limit: int) -> None:
+    app = _app(ctx)
+    with app.sessions() as session:
+        data = [outbox_json(item, ref) for item, ref in list_outbox(session, status=status, limit=limit)]
+    if as_json:
+        _echo_json(data)
+        return
+    click.echo(table(["id", "ticket", "kind", "to", "status", "tries", "subject", "last error"],
+                     [(d["id"], d["ticket_ref"], d["kind"], d["to"], d["status"], d["attempts"], d["subject"],
+                       d["last_error"]) for d in data]))
+
+
+@main.command("stats")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def stats_cmd(ctx: click.Context, as_json: bool) -> None:
+    """Counts of stored messages, tickets, quarantine and outbox."""
+    app = _app(ctx)
+    with app.sessions() as session:
+        data = stats(session)
+    if as_json:
+        _echo_json(data)
+        return
+    click.echo(table(["what", "count"], list(data.items())))
+
+
+@main.command()
+@click.option("--dir", "workdir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Where to keep the throwaway mail stack and database (default: a temp dir).")
+@click.option("--keep", is_flag=True, help="Keep the mail stack running until Ctrl-C at the end.")
+def demo(workdir: Path | None, keep: bool) -> None:
+    """Run mailproc end to end on a throwaway local mail stack (Dovecot + SMTP) and SQLite."""
+    from mailproc.demo import run_demo
+
+    run_demo(workdir, keep=keep)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,307 @@
+"""Load and validate mailproc's one configuration: TOML file, defaults, environment secrets.
+
+Every option is declared once here, as a dataclass field with its default; the shipped
+``config/mailproc.toml`` lists the same options with comments (a test keeps them in step).
+The loaded :class:`Config` is passed down explicitly; there is no global settings object.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import re
+import tomllib
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from mailproc.errors import ConfigError
+
+DEFAULT_CONFIG_PATH = Path("config/mailproc.toml")
+ENV_CONFIG = "MAILPROC_CONFIG"
+# Secrets (and the database URL) may come from the environment instead of the file.
+ENV_OVERRIDES: dict[str, tuple[str, str]] = {
+    "MAILPROC_IMAP_PASSWORD": ("imap", "password"),
+    "MAILPROC_SMTP_PASSWORD": ("smtp", "password"),
+    "MAILPROC_DATABASE_URL": ("database", "url"),
+}
+
+
+@dataclass(frozen=True)
+class ImapConfig:
+    host: str = "127.0.0.1"
+    port: int = 143
+    username: str = ""
+    password: str = field(default="", repr=False)
+    ssl: bool = False
+    starttls: bool = False
+    folder: str = "INBOX"
+    processed_folder: str = "Processed"
+    timeout: float = 30.0
+    batch_size: int = 100
+    max_per_poll: int = 5000
+    backoff_initial: float = 30.0
+    backoff_max: float = 900.0
+
+
+@dataclass(frozen=True)
+class SmtpConfig:
+    host: str = "127.0.0.1"
+    port: int = 25
+    username: str = ""
+    password: str = field(default="", repr=False)
+    ssl: bool = False
+    starttls: bool = False
+    from_address: str = "cskh@kplus.example"
+    from_name: str = "K+ Chăm sóc Khách hàng"
+    timeout: float = 30.0
+    batch_size: int = 50
+    max_attempts: int = 8
+    backoff_initial: float = 60.0
+    backoff_max: float = 3600.0
+    lease_seconds: float = 300.0
+
+
+@dataclass(frozen=True)
+class DatabaseConfig:
+    url: str = "sqlite:///var/mailproc.sqlite3"
+    echo: bool = False
+
+
+@dataclass(frozen=True)
+class ParsingConfig:
+    max_message_bytes: int = 25 * 1024 * 1024
+    max_mime_parts: int = 500
+    max_mime_depth: int = 20
+    max_attachment_bytes: int = 10 * 1024 * 1024
+    max_attachments: int = 20
+    max_text_chars: int = 200_000
+
+
+@dataclass(frozen=True)
+class ExtractConfig:
+    region: str = "VN"
+    card_pattern: str = r"\d(?:[ .\-]?\d){7,19}"
+    decoder_pattern: str = r"[A-Z0-9](?:[A-Z0-9\-]){5,23}"
+    decoder_min_digits: int = 4
+    company_numbers: list[str] = field(default_factory=lambda: ["19001592", "18001592"])
+    company_domains: list[str] = field(default_factory=lambda: ["kplus.example", "kplus.vn"])
+
+
+@dataclass(frozen=True)
+class AssessConfig:
+    required: list[str] = field(default_factory=lambda: ["phone", "card_or_decoder"])
+    fee_window_months: int = 1
+    other_window_months: int = 3
+
+
+@dataclass(frozen=True)
+class CalendarConfig:
+    timezone: str = "Asia/Ho_Chi_Minh"
+    extra_days_off: list[str] = field(default_factory=list)
+    extra_working_days: list[str] = field(default_factory=list)
+    saturday_working: bool = False
+    accept_days: int = 5
+    reply_days: int = 20
+
+
+@dataclass(frozen=True)
+class NoticesConfig:
+    ref_prefix: str = "KP"
+    company_name: str = "K+"
+    department: str = "Phòng Chăm sóc Khách hàng"
+    hotline: str = "1900 1592"
+    city: str = "Hà Nội"
+    message_id_domain: str = "kplus.example"
+    max_per_sender_per_hour: int = 5
+    max_per_sender_per_day: int = 20
+    templates_dir: str = ""
+
+
+@dataclass(frozen=True)
+class FilterConfig:
+    rules: list[str] = field(
+        default_factory=lambda: [
+            "own_mail",
+            "bounce",
+            "auto_submitted",
+            "precedence",
+            "autoreply_headers",
+            "mailing_list",
+            "robot_sender",
+            "out_of_office_subject",
+        ]
+    )
+    robot_localparts: list[str] = field(
+        default_factory=lambda: ["mailer-daemon", "postmaster", "no-reply", "noreply", "do-not-reply", "donotreply"]
+    )
+
+
+@dataclass(frozen=True)
+class SchedulerConfig:
+    poll_seconds: float = 60.0
+    process_seconds: float = 30.0
+    send_seconds: float = 30.0
+    lock_file: str = "var/mailproc.lock"
+    process_batch: int = 200
+
+
+@dataclass(frozen=True)
+class LoggingConfig:
+    level: str = "INFO"
+
+
+@dataclass(frozen=True)
+class Config:
+    imap: ImapConfig = field(default_factory=ImapConfig)
+    smtp: SmtpConfig = field(default_factory=SmtpConfig)
+    database: DatabaseConfig = field(default_factory=DatabaseConfig)
+    parsing: ParsingConfig = field(default_factory=ParsingConfig)
+    extract: ExtractConfig = field(default_factory=ExtractConfig)
+    assess: AssessConfig = field(default_factory=AssessConfig)
+    calendar: CalendarConfig = field(default_factory=CalendarConfig)
+    notices: NoticesConfig = field(default_factory=NoticesConfig)
+    filters: FilterConfig = field(default_factory=FilterConfig)
+    scheduler: SchedulerConfig = field(default_factory=SchedulerConfig)
+    logging: LoggingConfig = field(default_factory=LoggingConfig)
+    source: str = field(default="<defaults>", compare=False)
+
+    def replace(self, section: str, **changes: Any) -> Config:
+        """Return a copy with some options of one section changed (tests, the demo)."""
+        current = getattr(self, section)
+        return dataclasses.replace(self, **{section: dataclasses.replace(current, **changes)})
+
+
+SECTIONS: dict[str, type] = {
+    f.name: typing.get_type_hints(Config)[f.name] for f in dataclasses.fields(Config) if f.name != "source"
+}
+_EMAIL_RE = re.compile(r"^[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+$")
+
+
+def _coerce(key: str, expected: Any, value: Any) -> Any:
+    origin = typing.get_origin(expected)
+    if origin is list:
+        (item_type,) = typing.get_args(expected)
+        if not isinstance(value, list):
+            raise ConfigError(key, f"expected a list, got {type(value).__name__}")
+        return [_coerce(f"{key}[{i}]", item_type, v) for i, v in enumerate(value)]
+    if origin in (typing.Union, types.UnionType):
+        raise ConfigError(key, "unsupported option type")  # pragma: no cover - not declared
+    if expected is bool:
+        if not isinstance(value, bool):
+            raise ConfigError(key, f"expected true or false, got {value!r}")
+        return value
+    if expected is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ConfigError(key, f"expected a whole number, got {value!r}")
+        return value
+    if expected is float:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ConfigError(key, f"expected a number, got {value!r}")
+        return float(value)
+    if expected is str:
+        if not isinstance(value, str):
+            raise ConfigError(key, f"expected a string, got {value!r}")
+        return value
+    raise ConfigError(key, f"unsupported option type {expected!r}")  # pragma: no cover
+
+
+def _build_section(name: str, cls: type, data: Any) -> Any:
+    if not isinstance(data, dict):
+        raise ConfigError(name, "expected a table")
+    hints = typing.get_type_hints(cls)
+    known = {f.name for f in dataclasses.fields(cls)}
+    kwargs: dict[str, Any] = {}
+    for key, value in data.items():
+        if key not in known:
+            raise ConfigError(f"{name}.{key}", f"unknown option (known: {', '.join(sorted(known))})")
+        kwargs[key] = _coerce(f"{name}.{key}", hints[key], value)
+    return cls(**kwargs)
+
+
+def validate(config: Config) -> None:
+    """Check values that are well-typed but meaningless; raise ConfigError naming the key."""
+    for section in ("imap", "smtp"):
+        port = getattr(config, section).port
+        if not 0 < port < 65536:
+            raise ConfigError(f"{section}.port", f"{port} is not a TCP port")
+        sec = getattr(config, section)
+        if sec.ssl and sec.starttls:
+            raise ConfigError(f"{section}.starttls", "ssl and starttls cannot both be true")
+    if not _EMAIL_RE.match(config.smtp.from_address):
+        raise ConfigError("smtp.from_address", f"{config.smtp.from_address!r} is not an e-mail address")
+    if not config.imap.folder:
+        raise ConfigError("imap.folder", "must not be empty")
+    if config.imap.processed_folder == config.imap.folder:
+        raise ConfigError("imap.processed_folder", "must differ from imap.folder")
+    if config.imap.batch_size < 1:
+        raise ConfigError("imap.batch_size", "must be at least 1")
+    if "://" not in config.database.url:
+        raise ConfigError("database.url", f"{config.database.url!r} is not a SQLAlchemy URL")
+    allowed = {"phone", "smartcard", "decoder", "card_or_decoder", "name", "address", "email"}
+    for item in config.assess.required:
+        if item not in allowed:
+            raise ConfigError("assess.required", f"{item!r} is not one of {sorted(allowed)}")
+    for key in ("card_pattern", "decoder_pattern"):
+        try:
+            re.compile(getattr(config.extract, key))
+        except re.error as exc:
+            raise ConfigError(f"extract.{key}", f"invalid regular expression: {exc}") from exc
+    from datetime import date
+
+    for key in ("extra_days_off", "extra_working_days"):
+        for value in getattr(config.calendar, key):
+            try:
+                date.fromisoformat(value)
+            except ValueError as exc:
+                raise ConfigError(f"calendar.{key}", f"{value!r} is not a YYYY-MM-DD date") from exc
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        ZoneInfo(config.calendar.timezone)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ConfigError("calendar.timezone", f"unknown time zone {config.calendar.timezone!r}") from exc
+    from mailproc.filters import RULES
+
+    for rule in config.filters.rules:
+        if rule not in RULES:
+            raise ConfigError("filters.rules", f"unknown rule {rule!r} (known: {', '.join(RULES)})")
+
+
+def from_mapping(data: dict[str, Any], *, env: typing.Mapping[str, str] | None = None,
+                 source: str = "<mapping>") -> Config:
+    """Build a Config from parsed TOML data plus environment overrides."""
+    data = {k: dict(v) if isinstance(v, dict) else v for k, v in data.items()}
+    for var, (section, key) in ENV_OVERRIDES.items():
+        value = (env or {}).get(var)
+        if value:
+            data.setdefault(section, {})[key] = value
+    sections: dict[str, Any] = {}
+    for name, value in data.items():
+        if name not in SECTIONS:
+            raise ConfigError(name, f"unknown section (known: {', '.join(SECTIONS)})")
+        sections[name] = _build_section(name, SECTIONS[name], value)
+    config = Config(**sections, source=source)
+    validate(config)
+    return config
+
+
+def load(path: str | os.PathLike[str] | None = None, *, env: typing.Mapping[str, str] | None = None) -> Config:
+    """Load the config file named by ``path``, ``$MAILPROC_CONFIG`` or the default path.
+
+    A missing default file is not an error (defaults apply); a missing named file is.
+    """
+    env = os.environ if env is None else env
+    named = path or env.get(ENV_CONFIG)
+    file = Path(named) if named else DEFAULT_CONFIG_PATH
+    if not file.exists():
+        if named:
+            raise ConfigError("config", f"file {str(file)!r} does not exist")
+        return from_mapping({}, env=env, source="<defaults>")
+    try:
+        data = tomllib.loads(file.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError("config", f"{file}: invalid TOML: {exc}") from exc
+    return from_mapping(data, env=env, source=str(file))

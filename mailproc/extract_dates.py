@@ -1,0 +1,146 @@
+"""Find dates in folded complaint text and choose the incident/payment date (pure helpers).
+
+Input is the folded, length-aligned text (see ``extract._fold_aligned``) with the spans that
+must not count (quoted headers, signature, labelled values) already blanked out. Day comes
+before month, always: Vietnamese customers never write month first.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date
+
+PAYMENT, INCIDENT = "payment", "incident"
+
+# dd/mm/yyyy, d/m/yyyy, dd-mm-yyyy, dd.mm.yyyy, dd/mm/yy (two-digit year only with "/"), dd/mm.
+_NUMERIC_RE = re.compile(
+    r"(?<![\d/.\-])(?P<d>\d{1,2})(?P<sep>[/.\-])(?P<m>\d{1,2})"
+    r"(?:(?P=sep)(?P<y>\d{4}|(?<=/\d\d/)\d\d|(?<=/\d/)\d\d))?(?![\d]|[/.\-]\d)"
+)
+# "ngày 5 tháng 10 năm 2026", "ngày 5 tháng 10", "5 tháng 10 năm 2026" (folded).
+_WORDS_RE = re.compile(
+    r"(?<![a-z0-9])(?:(?P<ngay>ngay|mung)[ \t]{1,3})?(?P<d>\d{1,2})[ \t]{1,3}thang[ \t]{1,3}"
+    r"(?P<m>\d{1,2})(?!\d)(?:,?[ \t]{1,3}(?:nam[ \t]{1,3})?(?P<y>\d{4})(?!\d))?"
+)
+# A day/month without a year counts only right after "ngày"/"hôm"/"mùng".
+_YEARLESS_CUE_RE = re.compile(r"(?:ngay|hom|mung)[ \t]{1,3}$")
+# Right before the date: a birth/issue date (never the incident) or the end of a period.
+_IGNORE_BEFORE_RE = re.compile(
+    r"(?<![a-z])(?:sinh|ngay cap|(?:cmnd|cccd|can cuoc|ho chieu)[^\n]{0,12}cap)"
+    r"[ \t:]{0,3}(?:ngay|nam)?[ \t:]{0,3}$"
+)
+_END_BEFORE_RE = re.compile(r"(?<![a-z])(?:den|het han|han|het)[ \t:]{0,3}(?:het[ \t]{1,3})?(?:ngay)?[ \t]{0,3}$")
+_TRIGGERS: dict[str, tuple[re.Pattern[str], re.Pattern[str]]] = {
+    # (before the date, after the date), searched within the same clause.
+    PAYMENT: (
+        re.compile(r"(?<![a-z])(?:thanh toan|nap (?:tien|the)|hoa don|gia han|tru tien|dong (?:tien|cuoc)|"
+                   r"chuyen (?:khoan|tien)|tinh tien|thu tien|mua goi|dang ky goi)(?![a-z])"),
+        re.compile(r"(?<![a-z])(?:thanh toan|nap (?:tien|the)|gia han|bi tru|tru tien|dong (?:tien|cuoc)|"
+                   r"chuyen (?:khoan|tien))(?![a-z])"),
+    ),
+    INCIDENT: (
+        # "từ" only right before the date ("từ ngày 05/10"): elsewhere it is too common a word.
+        re.compile(r"(?<![a-z])(?:(?:ke )?tu(?:[ \t]{1,3}(?:ngay|hom))?[ \t]{0,3}$|bat dau|mat song|"
+                   r"mat tin hieu|su co|bi loi|xay ra|hong)(?![a-z])"),
+        re.compile(r"(?<![a-z])(?:bi|mat song|mat tin hieu|khong xem|khong co song|hong|su co)(?![a-z])"),
+    ),
+}
+_WINDOW = 40
+# A clause ends at sentence punctuation, a line break or another number.
+_CLAUSE_BREAK_RE = re.compile(r"[.!?;\n\d]")
+_MIN_YEAR = 2000
+
+
+@dataclass(frozen=True)
+class DateHit:
+    start: int
+    end: int
+    value: date
+    tag: str | None  # PAYMENT | INCIDENT | None
+
+
+def _year(raw: str | None, day: int, month: int, mail_date: date | None) -> int | None:
+    if raw is not None:
+        return int(raw) + 2000 if len(raw) == 2 else int(raw)
+    if mail_date is None:
+        return None  # no year and nothing to infer it from
+    try:
+        return mail_date.year - 1 if date(mail_date.year, month, day) > mail_date else mail_date.year
+    except ValueError:
+        return mail_date.year
+
+
+def _before_clause(folded: str, core: int) -> str:
+    window = folded[max(0, core - _WINDOW):core]
+    breaks = list(_CLAUSE_BREAK_RE.finditer(window))
+    return window[breaks[-1].end():] if breaks else window
+
+
+def _after_clause(folded: str, end: int) -> str:
+    window = folded[end:end + _WINDOW]
+    brk = _CLAUSE_BREAK_RE.search(window)
+    return window[:brk.start()] if brk else window
+
+
+def _nearest_tag(before: str, after: str) -> str | None:
+    """The trigger closest to the date decides: "thanh toán ngày X nhưng từ ngày Y bị mất sóng"."""
+    best: tuple[int, str] | None = None
+    for tag, (before_re, after_re) in _TRIGGERS.items():
+        for m in before_re.finditer(before):
+            distance = len(before) - m.end()
+            if best is None or distance < best[0]:
+                best = (distance, tag)
+        after_m = after_re.search(after)
+        if after_m is not None and (best is None or after_m.start() < best[0]):
+            best = (after_m.start(), tag)
+    return best[1] if best else None
+
+
+def _candidates(folded: str) -> Iterator[tuple[int, int, int, str, str, str | None]]:
+    """(start, core start, end, day, month, year) for every date-shaped match."""
+    for m in _NUMERIC_RE.finditer(folded):
+        if m.group("y") is None and not _YEARLESS_CUE_RE.search(folded, max(0, m.start() - 12), m.start()):
+            continue
+        yield m.start(), m.start(), m.end(), m.group("d"), m.group("m"), m.group("y")
+    for m in _WORDS_RE.finditer(folded):
+        if m.group("ngay") is None and m.group("y") is None:
+            continue
+        yield m.start(), m.start("d"), m.end(), m.group("d"), m.group("m"), m.group("y")
+
+
+def find_dates(folded: str, *, mail_date: date | None) -> list[DateHit]:
+    """Every plausible date in the (masked, folded) text, tagged by nearby wording."""
+    hits = []
+    for start, core, end, d, m, y in _candidates(folded):
+        day, month = int(d), int(m)
+        year = _year(y, day, month, mail_date)
+        if year is None or year < _MIN_YEAR:
+            continue
+        try:
+            value = date(year, month, day)
+        except ValueError:
+            continue
+        head = folded[max(0, core - 20):core]
+        if _IGNORE_BEFORE_RE.search(head):
+            continue
+        before = _before_clause(folded, core)
+        tag = None if _END_BEFORE_RE.search(head) else _nearest_tag(before, _after_clause(folded, end))
+        hits.append(DateHit(start, end, value, tag))
+    hits.sort(key=lambda h: h.start)
+    return hits
+
+
+def choose(hits: list[DateHit], *, mail_date: date | None, prefer: str) -> DateHit | None:
+    """The tied date of the preferred kind, then of the other kind, then any; earliest first.
+
+    Dates after the mail's date never count (a subscription's end date, a typo).
+    """
+    usable = [h for h in hits if mail_date is None or h.value <= mail_date]
+    other = INCIDENT if prefer == PAYMENT else PAYMENT
+    for tag in (prefer, other, None):
+        tied = [h for h in usable if h.tag == tag]
+        if tied:
+            return min(tied, key=lambda h: (h.value, h.start))
+    return None

@@ -1,0 +1,245 @@
+"""The durable rows where mailproc's stages meet: inbound mail, tickets, events, outbox.
+
+Stage boundaries (STYLE.md principle 1):
+- ingest writes :class:`InboundMessage` (raw bytes) and :class:`MailboxState`;
+- the pipeline turns an inbound row into a :class:`Ticket`, :class:`TicketMessage`,
+  :class:`Event` rows and :class:`OutboxItem` rows in one transaction;
+- the sender delivers outbox rows.
+Schema changes go through Alembic migrations in ``mailproc/migrations``.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Text,
+    TypeDecorator,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+# Inbound row states.
+INBOUND_NEW = "new"
+INBOUND_DONE = "processed"
+INBOUND_IGNORED = "ignored"
+INBOUND_QUARANTINED = "quarantined"
+
+# Outbox row states.
+OUT_QUEUED = "queued"
+OUT_SENDING = "sending"  # claimed by a sender; lease_until says until when
+OUT_SENT = "sent"
+OUT_FAILED = "failed"
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Timezone-aware datetimes stored as UTC; SQLite returns them aware too."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTCDateTime column")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class MailboxState(Base):
+    """Where the poller is in one IMAP folder, and how its last polls went."""
+
+    __tablename__ = "mailbox_state"
+
+    folder: Mapped[str] = mapped_column(String(255), primary_key=True)
+    uidvalidity: Mapped[int | None] = mapped_column(BigInteger)
+    last_uid: Mapped[int] = mapped_column(BigInteger, default=0)
+    last_poll_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    last_ok_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    last_error: Mapped[str | None] = mapped_column(Text)
+
+
+class InboundMessage(Base):
+    """One stored e-mail, raw bytes first; processing gives it exactly one outcome."""
+
+    __tablename__ = "inbound_messages"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    dedupe_key: Mapped[str] = mapped_column(String(64), unique=True)
+    sha256: Mapped[str] = mapped_column(String(64))
+    message_id: Mapped[str | None] = mapped_column(String(998))
+    folder: Mapped[str] = mapped_column(String(255))
+    uidvalidity: Mapped[int] = mapped_column(BigInteger)
+    uid: Mapped[int] = mapped_column(BigInteger)
+    size: Mapped[int] = mapped_column(Integer)
+    raw: Mapped[bytes] = mapped_column(LargeBinary)
+    fetched_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    status: Mapped[str] = mapped_column(String(16), default=INBOUND_NEW)
+    outcome: Mapped[str | None] = mapped_column(String(255))
+    error: Mapped[str | None] = mapped_column(Text)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    processed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"))
+
+    __table_args__ = (Index("ix_inbound_status_id", "status", "id"),)
+
+
+class Counter(Base):
+    """Named sequences (ticket references per year)."""
+
+    __tablename__ = "counters"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class Ticket(Base):
+    __tablename__ = "tickets"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    ref: Mapped[str] = mapped_column(String(32), unique=True)
+    status: Mapped[str] = mapped_column(String(24))
+    queue: Mapped[str | None] = mapped_column(String(8))
+    priority: Mapped[str] = mapped_column(String(16), default="normal")
+    subject: Mapped[str] = mapped_column(String(255), default="")
+    customer_address: Mapped[str] = mapped_column(String(320))
+    name: Mapped[str | None] = mapped_column(String(255))
+    address: Mapped[str | None] = mapped_column(String(500))
+    phone: Mapped[str | None] = mapped_column(String(20))
+    email: Mapped[str | None] = mapped_column(String(320))
+    smartcard: Mapped[str | None] = mapped_column(String(24))
+    decoder: Mapped[str | None] = mapped_column(String(32))
+    category: Mapped[str] = mapped_column(String(16), default="other")
+    incident_date: Mapped[date | None] = mapped_column(Date)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    accept_due: Mapped[date] = mapped_column(Date)
+    reply_due: Mapped[date] = mapped_column(Date)
+    time_limit: Mapped[str] = mapped_column(String(16), default="unknown")
+    flags: Mapped[list[str]] = mapped_column(JSON, default=list)
+    missing: Mapped[list[str]] = mapped_column(JSON, default=list)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+    messages: Mapped[list[TicketMessage]] = relationship(
+        back_populates="ticket", order_by="TicketMessage.id", cascade="all, delete-orphan"
+    )
+    events: Mapped[list[Event]] = relationship(
+        back_populates="ticket", order_by="Event.id", cascade="all, delete-orphan"
+    )
+
+    __table_args__ = (
+        Index("ix_tickets_status", "status"),
+        Index("ix_tickets_smartcard", "smartcard"),
+        Index("ix_tickets_customer", "customer_address"),
+    )
+
+
+class TicketMessage(Base):
+    """Every e-mail on a ticket, in or out, with the customer's new text kept apart."""
+
+    __tablename__ = "ticket_messages"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"))
+    inbound_id: Mapped[int | None] = mapped_column(ForeignKey("inbound_messages.id"))
+    outbox_id: Mapped[int | None] = mapped_column(ForeignKey("outbox.id"))
+    direction: Mapped[str] = mapped_column(String(8))  # "in" | "out"
+    message_id: Mapped[str | None] = mapped_column(String(998))
+    from_address: Mapped[str] = mapped_column(String(320), default="")
+    subject: Mapped[str] = mapped_column(String(255), default="")
+    body_text: Mapped[str] = mapped_column(Text, default="")
+    quoted_text: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+    ticket: Mapped[Ticket] = relationship(back_populates="messages")
+    attachments: Mapped[list[Attachment]] = relationship(cascade="all, delete-orphan")
+
+    __table_args__ = (Index("ix_ticket_messages_message_id", "message_id"),)
+
+
+class Attachment(Base):
+    __tablename__ = "attachments"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    ticket_message_id: Mapped[int] = mapped_column(ForeignKey("ticket_messages.id"))
+    filename: Mapped[str] = mapped_column(String(255))
+    content_type: Mapped[str] = mapped_column(String(127))
+    size: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    data: Mapped[bytes | None] = mapped_column(LargeBinary)  # None when over the size limit
+    note: Mapped[str | None] = mapped_column(String(255))
+
+
+class Event(Base):
+    """The ticket's log: what happened, who did it, and why."""
+
+    __tablename__ = "events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"))
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+    actor: Mapped[str] = mapped_column(String(320))
+    kind: Mapped[str] = mapped_column(String(32))
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+    ticket: Mapped[Ticket] = relationship(back_populates="events")
+
+
+class OutboxItem(Base):
+    """One outgoing e-mail, rendered once with a fixed Message-ID, sent at most until accepted."""
+
+    __tablename__ = "outbox"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"))
+    kind: Mapped[str] = mapped_column(String(24))
+    # Makes a notice idempotent: e.g. "receipt:KP-2026-000001"; a second insert is refused.
+    dedupe_key: Mapped[str] = mapped_column(String(200), unique=True)
+    to_address: Mapped[str] = mapped_column(String(320))
+    subject: Mapped[str] = mapped_column(String(255))
+    message_id: Mapped[str] = mapped_column(String(255), unique=True)
+    raw: Mapped[bytes] = mapped_column(LargeBinary)
+    status: Mapped[str] = mapped_column(String(16), default=OUT_QUEUED)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    bounced_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    bounce_reason: Mapped[str | None] = mapped_column(Text)
+
+    __table_args__ = (
+        Index("ix_outbox_status_next", "status", "next_attempt_at"),
+        Index("ix_outbox_to_created", "to_address", "created_at"),
+    )

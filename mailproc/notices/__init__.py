@@ -1,0 +1,1 @@
+"""Outgoing e-mail: render templates, queue in the outbox, deliver over SMTP."""

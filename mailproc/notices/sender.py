@@ -1,0 +1,177 @@
+"""Deliver due outbox rows over SMTP with aiosmtplib: claim, send, record the outcome.
+
+The claim (status ``sending`` with a lease) is committed before any network I/O; a row is
+marked ``sent`` only after the server's 250, committed at once. 4xx replies, timeouts and
+dropped connections are retried with exponential backoff; 5xx replies fail the row with the
+server's reason. A crash between the 250 and the commit leaves a ``sending`` row whose lease
+expires: it is sent again with the same bytes and Message-ID, so the rare duplicate is
+recognisable (and dropped by mail stores that de-duplicate by Message-ID).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import aiosmtplib
+from sqlalchemy import Engine, or_, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from mailproc.config import SmtpConfig
+from mailproc.crashpoints import crash_point
+from mailproc.db import claim_query, transaction
+from mailproc.errors import SmtpError
+from mailproc.models import OUT_FAILED, OUT_QUEUED, OUT_SENDING, OUT_SENT, OutboxItem
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class SendReport:
+    claimed: int = 0
+    sent: int = 0
+    retried: int = 0
+    failed: int = 0
+
+    def __str__(self) -> str:
+        return f"claimed={self.claimed} sent={self.sent} retry={self.retried} failed={self.failed}"
+
+
+@dataclass(frozen=True)
+class Claimed:
+    id: int
+    to_address: str
+    raw: bytes
+    attempts: int
+    message_id: str
+
+
+def backoff(cfg: SmtpConfig, attempts: int) -> timedelta:
+    """Exponential backoff after the given number of attempts, capped."""
+    seconds = min(cfg.backoff_initial * (2 ** max(attempts - 1, 0)), cfg.backoff_max)
+    return timedelta(seconds=seconds)
+
+
+def classify(exc: BaseException) -> SmtpError:
+    """Wrap an aiosmtplib/socket failure: 5xx permanent, everything else transient."""
+    if isinstance(exc, aiosmtplib.SMTPRecipientsRefused) and exc.recipients:
+        first = exc.recipients[0]
+        return SmtpError(f"{first.code} {first.message}", code=first.code, permanent=500 <= first.code < 600)
+    if isinstance(exc, aiosmtplib.SMTPResponseException):
+        return SmtpError(f"{exc.code} {exc.message}", code=exc.code, permanent=500 <= exc.code < 600)
+    return SmtpError(f"{type(exc).__name__}: {exc}", permanent=False)
+
+
+def claim(factory: sessionmaker[Session], engine: Engine, cfg: SmtpConfig, now: datetime,
+          limit: int) -> list[Claimed]:
+    """Lease up to ``limit`` due rows; commits before returning (no transaction spans SMTP)."""
+    with transaction(factory) as session:
+        stmt = (
+            select(OutboxItem)
+            .where(
+                OutboxItem.status.in_((OUT_QUEUED, OUT_SENDING)),
+                OutboxItem.next_attempt_at <= now,
+                or_(OutboxItem.lease_until.is_(None), OutboxItem.lease_until < now),
+            )
+            .order_by(OutboxItem.next_attempt_at, OutboxItem.id)
+            .limit(limit)
+        )
+        rows = session.scalars(claim_query(stmt, engine)).all()
+        claimed = []
+        for row in rows:
+            row.status = OUT_SENDING
+            row.lease_until = now + timedelta(seconds=cfg.lease_seconds)
+            row.attempts += 1
+            claimed.append(Claimed(row.id, row.to_address, row.raw, row.attempts, row.message_id))
+        return claimed
+
+
+def _record(factory: sessionmaker[Session], item: Claimed, cfg: SmtpConfig, now: datetime,
+            error: SmtpError | None, report: SendReport) -> None:
+    with transaction(factory) as session:
+        row = session.get(OutboxItem, item.id)
+        if row is None:  # pragma: no cover - rows are never deleted
+            return
+        row.lease_until = None
+        if error is None:
+            row.status, row.sent_at, row.last_error = OUT_SENT, now, None
+            report.sent += 1
+            log.info("sent outbox %s (%s) message-id <%s>", item.id, row.kind, item.message_id)
+        elif error.permanent or item.attempts >= cfg.max_attempts:
+            row.status, row.last_error = OUT_FAILED, error.detail[:2000]
+            report.failed += 1
+            log.warning("outbox %s failed after %d attempt(s): %s", item.id, item.attempts, error.detail)
+        else:
+            row.status, row.last_error = OUT_QUEUED, error.detail[:2000]
+            row.next_attempt_at = now + backoff(cfg, item.attempts)
+            report.retried += 1
+            log.info("outbox %s will be retried at %s: %s", item.id, row.next_attempt_at, error.detail)
+
+
+async def _deliver(items: list[Claimed], cfg: SmtpConfig, on_result: Callable[[Claimed, SmtpError | None], None]) -> None:
+    client = aiosmtplib.SMTP(
+        hostname=cfg.host, port=cfg.port, use_tls=cfg.ssl, start_tls=cfg.starttls, timeout=cfg.timeout,
+        username=cfg.username or None, password=cfg.password or None,
+    )
+    pending = list(items)
+    try:
+        await client.connect()
+    except Exception as exc:  # connection refused, TLS failure, auth failure, timeout
+        error = classify(exc)
+        for item in pending:
+            on_result(item, error)
+        return
+    try:
+        while pending:
+            item = pending[0]
+            try:
+                errors, _ = await client.sendmail(cfg.from_address, [item.to_address], item.raw)
+                if errors:
+                    code, message = next(iter(errors.values()))
+                    raise aiosmtplib.SMTPResponseException(code, message)
+            except aiosmtplib.SMTPServerDisconnected as exc:
+                pending.pop(0)
+                on_result(item, classify(exc))
+                for rest in pending:  # the connection is gone: the rest wait for the next run
+                    on_result(rest, SmtpError("not attempted: connection lost", permanent=False))
+                return
+            except Exception as exc:
+                pending.pop(0)
+                on_result(item, classify(exc))
+                if isinstance(exc, aiosmtplib.SMTPResponseException) and not client.is_connected:
+                    for rest in pending:
+                        on_result(rest, SmtpError("not attempted: connection lost", permanent=False))
+                    return
+                continue
+            pending.pop(0)
+            crash_point("sender.after_smtp")
+            on_result(item, None)
+    finally:
+        if client.is_connected:
+            try:
+                await client.quit()
+            except Exception:
+                client.close()
+
+
+def send_once(factory: sessionmaker[Session], engine: Engine, cfg: SmtpConfig, *,
+              now: Callable[[], datetime], limit: int | None = None) -> SendReport:
+    """Deliver every due outbox row (in batches), then return what happened."""
+    report = SendReport()
+    batch = max(1, min(cfg.batch_size, limit or cfg.batch_size))
+    while limit is None or report.claimed < limit:
+        items = claim(factory, engine, cfg, now(), batch)
+        if not items:
+            break
+        report.claimed += len(items)
+
+        def on_result(item: Claimed, error: SmtpError | None) -> None:
+            _record(factory, item, cfg, now(), error, report)
+
+        asyncio.run(_deliver(items, cfg, on_result))
+        if report.retried and report.sent == 0 and report.failed == 0:
+            break  # the server is unwell: leave the rest for the next run
+    return report

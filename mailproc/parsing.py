@@ -1,0 +1,311 @@
+"""Parse raw e-mail bytes into a :class:`ParsedMail` value: headers, clean text, attachments.
+
+Identity headers (From, Message-ID, In-Reply-To, References, Date) come from the standard
+library's modern parser; bodies and attachments from mail-parser; every text is decoded with
+the fallback chain of :mod:`mailproc.textnorm`. Size and MIME structure are checked before
+and during parsing; anything unparseable raises :class:`MessageRejected` (the caller
+quarantines it). Pure: bytes in, value out.
+"""
+
+from __future__ import annotations
+
+import base64
+import email
+import email.policy
+import hashlib
+import re
+import unicodedata
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from email.message import Message
+from email.utils import getaddresses, parsedate_to_datetime
+
+import mailparser
+from inscriptis import get_text
+from inscriptis.model.config import ParserConfig
+
+from mailproc.config import ParsingConfig
+from mailproc.errors import MessageRejected
+from mailproc.quoting import split_body
+from mailproc.textnorm import decode_bytes, normalize
+
+_MSGID_RE = re.compile(r"<([^<>\s]{1,900})>")
+_UNSAFE_HEADER_RE = re.compile(r"[\x00-\x1f\x7f]+")
+_UNSAFE_FILENAME_RE = re.compile(r'[\x00-\x1f\x7f/\\:*?"<>|]+')
+_INSCRIPTIS = ParserConfig(display_links=False, display_images=False)
+MAX_SUBJECT = 255
+
+
+@dataclass(frozen=True)
+class AttachmentInfo:
+    filename: str
+    content_type: str
+    size: int
+    sha256: str
+    data: bytes | None  # None when over the configured size limit
+    note: str | None = None
+
+
+@dataclass(frozen=True)
+class DeliveryReport:
+    """What a bounce (RFC 3464 DSN) says about one of our messages."""
+
+    original_message_id: str | None
+    status: str | None
+    diagnostic: str | None
+    recipient: str | None
+
+
+@dataclass(frozen=True)
+class ParsedMail:
+    message_id: str | None
+    in_reply_to: tuple[str, ...]
+    references: tuple[str, ...]
+    subject: str
+    from_address: str | None
+    from_name: str | None
+    to: tuple[str, ...]
+    date: datetime | None
+    content_type: str
+    headers: dict[str, tuple[str, ...]]  # lower-cased name -> sanitised values
+    text: str
+    new_text: str
+    quoted_text: str
+    forwarded_text: str
+    attachments: tuple[AttachmentInfo, ...] = ()
+    defects: tuple[str, ...] = ()
+    report: DeliveryReport | None = None
+    charsets: tuple[str, ...] = field(default=())
+
+    def header(self, name: str) -> str | None:
+        values = self.headers.get(name.lower())
+        return values[0] if values else None
+
+    @property
+    def customer_text(self) -> str:
+        """What identifiers are read from: the new text plus any forwarded complaint."""
+        if self.forwarded_text:
+            return f"{self.new_text}\n\n{self.forwarded_text}".strip()
+        return self.new_text
+
+
+def clean_header(value: object, limit: int = 998) -> str:
+    """A header value safe to log, store or reuse: no CR, LF, NUL or controls; capped."""
+    text = normalize(str(value)) if value is not None else ""
+    text = _UNSAFE_HEADER_RE.sub(" ", text)
+    return " ".join(text.split())[:limit]
+
+
+def message_ids(value: str | None) -> tuple[str, ...]:
+    """The ``<id>`` tokens of a Message-ID, In-Reply-To or References header, without brackets."""
+    if not value:
+        return ()
+    return tuple(dict.fromkeys(_MSGID_RE.findall(value)))
+
+
+def safe_filename(name: str | None, index: int, content_type: str) -> str:
+    """A file name safe on any disk: no path, no controls, NFC, at most 150 characters."""
+    text = unicodedata.normalize("NFC", name or "")
+    text = text.replace("\\", "/").split("/")[-1]
+    text = _UNSAFE_FILENAME_RE.sub("_", text).strip(" ._")
+    if not text:
+        ext = content_type.split("/")[-1][:10] if "/" in content_type else "bin"
+        text = f"attachment-{index}.{ext}"
+    if len(text) > 150:
+        stem, dot, ext = text.rpartition(".")
+        text = (stem[: 140] + dot + ext[:9]) if dot and len(ext) < 10 else text[:150]
+    return text
+
+
+def _check_structure(msg: Message, cfg: ParsingConfig) -> None:
+    parts = 0
+    stack: list[tuple[Message, int]] = [(msg, 1)]
+    while stack:
+        part, depth = stack.pop()
+        parts += 1
+        if parts > cfg.max_mime_parts:
+            raise MessageRejected(f"more than {cfg.max_mime_parts} MIME parts")
+        if depth > cfg.max_mime_depth:
+            raise MessageRejected(f"MIME nesting deeper than {cfg.max_mime_depth}")
+        payload = part.get_payload()
+        if part.is_multipart() and isinstance(payload, list):
+            stack.extend((p, depth + 1) for p in payload)
+
+
+# Headers whose values need RFC 2047 decoding or address parsing by the modern policy;
+# everything else (Message-ID, Auto-Submitted, List-*, ...) is ASCII and read as is.
+_MODERN_HEADERS = frozenset({"from", "sender", "to", "cc", "reply-to", "subject"})
+
+
+def _headers(msg: Message) -> dict[str, tuple[str, ...]]:
+    """Sanitised header values by lower-cased name, decoded where it matters."""
+    headers: dict[str, list[str]] = {}
+    policy = email.policy.default
+    for name, value in msg.raw_items():
+        key = name.lower()
+        if key in _MODERN_HEADERS:
+            try:
+                value = str(policy.header_fetch_parse(name, value))
+            except Exception:  # a header the modern parser cannot represent: keep it raw
+                value = str(value)
+        headers.setdefault(key, []).append(clean_header(value))
+    return {k: tuple(v) for k, v in headers.items()}
+
+
+def _addresses(values: tuple[str, ...]) -> list[tuple[str, str]]:
+    try:
+        pairs = getaddresses(list(values), strict=True)
+    except TypeError:  # Python without the strict flag (CVE-2023-27043 fix missing)
+        pairs = getaddresses(list(values))
+    return [(name, addr.lower()) for name, addr in pairs if addr and "@" in addr]
+
+
+def _date(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    try:
+        parsed = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    return parsed if parsed.tzinfo is not None else None
+
+
+def _walk_text_parts(msg: Message) -> Iterator[tuple[str, bytes, str | None]]:
+    """Yield (subtype, payload bytes, declared charset) of the inline text parts."""
+    for part in msg.walk():
+        if part.is_multipart():
+            continue
+        ctype = part.get_content_type()
+        if ctype not in ("text/plain", "text/html"):
+            continue
+        disposition = (part.get("Content-Disposition") or "").split(";")[0].strip().lower()
+        if disposition == "attachment" or (part.get_filename() and disposition != "inline"):
+            continue
+        try:
+            payload = part.get_payload(decode=True)
+        except Exception:
+            payload = None
+        if isinstance(payload, bytes):
+            yield part.get_content_subtype(), payload, part.get_content_charset()
+
+
+def html_to_text(html: str) -> str:
+    """Readable text from HTML (tables laid out, scripts and styles dropped)."""
+    try:
+        return normalize(get_text(html, _INSCRIPTIS))
+    except Exception:  # lxml chokes on some hostile markup: fall back to tag stripping
+        return normalize(re.sub(r"<[^>]{0,2000}>", " ", html))
+
+
+def _bodies(msg: Message, cfg: ParsingConfig) -> tuple[str, tuple[str, ...]]:
+    plain: list[str] = []
+    html: list[str] = []
+    charsets: list[str] = []
+    for subtype, payload, declared in _walk_text_parts(msg):
+        text, used = decode_bytes(payload[: cfg.max_text_chars * 4], declared)
+        charsets.append(used)
+        (html if subtype == "html" else plain).append(text)
+    if plain:
+        body = "\n\n".join(plain)
+    elif html:
+        body = "\n\n".join(html_to_text(h) for h in html)
+    else:
+        body = ""
+    body = re.sub(r"\n{3,}", "\n\n", "\n".join(line.rstrip() for line in body.split("\n")))
+    return body[: cfg.max_text_chars], tuple(charsets)
+
+
+def _attachments(parser: mailparser.MailParser, cfg: ParsingConfig) -> tuple[AttachmentInfo, ...]:
+    found: list[AttachmentInfo] = []
+    for index, item in enumerate(parser.attachments, start=1):
+        if index > cfg.max_attachments:
+            found.append(AttachmentInfo("(omitted)", "application/octet-stream", 0, "", None,
+                                        f"more than {cfg.max_attachments} attachments"))
+            break
+        payload = item.get("payload") or ""
+        try:
+            data = base64.b64decode(payload) if item.get("binary") else str(payload).encode("utf-8")
+        except (ValueError, TypeError):
+            data = str(payload).encode("utf-8", "replace")
+        ctype = clean_header(item.get("mail_content_type") or "application/octet-stream", 127)
+        name = safe_filename(clean_header(item.get("filename") or "", 255), index, ctype)
+        too_big = len(data) > cfg.max_attachment_bytes
+        found.append(AttachmentInfo(
+            filename=name,
+            content_type=ctype,
+            size=len(data),
+            sha256=hashlib.sha256(data).hexdigest(),
+            data=None if too_big else data,
+            note=f"larger than {cfg.max_attachment_bytes} bytes: not kept" if too_big else None,
+        ))
+    return tuple(found)
+
+
+def _delivery_report(msg: Message) -> DeliveryReport | None:
+    if msg.get_content_type() != "multipart/report":
+        return None
+    original = status = diagnostic = recipient = None
+    for part in msg.walk():
+        ctype = part.get_content_type()
+        if ctype in ("message/delivery-status", "message/global-delivery-status"):
+            fields: dict[str, str] = {}
+            for block in part.get_payload() if isinstance(part.get_payload(), list) else []:
+                for key, value in block.items():
+                    fields.setdefault(key.lower(), clean_header(value, 500))
+            status = fields.get("status")
+            diagnostic = fields.get("diagnostic-code")
+            recipient = fields.get("final-recipient") or fields.get("original-recipient")
+        elif ctype in ("message/rfc822", "text/rfc822-headers", "message/global"):
+            inner = part.get_payload()
+            if isinstance(inner, list) and inner:
+                original = (message_ids(str(inner[0].get("Message-ID", ""))) or (None,))[0]
+            elif isinstance(inner, str):
+                match = re.search(r"(?im)^message-id:\s*(<[^>]+>)", inner)
+                original = message_ids(match.group(1))[0] if match else None
+    return DeliveryReport(original, status, diagnostic, recipient)
+
+
+def parse_message(raw: bytes, cfg: ParsingConfig) -> ParsedMail:
+    """Parse one raw message. Raises MessageRejected for what cannot be processed."""
+    if len(raw) > cfg.max_message_bytes:
+        raise MessageRejected(f"message of {len(raw)} bytes exceeds {cfg.max_message_bytes}")
+    if raw.count(b"boundary=") > cfg.max_mime_parts:
+        raise MessageRejected(f"more than {cfg.max_mime_parts} MIME boundaries declared")
+    try:
+        msg = email.message_from_bytes(raw)
+        _check_structure(msg, cfg)
+        parser = mailparser.MailParser(msg)
+        headers = _headers(msg)
+    except MessageRejected:
+        raise
+    except RecursionError as exc:
+        raise MessageRejected("MIME nesting too deep to parse") from exc
+    except Exception as exc:
+        raise MessageRejected(f"unparseable message: {type(exc).__name__}: {exc}") from exc
+
+    froms = _addresses(headers.get("from", ()) or headers.get("sender", ()))
+    subject = clean_header(headers.get("subject", ("",))[0], MAX_SUBJECT)
+    text, charsets = _bodies(msg, cfg)
+    split = split_body(text, subject=subject)
+    message_id = (message_ids(headers.get("message-id", ("",))[0]) or (None,))[0]
+    return ParsedMail(
+        message_id=message_id,
+        in_reply_to=message_ids(" ".join(headers.get("in-reply-to", ()))),
+        references=message_ids(" ".join(headers.get("references", ()))),
+        subject=subject,
+        from_address=froms[0][1] if froms else None,
+        from_name=clean_header(froms[0][0], 200) or None if froms else None,
+        to=tuple(addr for _, addr in _addresses(headers.get("to", ()) + headers.get("cc", ()))),
+        date=_date(headers.get("date", (None,))[0]),
+        content_type=msg.get_content_type(),
+        headers=headers,
+        text=text,
+        new_text=split.new_text,
+        quoted_text=split.quoted_text,
+        forwarded_text=split.forwarded_text,
+        attachments=_attachments(parser, cfg),
+        defects=tuple(str(d) for d in (parser.defects_categories or ())),
+        report=_delivery_report(msg),
+        charsets=charsets,
+    )

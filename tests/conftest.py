@@ -1,0 +1,101 @@
+"""Shared fixtures: a real Dovecot + SMTP stack on loopback, SQLite and PostgreSQL databases.
+
+One mail stack serves the whole session; every test gets its own shared-mailbox user (any
+username logs in), so tests never see each other's mail. Database tests run on SQLite and,
+when ``MAILPROC_TEST_DATABASE_URL`` is set, on PostgreSQL too (a fresh schema per test).
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from mailproc.app import App
+from mailproc.config import Config, from_mapping
+from mailproc.devstack import MailStack
+from mailproc.migrate import upgrade
+
+PG_URL = os.environ.get("MAILPROC_TEST_DATABASE_URL", "")
+BACKENDS = ["sqlite", "postgresql"] if PG_URL else ["sqlite"]
+
+
+class Clock:
+    """An injectable 'now' that tests move by hand."""
+
+    def __init__(self, start: datetime | None = None) -> None:
+        self.value = start or datetime(2026, 11, 2, 2, 0, tzinfo=UTC)  # Mon 02/11/2026 09:00 in Hà Nội
+
+    def __call__(self) -> datetime:
+        return self.value
+
+    def advance(self, **kwargs: float) -> None:
+        self.value += timedelta(**kwargs)
+
+
+@pytest.fixture(scope="session")
+def mailstack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MailStack]:
+    with MailStack(base_dir=tmp_path_factory.mktemp("mailstack")) as stack:
+        yield stack
+
+
+@pytest.fixture(params=BACKENDS)
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path}/mailproc.sqlite3"
+        return
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    sep = "&" if "?" in PG_URL else "?"
+    try:
+        yield f"{PG_URL}{sep}options=-csearch_path%3D{schema}"
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+@pytest.fixture
+def shared_mailbox() -> str:
+    return f"cskh.{uuid.uuid4().hex[:10]}@kplus.example"
+
+
+def make_config(stack: MailStack, mailbox: str, database_url: str, tmp_path: Path, **sections: Any) -> Config:
+    data: dict[str, Any] = {
+        "imap": {"host": stack.host, "port": stack.imap_port, "username": mailbox, "password": stack.password,
+                 "timeout": 10.0},
+        "smtp": {"host": stack.host, "port": stack.smtp_port, "from_address": mailbox, "timeout": 10.0},
+        "database": {"url": database_url},
+        "scheduler": {"lock_file": str(tmp_path / "mailproc.lock")},
+    }
+    for name, values in sections.items():
+        data.setdefault(name, {}).update(values)
+    return from_mapping(data, env={}, source="<test>")
+
+
+@pytest.fixture
+def config(mailstack: MailStack, shared_mailbox: str, database_url: str, tmp_path: Path) -> Config:
+    return make_config(mailstack, shared_mailbox, database_url, tmp_path)
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def app(config: Config, clock: Clock) -> Iterator[App]:
+    application = App.build(config, now=clock)
+    upgrade(application.engine)
+    try:
+        yield application
+    finally:
+        application.close()
