@@ -106,7 +106,8 @@ class _Layout:
 
     @property
     def inner(self) -> str:
-        # Mail processes are chrooted into mail/ when we run as root (see _identity).
+        # Started as root, mail processes run as MAIL_USER chrooted into mail/, because
+        # that user may not be allowed through base_dir's parents (pytest's are mode 0700).
         return "" if self.chroot else str(self.mail)
 
 
@@ -154,11 +155,14 @@ def _dovecot_conf(
         "mailbox_list_index = yes",
         "mail_max_userip_connections = 100",
         f"passdb {{\n  driver = static\n  args = password={password}\n}}",
+        # No auth penalty (Dovecot's documented switch): one test's deliberate wrong
+        # password must not slow every later login from 127.0.0.1 for up to 15 s.
+        "service anvil {\n  unix_listener anvil-auth-penalty {\n    mode = 0\n  }\n}",
         f"userdb {{\n  driver = static\n  args = uid={who.uid} gid={who.gid} home={home}\n}}",
         f"service imap-login {{\n  inet_listener imap {{\n    port = {port}\n  }}\n}}",
         _NAMESPACE,
     ]
-    if os.geteuid() != 0:
+    if not layout.chroot:
         lines += _rootless_lines(who)
     if dedupe:
         lines += [
@@ -443,8 +447,8 @@ class MailStack:
 
     def fail_smtp(self, code: int, message: str, times: int = 1) -> None:
         """The next ``times`` DATA commands get ``code message`` and deliver nothing."""
-        if not 400 <= code <= 599:
-            raise ValueError(f"fail_smtp needs a 4xx or 5xx code, not {code}")
+        if not 400 <= code <= 599 or "\r" in message or "\n" in message:
+            raise ValueError(f"fail_smtp needs a 4xx/5xx code and a one-line message: {code}")
         self._handler.queue_faults(f"{code} {message}", times)
 
     def drop_after_data(self, times: int = 1) -> None:
@@ -456,7 +460,10 @@ class MailStack:
     def _start_dovecot(self) -> None:
         layout = self._layout
         if len(str(layout.run)) > MAX_RUN_DIR_LENGTH:
-            raise DevStackError(f"base_dir too long for Dovecot's sockets: {layout.base}")
+            raise DevStackError(
+                f"base_dir too long for Dovecot's socket paths (max {MAX_RUN_DIR_LENGTH - 4} "
+                f"characters): {layout.base}"
+            )
         self._who = _identity()
         self._prepare_dirs()
         if self.imap_port == 0:

@@ -16,7 +16,7 @@ PAYMENT, INCIDENT = "payment", "incident"
 
 # dd/mm/yyyy, d/m/yyyy, dd-mm-yyyy, dd.mm.yyyy, dd/mm/yy (two-digit year only with "/"), dd/mm.
 _NUMERIC_RE = re.compile(
-    r"(?<![\d/.\-])(?P<d>\d{1,2})(?P<sep>[/.\-])(?P<m>\d{1,2})"
+    r"(?P<d>\d(?<![\d/.\-]\d)\d?)(?P<sep>[/.\-])(?P<m>\d{1,2})"
     r"(?:(?P=sep)(?P<y>\d{4}|(?<=/\d\d/)\d\d|(?<=/\d/)\d\d))?(?![\d]|[/.\-]\d)"
 )
 # "ngày 5 tháng 10 năm 2026", "ngày 5 tháng 10", "5 tháng 10 năm 2026" (folded).
@@ -28,7 +28,7 @@ _WORDS_RE = re.compile(
 _YEARLESS_CUE_RE = re.compile(r"(?:ngay|hom|mung)[ \t]{1,3}$")
 # Right before the date: a birth/issue date (never the incident) or the end of a period.
 _IGNORE_BEFORE_RE = re.compile(
-    r"(?<![a-z])(?:sinh|ngay cap|(?:cmnd|cccd|can cuoc|ho chieu)[^\n]{0,12}cap)"
+    r"(?<![a-z])(?:sinh|ngay cap|(?:cmnd|cccd|can cuoc|ho chieu)[^\n]{0,30}cap)"
     r"[ \t:]{0,3}(?:ngay|nam)?[ \t:]{0,3}$"
 )
 _END_BEFORE_RE = re.compile(r"(?<![a-z])(?:den|het han|han|het)[ \t:]{0,3}(?:het[ \t]{1,3})?(?:ngay)?[ \t]{0,3}$")
@@ -47,9 +47,10 @@ _TRIGGERS: dict[str, tuple[re.Pattern[str], re.Pattern[str]]] = {
         re.compile(r"(?<![a-z])(?:bi|mat song|mat tin hieu|khong xem|khong co song|hong|su co)(?![a-z])"),
     ),
 }
-_WINDOW = 40
-# A clause ends at sentence punctuation, a line break or another number.
-_CLAUSE_BREAK_RE = re.compile(r"[.!?;\n\d]")
+_WINDOW = 60
+_MAX_DATES = 500  # a hostile text must stay cheap
+# A clause ends at sentence punctuation or a line break (a period inside 175.000đ does not).
+_CLAUSE_BREAK_RE = re.compile(r"[!?;\n]|\.(?=\s)")
 _MIN_YEAR = 2000
 
 
@@ -72,14 +73,16 @@ def _year(raw: str | None, day: int, month: int, mail_date: date | None) -> int 
         return mail_date.year
 
 
-def _before_clause(folded: str, core: int) -> str:
-    window = folded[max(0, core - _WINDOW):core]
+def _before_clause(folded: str, core: int, floor: int) -> str:
+    """The clause before a date, never reaching back past the previous date."""
+    window = folded[max(floor, core - _WINDOW):core]
     breaks = list(_CLAUSE_BREAK_RE.finditer(window))
     return window[breaks[-1].end():] if breaks else window
 
 
-def _after_clause(folded: str, end: int) -> str:
-    window = folded[end:end + _WINDOW]
+def _after_clause(folded: str, end: int, ceiling: int) -> str:
+    """The clause after a date, never reaching the next date."""
+    window = folded[end:min(ceiling, end + _WINDOW)]
     brk = _CLAUSE_BREAK_RE.search(window)
     return window[:brk.start()] if brk else window
 
@@ -104,6 +107,8 @@ def _candidates(folded: str) -> Iterator[tuple[int, int, int, str, str, str | No
         if m.group("y") is None and not _YEARLESS_CUE_RE.search(folded, max(0, m.start() - 12), m.start()):
             continue
         yield m.start(), m.start(), m.end(), m.group("d"), m.group("m"), m.group("y")
+    if "thang" not in folded:
+        return
     for m in _WORDS_RE.finditer(folded):
         if m.group("ngay") is None and m.group("y") is None:
             continue
@@ -112,7 +117,7 @@ def _candidates(folded: str) -> Iterator[tuple[int, int, int, str, str, str | No
 
 def find_dates(folded: str, *, mail_date: date | None) -> list[DateHit]:
     """Every plausible date in the (masked, folded) text, tagged by nearby wording."""
-    hits = []
+    found: list[tuple[int, int, int, date]] = []
     for start, core, end, d, m, y in _candidates(folded):
         day, month = int(d), int(m)
         year = _year(y, day, month, mail_date)
@@ -122,13 +127,20 @@ def find_dates(folded: str, *, mail_date: date | None) -> list[DateHit]:
             value = date(year, month, day)
         except ValueError:
             continue
-        head = folded[max(0, core - 20):core]
-        if _IGNORE_BEFORE_RE.search(head):
-            continue
-        before = _before_clause(folded, core)
-        tag = None if _END_BEFORE_RE.search(head) else _nearest_tag(before, _after_clause(folded, end))
+        if not _IGNORE_BEFORE_RE.search(folded, max(0, core - 45), core):
+            found.append((start, core, end, value))
+        if len(found) >= _MAX_DATES:
+            break
+    found.sort()
+    hits = []
+    for i, (start, core, end, value) in enumerate(found):
+        floor = found[i - 1][2] if i else 0
+        ceiling = found[i + 1][0] if i + 1 < len(found) else len(folded)
+        if _END_BEFORE_RE.search(folded, max(floor, core - 20), core):
+            tag = None
+        else:
+            tag = _nearest_tag(_before_clause(folded, core, floor), _after_clause(folded, end, ceiling))
         hits.append(DateHit(start, end, value, tag))
-    hits.sort(key=lambda h: h.start)
     return hits
 
 

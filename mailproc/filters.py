@@ -103,7 +103,10 @@ def _robot_sender(mail: ParsedMail, ctx: FilterContext) -> str | None:
 
 _OOO = re.compile(
     r"^(?:auto(?:matic)?[ -]?reply|autoreply|out of (?:the )?office|abwesenheit|absence|"
-    r"tu dong tra loi|thu tra loi tu dong|tra loi tu dong|vang mat|dang nghi phep|khong co mat tai van phong)"
+    r"tu dong tra loi|thu tra loi tu dong|tra loi tu dong|khong co mat tai van phong|"
+    # Everyday words a complaint may start with ("Vắng mặt 2 tháng vẫn bị trừ tiền"): only
+    # as the whole subject or a label before ':' / '-'.
+    r"(?:vang mat|dang nghi phep)\s*(?:[:\-(]|$))"
 )
 
 

@@ -10,6 +10,7 @@ re-fetched messages from being stored twice.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import imaplib
 import logging
@@ -74,10 +75,11 @@ def open_mailbox(cfg: ImapConfig) -> BaseMailBox:
         raise ImapError("connect", f"{cfg.host}:{cfg.port}: {exc}") from exc
     try:
         return box.login(cfg.username, cfg.password, initial_folder=None)
-    except MailboxLoginError as exc:
-        raise ImapError("login", f"user {cfg.username!r} rejected: {exc}") from exc
-    except (OSError, imaplib.IMAP4.error) as exc:
-        raise ImapError("login", str(exc)) from exc
+    except (MailboxLoginError, OSError, imaplib.IMAP4.error) as exc:
+        with contextlib.suppress(Exception):
+            box.client.shutdown()  # a failed login must not leak the socket
+        detail = f"user {cfg.username!r} rejected: {exc}" if isinstance(exc, MailboxLoginError) else str(exc)
+        raise ImapError("login", detail) from exc
 
 
 MailboxFactory = Callable[[], AbstractContextManager[BaseMailBox]]

@@ -45,6 +45,14 @@ def is_forward_subject(subject: str) -> bool:
     return bool(_FWD_SUBJECT.match(folded))
 
 
+def _quote_follows(lines: list[str], start: int) -> bool:
+    """True when the first non-blank line from ``start`` on is a '>' line."""
+    for line in lines[start:]:
+        if line.strip():
+            return bool(_QUOTE_PREFIX.match(line))
+    return False
+
+
 def _find_marker(lines: list[str], folded: list[str]) -> tuple[int, str] | None:
     """Return (line index, kind) of the first history marker: kind is 'forward' or 'quote'."""
     for i, line in enumerate(folded):
@@ -52,12 +60,13 @@ def _find_marker(lines: list[str], folded: list[str]) -> tuple[int, str] | None:
             return i, "forward"
         if _ORIGINAL_LINE.match(line):
             return i, "quote"
+        # An attribution above a '>' block: the reply may be inline, so split by prefix.
         if _ATTRIBUTION.match(line):
-            return i, "quote"
+            return i, "prefix" if _quote_follows(lines, i + 1) else "quote"
         # An attribution wrapped over two lines by the client.
         if _ATTRIBUTION_START.match(line) and i + 1 < len(folded) and _ATTRIBUTION_END.search(folded[i + 1]):
             if len(line) + len(folded[i + 1]) < 400:
-                return i, "quote"
+                return i, "prefix" if _quote_follows(lines, i + 2) else "quote"
         if _HEADER_FROM.match(line):
             window = folded[i + 1 : i + 5]
             if sum(1 for w in window if _HEADER_NEXT.match(w)) >= 2:
@@ -78,6 +87,9 @@ def split_body(text: str, *, subject: str = "") -> SplitBody:
         return SplitBody(text.strip(), "", "")
     index, kind = marker
     if kind == "prefix":
+        # Drop the attribution (and blank lines) between the marker and the '>' block.
+        first_quote = next(j for j in range(index, len(lines)) if _QUOTE_PREFIX.match(lines[j]))
+        lines = lines[:index] + lines[first_quote:]
         new_lines = [ln for ln in lines if not _QUOTE_PREFIX.match(ln)]
         quoted = [re.sub(r"^\s*>\s?", "", ln) for ln in lines if _QUOTE_PREFIX.match(ln)]
         new = "\n".join(new_lines)

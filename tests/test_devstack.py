@@ -125,11 +125,17 @@ def test_deliver_places_the_exact_bytes_in_a_folder(stack: MailStack) -> None:
     raw = _raw()
     stack.deliver(raw.replace(b"\r\n", b"\n"), CSKH, folder="Sent")
     stack.deliver(raw, CSKH)
-    stack.deliver(raw, CSKH, folder="Da xu ly/2024")
+    stack.deliver(raw, CSKH, folder="Đã xử lý/v1.2")
     assert stack.messages(CSKH, "Sent") == [raw]
     assert stack.messages(CSKH) == [raw]
-    assert stack.messages(CSKH, "Da xu ly/2024") == [raw]
+    assert stack.messages(CSKH, "Đã xử lý/v1.2") == [raw]
     assert stack.smtp_log() == []
+
+
+def test_deliver_to_an_impossible_folder_fails_loudly(stack: MailStack) -> None:
+    with pytest.raises(DevStackError, match="cannot create 'A//B'"):
+        stack.deliver(_raw(), CSKH, folder="A//B")
+    assert stack.messages(CSKH) == []  # not quietly dropped into INBOX instead
 
 
 def test_messages_leaves_mail_unseen(stack: MailStack) -> None:

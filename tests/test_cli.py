@@ -1,0 +1,460 @@
+"""The ``mailproc`` command line, driven as an operator drives it: a TOML file and CliRunner.
+
+The end-to-end tests run against the session's real Dovecot + SMTP stack and both database
+backends; the JSON outputs are contracts, so their keys are compared exactly and their values
+against what the delivered mails contained.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+from click.testing import CliRunner
+
+from mailproc.cli import main
+from mailproc.config import CalendarConfig
+from mailproc.devstack import MailStack
+from mailproc.migrate import head_revision
+from mailproc.workdays import WorkCalendar
+from tests.clihelp import (
+    EXTRACT_KEYS,
+    OUTBOX_KEYS,
+    REF_PATTERN,
+    STATS_KEYS,
+    TICKET_KEYS,
+    Workspace,
+    customer,
+    free_port,
+    toml_text,
+)
+from tests.mailfactory import complaint, message
+
+HANOI = ZoneInfo("Asia/Ho_Chi_Minh")
+SUBJECT = "Mất sóng K+ từ 3 ngày nay"
+NO_CARD_BODY = """Chào K+,
+
+Tôi tên là Trần Thị Bình, đầu thu nhà tôi không vào được kênh nào từ hôm qua.
+Số điện thoại: 0987 654 321
+
+Cảm ơn.
+"""
+
+
+@pytest.fixture
+def ws(mailstack: MailStack, shared_mailbox: str, database_url: str, tmp_path: Path) -> Workspace:
+    workspace = Workspace(mailstack, shared_mailbox, database_url, tmp_path)
+    workspace.configure()
+    return workspace
+
+
+@pytest.fixture
+def migrated(ws: Workspace) -> Workspace:
+    ws.cli("db", "upgrade")
+    return ws
+
+
+def _zero_stats() -> dict[str, int]:
+    return dict.fromkeys(STATS_KEYS, 0)
+
+
+# --- configuration file errors (no servers needed) ---------------------------------------------
+
+@pytest.mark.parametrize(("section", "key", "value"), [
+    ("imap", "port", "143"),             # a string where a number belongs
+    ("smtp", "port", 70000),             # not a TCP port
+    ("imap", "batch_size", 0),
+    ("imap", "prot", 143),               # a typo: unknown option
+    ("smtp", "from_address", "cskh"),
+    ("database", "url", "mailproc.sqlite3"),
+    ("calendar", "timezone", "Asia/Hanoi_City"),
+    ("calendar", "extra_days_off", ["2026-02-30"]),
+    ("filters", "rules", ["no_such_rule"]),
+])
+def test_a_bad_config_value_exits_nonzero_naming_the_key(tmp_path: Path, section: str, key: str,
+                                                         value: object) -> None:
+    path = tmp_path / "bad.toml"
+    path.write_text(toml_text({section: {key: value}}), encoding="utf-8")
+    for command in (["check-config"], ["tickets", "list", "--json"]):
+        result = CliRunner(env={"MAILPROC_CONFIG": None}).invoke(main, ["--config", str(path), *command])
+        assert result.exit_code != 0
+        assert isinstance(result.exception, SystemExit)  # a message, not a traceback
+        assert f"{section}.{key}" in result.stderr
+        assert result.stdout == ""
+
+
+def test_a_missing_config_file_is_an_error(tmp_path: Path) -> None:
+    result = CliRunner().invoke(main, ["--config", str(tmp_path / "nope.toml"), "check-config"])
+    assert result.exit_code == 1
+    assert "does not exist" in result.stderr
+
+
+def test_extract_json_prints_exactly_the_eight_keys(tmp_path: Path) -> None:
+    eml = tmp_path / "khieu-nai.eml"
+    eml.write_bytes(complaint(sender="Lê Thị Hoa <hoa.le@example.vn>", name="Lê Thị Hoa",
+                              card="7012 3456 7890", phone="0903 123 456"))
+    config = tmp_path / "empty.toml"
+    config.write_text("", encoding="utf-8")
+
+    result = CliRunner().invoke(main, ["--config", str(config), "extract", str(eml), "--json"])
+
+    assert result.exit_code == 0, result.output
+    assert len(result.stdout.strip().splitlines()) == 1
+    data = json.loads(result.stdout)
+    assert set(data) == EXTRACT_KEYS
+    assert data == {
+        "name": "Lê Thị Hoa",
+        "address": "12 Nguyễn Trãi, Thanh Xuân, Hà Nội",
+        "phone": "+84903123456",
+        "email": "hoa.le@example.vn",
+        "smartcard": "701234567890",
+        "decoder": None,
+        "incident_date": "2026-10-28",
+        "category": "other",
+    }
+    human = CliRunner().invoke(main, ["--config", str(config), "extract", str(eml)])
+    assert human.exit_code == 0
+    assert human.stdout.splitlines()[0].split() == ["field", "value", "found", "by"]
+    assert "701234567890" in human.stdout
+
+
+# --- database and connectivity checks ----------------------------------------------------------
+
+@pytest.mark.e2e
+def test_db_upgrade_then_check_config_passes(ws: Workspace) -> None:
+    before = ws.cli("check-config", expect=1)
+    lines = before.stdout.splitlines()
+    assert lines[0] == f"config: {ws.config_path}: OK"
+    assert lines[1].startswith("imap: OK")
+    assert lines[2].startswith("smtp: OK")
+    assert lines[3].startswith("database: FAILED: database.url:")
+    assert "mailproc db upgrade" in lines[3]
+    # Nothing that needs the schema runs before it exists.
+    assert "db upgrade" in ws.cli("poll", "--once", expect=1).stderr
+    assert "db upgrade" in ws.cli("send", "--once", expect=1).stderr
+
+    head = head_revision()
+    assert ws.cli("db", "upgrade").stdout.strip() == f"database at revision {head}"
+    assert ws.cli("db", "upgrade").stdout.strip() == f"database at revision {head}"  # idempotent
+
+    after = ws.cli("check-config")
+    assert [line.split(":")[0] for line in after.stdout.splitlines()] == ["config", "imap", "smtp", "database"]
+    assert all(": OK" in line for line in after.stdout.splitlines())
+    assert f"revision {head}" in after.stdout
+
+
+@pytest.mark.e2e
+@pytest.mark.parametrize(("section", "key", "value", "check", "named"), [
+    ("imap", "port", "FREE", "imap", "imap.host/imap.port"),
+    ("imap", "password", "not-the-password", "imap", "imap.username/imap.password"),
+    ("smtp", "port", "FREE", "smtp", "smtp.host/smtp.port"),
+])
+def test_check_config_fails_naming_the_key(migrated: Workspace, section: str, key: str, value: str,
+                                           check: str, named: str) -> None:
+    migrated.configure(**{section: {key: free_port() if value == "FREE" else value}})
+
+    result = migrated.cli("check-config", expect=1)
+
+    status = {line.split(":")[0]: line for line in result.stdout.splitlines()}
+    assert status[check].startswith(f"{check}: FAILED: {named}:")
+    for other in {"imap", "smtp", "database"} - {check}:
+        assert status[other].startswith(f"{other}: OK"), status[other]
+
+
+@pytest.mark.e2e
+def test_poll_once_without_once_is_a_usage_error(migrated: Workspace) -> None:
+    assert "poll --once" in migrated.cli("poll", expect=2).stderr
+
+
+# --- poll, process, send and the JSON contracts ------------------------------------------------
+
+@dataclass
+class Scenario:
+    ws: Workspace
+    complete: str  # customer address of a complaint with every identifier
+    incomplete: str  # customer address of one without a card or decoder number
+    robot: str  # sender of an auto-reply
+    message_ids: list[str]
+    polled_from: datetime
+    polled_to: datetime
+
+
+@pytest.fixture
+def scenario(migrated: Workspace) -> Iterator[Scenario]:
+    """Two complaints and one out-of-office reply, delivered and polled with ``poll --once``."""
+    ws = migrated
+    complete, incomplete, robot = customer("an"), customer("binh"), customer("vang")
+    ids = ws.deliver(
+        complaint(sender=f"Nguyễn Văn An <{complete}>", to=ws.mailbox),
+        complaint(sender=f"Trần Thị Bình <{incomplete}>", to=ws.mailbox, body=NO_CARD_BODY),
+        message(sender=robot, to=ws.mailbox, subject="Trả lời tự động: đang nghỉ phép",
+                body="Tôi đang nghỉ phép đến hết tuần.", headers={"Auto-Submitted": "auto-replied"}).as_bytes(),
+    )
+    start = datetime.now(UTC)
+    result = ws.cli("poll", "--once")
+    end = datetime.now(UTC)
+    assert "stored=3" in result.stderr
+    assert "new_tickets=2" in result.stderr and "ignored=1" in result.stderr
+    yield Scenario(ws, complete, incomplete, robot, ids, start, end)
+
+
+def _by_email(items: list[dict]) -> dict[str, dict]:
+    return {item["email"]: item for item in items}
+
+
+@pytest.mark.e2e
+def test_poll_once_moves_every_message_to_processed(scenario: Scenario) -> None:
+    ws = scenario.ws
+    assert ws.folder_ids("INBOX") == []
+    assert ws.folder_ids("Processed") == scenario.message_ids
+    again = ws.cli("poll", "--once")  # nothing new: nothing stored twice
+    assert "stored=0" in again.stderr
+    assert ws.json("stats", "--json")["messages_stored"] == 3
+
+
+@pytest.mark.e2e
+def test_tickets_list_json_contract(scenario: Scenario) -> None:
+    ws = scenario.ws
+    items = ws.json("tickets", "list", "--json")
+
+    assert len(items) == 2
+    for item in items:
+        assert set(item) == TICKET_KEYS
+        assert re.fullmatch(REF_PATTERN, item["ref"])
+        assert item["queue"] in ("L1", "L2", None)
+        assert isinstance(item["messages"], int) and item["messages"] == 1
+        assert isinstance(item["flags"], list)
+        received = datetime.fromisoformat(item["received_at"])
+        assert received.utcoffset() is not None and received.utcoffset().total_seconds() == 7 * 3600
+        assert scenario.polled_from <= received <= scenario.polled_to
+        received_day = received.astimezone(HANOI).date()
+        calendar = WorkCalendar.from_config(CalendarConfig())
+        assert date.fromisoformat(item["accept_due"]) == calendar.add_working_days(received_day, 5)
+        assert date.fromisoformat(item["reply_due"]) == calendar.add_working_days(received_day, 20)
+        assert item["ref"].startswith(f"KP-{received_day.year}-")
+    # Newest first; refs follow arrival order, gap-free.
+    year = items[0]["ref"].split("-")[1]
+    assert [i["ref"] for i in items] == [f"KP-{year}-000002", f"KP-{year}-000001"]
+
+    found = _by_email(items)
+    an = found[scenario.complete]
+    assert an["ref"] == f"KP-{year}-000001"
+    assert (an["status"], an["queue"]) == ("l1", "L1")
+    assert an["name"] == "Nguyễn Văn An"
+    assert an["address"] == "12 Nguyễn Trãi, Thanh Xuân, Hà Nội"
+    assert an["phone"] == "+84912345678"
+    assert an["smartcard"] == "012345678901"
+    assert an["decoder"] is None
+    assert an["category"] == "other"
+    assert an["incident_date"] == "2026-10-28"
+    assert "missing_info" not in an["flags"]
+
+    binh = found[scenario.incomplete]
+    assert (binh["status"], binh["queue"]) == ("assessing", None)
+    assert binh["name"] == "Trần Thị Bình"
+    assert binh["phone"] == "+84987654321"
+    assert binh["smartcard"] is None and binh["decoder"] is None
+    assert "missing_info" in binh["flags"]
+
+    assert ws.json("tickets", "list", "--json", "--status", "assessing") == [binh]
+    assert ws.json("tickets", "list", "--json", "--limit", "1") == [binh]
+
+
+@pytest.mark.e2e
+def test_tickets_show_json_has_the_same_contract(scenario: Scenario) -> None:
+    ws = scenario.ws
+    listed = _by_email(ws.json("tickets", "list", "--json"))[scenario.complete]
+
+    shown = ws.json("tickets", "show", listed["ref"], "--json")
+    assert set(shown) == TICKET_KEYS
+    assert shown == listed
+    assert ws.json("tickets", "show", listed["ref"].lower(), "--json") == listed
+
+    history = ws.json("tickets", "show", listed["ref"], "--json", "--history")
+    assert set(history) == TICKET_KEYS | {"events"}
+    kinds = [e["kind"] for e in history["events"]]
+    assert kinds[:2] == ["received", "assessed"] and "notice_queued" in kinds
+
+    human = ws.cli("tickets", "show", listed["ref"]).stdout
+    assert listed["ref"] in human and "Nguyễn Văn An" in human
+
+    missing = ws.cli("tickets", "show", "KP-1999-000001", "--json", expect=1)
+    assert "no ticket KP-1999-000001" in missing.stderr and missing.stdout == ""
+
+
+@pytest.mark.e2e
+def test_a_reply_joins_its_ticket_and_counts_as_a_message(scenario: Scenario) -> None:
+    ws = scenario.ws
+    ref = _by_email(ws.json("tickets", "list", "--json"))[scenario.complete]["ref"]
+    ws.deliver(message(sender=f"Nguyễn Văn An <{scenario.complete}>", to=ws.mailbox,
+                       subject=f"Re: [{ref}] V/v Tiếp nhận khiếu nại: {SUBJECT}",
+                       body="Tôi bổ sung: số đầu thu là K7-ABC123456.").as_bytes())
+
+    ws.cli("poll", "--once")
+
+    assert ws.json("tickets", "show", ref, "--json")["messages"] == 2
+    stats = ws.json("stats", "--json")
+    assert (stats["messages_stored"], stats["tickets"]) == (4, 2)
+
+
+@pytest.mark.e2e
+def test_outbox_json_contract_and_send_once(scenario: Scenario) -> None:
+    ws = scenario.ws
+    refs = {t["email"]: t["ref"] for t in ws.json("tickets", "list", "--json")}
+
+    queued = ws.json("outbox", "list", "--json")
+    assert len(queued) == 2
+    for item in queued:
+        assert set(item) == OUTBOX_KEYS
+        assert isinstance(item["id"], int)
+        assert (item["status"], item["attempts"], item["last_error"]) == ("queued", 0, None)
+    by_to = {item["to"]: item for item in queued}
+    assert set(by_to) == {scenario.complete, scenario.incomplete}  # nothing for the auto-reply
+    receipt, need_info = by_to[scenario.complete], by_to[scenario.incomplete]
+    assert (receipt["kind"], receipt["ticket_ref"]) == ("receipt", refs[scenario.complete])
+    assert (need_info["kind"], need_info["ticket_ref"]) == ("need_info", refs[scenario.incomplete])
+    for item in (receipt, need_info):
+        assert item["subject"].startswith(f"[{item['ticket_ref']}] ")
+        assert item["subject"].endswith(SUBJECT)
+    assert ws.json("outbox", "list", "--json", "--status", "sent") == []
+
+    result = ws.cli("send", "--once")
+    assert "claimed=2 sent=2" in result.stderr
+
+    sent = {item["to"]: item for item in ws.json("outbox", "list", "--json")}
+    for to, before in by_to.items():
+        assert sent[to] == {**before, "status": "sent", "attempts": 1}
+    assert ws.json("outbox", "list", "--json", "--status", "queued") == []
+    for to, item in sent.items():
+        delivered = ws.stack.messages(to)
+        assert len(delivered) == 1
+        assert item["ticket_ref"].encode() in delivered[0]
+    assert "claimed=0" in ws.cli("send", "--once").stderr  # nothing is sent twice
+
+
+@pytest.mark.e2e
+def test_stats_json_counts_what_happened(scenario: Scenario) -> None:
+    ws = scenario.ws
+    stats = ws.json("stats", "--json")
+    assert set(stats) == STATS_KEYS
+    assert stats == {**_zero_stats(), "messages_stored": 3, "tickets": 2, "ignored": 1, "outbox_queued": 2}
+
+    ws.cli("send", "--once")
+
+    assert ws.json("stats", "--json") == {**_zero_stats(), "messages_stored": 3, "tickets": 2,
+                                          "ignored": 1, "outbox_sent": 2}
+    human = ws.cli("stats").stdout.splitlines()
+    assert human[0].split() == ["what", "count"]
+    assert "outbox_sent" in human[-2] or any(line.split() == ["outbox_sent", "2"] for line in human)
+
+
+@pytest.mark.e2e
+def test_empty_database_gives_empty_json(migrated: Workspace) -> None:
+    assert migrated.json("tickets", "list", "--json") == []
+    assert migrated.json("outbox", "list", "--json") == []
+    assert migrated.json("quarantine", "list", "--json") == []
+    assert migrated.json("stats", "--json") == _zero_stats()
+    assert "claimed=0" in migrated.cli("send", "--once").stderr
+
+
+@pytest.mark.e2e
+def test_tickets_list_human_output_is_a_table(scenario: Scenario) -> None:
+    ws = scenario.ws
+    tickets = ws.json("tickets", "list", "--json")
+
+    lines = ws.cli("tickets", "list").stdout.splitlines()
+
+    assert lines[0].split()[:4] == ["ref", "status", "queue", "received"]
+    assert set(lines[1].replace(" ", "")) == {"-"}
+    assert len(lines) == 2 + len(tickets)
+    for line, ticket in zip(lines[2:], tickets, strict=True):
+        assert line.startswith(ticket["ref"] + " ")
+        assert ticket["name"] in line
+        assert (ticket["queue"] or "-") in line.split()
+    # Columns line up: every row's second column starts where the header's does.
+    status_column = lines[0].index("status")
+    assert all(line[status_column:].startswith(t["status"]) for line, t in zip(lines[2:], tickets, strict=True))
+
+
+@pytest.mark.e2e
+def test_send_once_records_transient_and_permanent_failures(migrated: Workspace) -> None:
+    ws = migrated
+    ws.configure(smtp={"backoff_initial": 0.0})  # a retry is due at once
+    first, second = customer("an"), customer("chi")
+    ws.deliver(complaint(sender=f"An <{first}>", to=ws.mailbox),
+               complaint(sender=f"Chi <{second}>", to=ws.mailbox, name="Phạm Minh Chi"))
+    ws.cli("poll", "--once")
+
+    ws.stack.fail_smtp(451, "4.3.2 try again later")
+    ws.stack.fail_smtp(550, "5.1.1 mailbox unavailable")
+    ws.cli("send", "--once")
+
+    by_to = {item["to"]: item for item in ws.json("outbox", "list", "--json")}
+    assert (by_to[first]["status"], by_to[first]["attempts"]) == ("queued", 1)
+    assert by_to[first]["last_error"] == "451 4.3.2 try again later"
+    assert (by_to[second]["status"], by_to[second]["attempts"]) == ("failed", 1)
+    assert by_to[second]["last_error"] == "550 5.1.1 mailbox unavailable"
+    stats = ws.json("stats", "--json")
+    assert (stats["outbox_queued"], stats["outbox_sent"], stats["outbox_failed"]) == (1, 0, 1)
+
+    ws.cli("send", "--once")
+
+    by_to = {item["to"]: item for item in ws.json("outbox", "list", "--json")}
+    assert (by_to[first]["status"], by_to[first]["attempts"], by_to[first]["last_error"]) == ("sent", 2, None)
+    assert by_to[second]["status"] == "failed"  # permanent: never retried
+    assert len(ws.stack.messages(first)) == 1
+    assert [i["to"] for i in ws.json("outbox", "list", "--json", "--status", "failed")] == [second]
+
+
+# --- quarantine --------------------------------------------------------------------------------
+
+@pytest.mark.e2e
+def test_quarantine_list_and_retry_after_raising_the_limit(migrated: Workspace) -> None:
+    ws = migrated
+    ws.configure(parsing={"max_message_bytes": 4000})
+    big_sender = customer("dung")
+    big = complaint(sender=f"Đỗ Văn Dũng <{big_sender}>", to=ws.mailbox, name="Đỗ Văn Dũng",
+                    body="Tôi tên là Đỗ Văn Dũng.\nSố thẻ: 0123 4567 8901\nSố điện thoại: 0912 345 678\n"
+                         + "Mô tả lỗi chi tiết. " * 300)
+    small_sender = customer("an")
+    assert len(big) > 4000 > len(complaint(sender=f"An <{small_sender}>"))
+    big_id, _ = ws.deliver(big, complaint(sender=f"An <{small_sender}>", to=ws.mailbox))
+
+    assert "quarantined=1" in ws.cli("poll", "--once").stderr
+
+    stats = ws.json("stats", "--json")
+    assert (stats["messages_stored"], stats["tickets"], stats["quarantined"]) == (2, 1, 1)
+    assert ws.folder_ids("INBOX") == []  # stored, so moved: quarantine is ours, not the server's
+    (entry,) = ws.json("quarantine", "list", "--json")
+    assert set(entry) == {"id", "message_id", "size", "fetched_at", "error"}
+    assert entry["message_id"] == big_id
+    assert entry["size"] > 4000
+    assert "exceeds 4000" in entry["error"]
+    datetime.fromisoformat(entry["fetched_at"])
+    table = ws.cli("quarantine", "list").stdout.splitlines()
+    assert table[0].split()[:2] == ["id", "message-id"]
+    assert table[2].split()[:2] == [str(entry["id"]), big_id]
+
+    # Retrying with the limit unchanged quarantines it again, with the same reason.
+    again = ws.cli("quarantine", "retry", str(entry["id"])).stdout
+    assert f"message {entry['id']}: quarantined" in again and "exceeds 4000" in again
+
+    ws.configure(parsing={"max_message_bytes": 1_000_000})
+    retried = ws.cli("quarantine", "retry", str(entry["id"])).stdout
+
+    ref = re.search(rf"message {entry['id']}: processed \(created ({REF_PATTERN})\)", retried)
+    assert ref, retried
+    assert ws.json("quarantine", "list", "--json") == []
+    ticket = ws.json("tickets", "show", ref.group(1), "--json")
+    assert (ticket["email"], ticket["name"], ticket["smartcard"]) == (big_sender, "Đỗ Văn Dũng", "012345678901")
+    stats = ws.json("stats", "--json")
+    assert (stats["messages_stored"], stats["tickets"], stats["quarantined"], stats["outbox_queued"]) == (2, 2, 0, 2)
+    # Only a quarantined message can be retried.
+    assert "not in quarantine" in ws.cli("quarantine", "retry", str(entry["id"]), expect=1).stderr
+    assert "not in quarantine" in ws.cli("quarantine", "retry", "9999", expect=1).stderr
