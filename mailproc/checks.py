@@ -61,7 +61,8 @@ def check_database(cfg: Config) -> Check:
             conn.execute(text("SELECT 1"))
         current, head = current_revision(engine), head_revision()
         if current != head:
-            return "database", False, f"database.url: schema at {current or 'nothing'}, newest is {head}: run 'mailproc db upgrade'"
+            problem = f"schema at {current or 'nothing'}, newest is {head}: run 'mailproc db upgrade'"
+            return "database", False, f"database.url: {problem}"
         return "database", True, f"{engine.url.render_as_string(hide_password=True)} at revision {current}"
     except Exception as exc:
         return "database", False, f"database.url: {type(exc).__name__}: {exc}"

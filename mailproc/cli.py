@@ -23,6 +23,7 @@ from mailproc.logsetup import setup_logging
 from mailproc.models import INBOUND_QUARANTINED, Event, InboundMessage, Ticket, TicketMessage
 from mailproc.views import event_json, list_outbox, list_tickets, outbox_json, stats, table, ticket_json
 
+
 class Obj:
     """Holds the config path until a command needs the app (extract does not)."""
 
@@ -293,7 +294,8 @@ def tickets_show(ctx: click.Context, ref: str, as_json: bool, history: bool) -> 
                 click.echo(f"      {line}")
         click.echo("\nevents:")
         for e in events:
-            click.echo(f"  {e.at.astimezone(tz):%d/%m/%Y %H:%M} {e.actor}: {e.kind} {json.dumps(e.detail, ensure_ascii=False)}")
+            detail = json.dumps(e.detail, ensure_ascii=False)
+            click.echo(f"  {e.at.astimezone(tz):%d/%m/%Y %H:%M} {e.actor}: {e.kind} {detail}")
 
 
 @main.group()

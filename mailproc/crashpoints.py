@@ -13,5 +13,5 @@ _TARGET = os.environ.get("MAILPROC_CRASH_AT", "")
 
 
 def crash_point(name: str) -> None:
-    if _TARGET and _TARGET == name:
+    if _TARGET and name == _TARGET:
         os._exit(CRASH_EXIT_CODE)

@@ -61,7 +61,8 @@ class Extracted:
         filled = {name: getattr(newer, name) for name in FIELDS
                   if getattr(self, name) is None and getattr(newer, name) is not None}
         confidence = dict(self.confidence)
-        confidence.update({name: newer.confidence[name] for name in filled if name in newer.confidence})
+        confidence.update((name, newer.confidence[name]) for name in filled
+                          if name in newer.confidence)
         category = "fee" if "fee" in (self.category, newer.category) else "other"
         return dataclasses.replace(self, **filled, category=category, confidence=confidence)
 
@@ -107,7 +108,8 @@ def _masked(text: str, spans: Iterable[tuple[int, int]]) -> str:
 
 def _words(*phrases: str) -> str:
     """A regex for any of the folded phrases as whole words (a space matches 1-3 blanks)."""
-    alts = (re.escape(p).replace(r"\ ", r"[ \t]{1,3}") for p in sorted(phrases, key=len, reverse=True))
+    longest_first = sorted(phrases, key=len, reverse=True)
+    alts = (re.escape(p).replace(r"\ ", r"[ \t]{1,3}") for p in longest_first)
     return r"(?<![a-z])(?:" + "|".join(alts) + r")(?![a-z])"
 
 
@@ -164,7 +166,8 @@ LABELS: tuple[Label, ...] = (
             "dia chi mail", "dia chi thu", "mail", "gmail"),
     *_group(("name",), "ho ten", "ho va ten", "ten", "chu thue bao", "khach hang",
             "ten khach hang", "ten chu thue bao", "ho ten khach hang", "ho va ten khach hang",
-            "ho ten chu thue bao", "nguoi dung ten", "full name", "name", colon=True, position=True),
+            "ho ten chu thue bao", "nguoi dung ten", "full name", "name",
+            colon=True, position=True),
     *_group(("address",), "dia chi lap dat", "noi lap dat", "dia chi lap dat dau thu", rank=2),
     *_group(("address",), "dia chi", "dia chi nha", "dia chi lien he", "dia chi thuong tru",
             "dia chi hien tai", "address"),
@@ -509,7 +512,8 @@ _ROLE_WORDS = {"admin", "support", "cskh", "k+", "kplus", "team", "info", "servi
                "care", "hotline", "noreply", "sales", "helpdesk", "ltd", "jsc", "corp", "company",
                "shop", "store"}
 _ROLE_PHRASES = ("cong ty", "khach hang", "phong cham soc", "phong cskh", "phong kinh doanh",
-                 "bo phan", "tong dai", "cham soc", "quy khach", "thue bao", "dich vu", "ban quan ly")
+                 "bo phan", "tong dai", "cham soc", "quy khach", "thue bao", "dich vu",
+                 "ban quan ly")
 # A lower-case name after a label counts only when it starts with a common surname.
 _SURNAMES = {"nguyen", "tran", "le", "pham", "hoang", "huynh", "phan", "vu", "vo", "dang", "bui",
              "do", "ho", "ngo", "duong", "ly", "dinh", "truong", "lam", "mai", "trinh", "doan",
@@ -703,7 +707,8 @@ _FEE_RE = re.compile(_words(
 # original spelling decides; without diacritics, the next word does.
 _FEE_SPELLING = {"cuoc": "cước", "phi": "phí", "nap": "nạp"}
 _NOT_FEE_AFTER_RE = re.compile(
-    r"[ \t]{1,3}" + _words("goi", "song", "hop", "hen", "thi", "doi", "chien", "tro chuyen", "cong"))
+    r"[ \t]{1,3}"
+    + _words("goi", "song", "hop", "hen", "thi", "doi", "chien", "tro chuyen", "cong"))
 
 
 def _category(doc: _Doc) -> str:

@@ -31,20 +31,23 @@ _IGNORE_BEFORE_RE = re.compile(
     r"(?<![a-z])(?:sinh|ngay cap|(?:cmnd|cccd|can cuoc|ho chieu)[^\n]{0,30}cap)"
     r"[ \t:]{0,3}(?:ngay|nam)?[ \t:]{0,3}$"
 )
-_END_BEFORE_RE = re.compile(r"(?<![a-z])(?:den|het han|han|het)[ \t:]{0,3}(?:het[ \t]{1,3})?(?:ngay)?[ \t]{0,3}$")
+_END_BEFORE_RE = re.compile(
+    r"(?<![a-z])(?:den|het han|han|het)[ \t:]{0,3}(?:het[ \t]{1,3})?(?:ngay)?[ \t]{0,3}$")
 _TRIGGERS: dict[str, tuple[re.Pattern[str], re.Pattern[str]]] = {
     # (before the date, after the date), searched within the same clause.
     PAYMENT: (
-        re.compile(r"(?<![a-z])(?:thanh toan|nap (?:tien|the)|hoa don|gia han|tru tien|dong (?:tien|cuoc)|"
-                   r"chuyen (?:khoan|tien)|tinh tien|thu tien|mua goi|dang ky goi)(?![a-z])"),
-        re.compile(r"(?<![a-z])(?:thanh toan|nap (?:tien|the)|gia han|bi tru|tru tien|dong (?:tien|cuoc)|"
-                   r"chuyen (?:khoan|tien))(?![a-z])"),
+        re.compile(r"(?<![a-z])(?:thanh toan|nap (?:tien|the)|hoa don|gia han|tru tien|"
+                   r"dong (?:tien|cuoc)|chuyen (?:khoan|tien)|tinh tien|thu tien|mua goi|"
+                   r"dang ky goi)(?![a-z])"),
+        re.compile(r"(?<![a-z])(?:thanh toan|nap (?:tien|the)|gia han|bi tru|tru tien|"
+                   r"dong (?:tien|cuoc)|chuyen (?:khoan|tien))(?![a-z])"),
     ),
     INCIDENT: (
         # "từ" only right before the date ("từ ngày 05/10"): elsewhere it is too common a word.
-        re.compile(r"(?<![a-z])(?:(?:ke )?tu(?:[ \t]{1,3}(?:ngay|hom))?[ \t]{0,3}$|bat dau|mat song|"
-                   r"mat tin hieu|su co|bi loi|xay ra|hong)(?![a-z])"),
-        re.compile(r"(?<![a-z])(?:bi|mat song|mat tin hieu|khong xem|khong co song|hong|su co)(?![a-z])"),
+        re.compile(r"(?<![a-z])(?:(?:ke )?tu(?:[ \t]{1,3}(?:ngay|hom))?[ \t]{0,3}$|bat dau|"
+                   r"mat song|mat tin hieu|su co|bi loi|xay ra|hong)(?![a-z])"),
+        re.compile(r"(?<![a-z])(?:bi|mat song|mat tin hieu|khong xem|khong co song|hong|su co)"
+                   r"(?![a-z])"),
     ),
 }
 _WINDOW = 60
@@ -68,9 +71,10 @@ def _year(raw: str | None, day: int, month: int, mail_date: date | None) -> int 
     if mail_date is None:
         return None  # no year and nothing to infer it from
     try:
-        return mail_date.year - 1 if date(mail_date.year, month, day) > mail_date else mail_date.year
-    except ValueError:
-        return mail_date.year
+        after_mail = date(mail_date.year, month, day) > mail_date
+    except ValueError:  # 29/02 in a common year: let the caller's date() reject it
+        after_mail = False
+    return mail_date.year - 1 if after_mail else mail_date.year
 
 
 def _before_clause(folded: str, core: int, floor: int) -> str:
@@ -104,7 +108,8 @@ def _nearest_tag(before: str, after: str) -> str | None:
 def _candidates(folded: str) -> Iterator[tuple[int, int, int, str, str, str | None]]:
     """(start, core start, end, day, month, year) for every date-shaped match."""
     for m in _NUMERIC_RE.finditer(folded):
-        if m.group("y") is None and not _YEARLESS_CUE_RE.search(folded, max(0, m.start() - 12), m.start()):
+        cue = _YEARLESS_CUE_RE.search(folded, max(0, m.start() - 12), m.start())
+        if m.group("y") is None and cue is None:
             continue
         yield m.start(), m.start(), m.end(), m.group("d"), m.group("m"), m.group("y")
     if "thang" not in folded:
@@ -139,7 +144,8 @@ def find_dates(folded: str, *, mail_date: date | None) -> list[DateHit]:
         if _END_BEFORE_RE.search(folded, max(floor, core - 20), core):
             tag = None
         else:
-            tag = _nearest_tag(_before_clause(folded, core, floor), _after_clause(folded, end, ceiling))
+            before = _before_clause(folded, core, floor)
+            tag = _nearest_tag(before, _after_clause(folded, end, ceiling))
         hits.append(DateHit(start, end, value, tag))
     return hits
 

@@ -28,7 +28,8 @@ OLD_MOBILE_PREFIXES: dict[str, str] = {
 # Kinds of a phone-like number: the customer's, a company/hotline number, or a valid number
 # that is neither (foreign, toll-free...). All three are masked so they never become a card.
 CUSTOMER, COMPANY, OTHER = "customer", "company", "other"
-_ACCEPTED_TYPES = {PhoneNumberType.MOBILE, PhoneNumberType.FIXED_LINE, PhoneNumberType.FIXED_LINE_OR_MOBILE}
+_ACCEPTED_TYPES = {PhoneNumberType.MOBILE, PhoneNumberType.FIXED_LINE,
+                   PhoneNumberType.FIXED_LINE_OR_MOBILE}
 _HOTLINE_PREFIXES = ("1900", "1800")
 _MAX_GROUPS = 6  # "+84 (0) 912 345 678" is five groups
 # A run of digits and the separators people put inside phone numbers. One character class
@@ -104,7 +105,8 @@ def classify(raw: str, *, region: str, company_numbers: frozenset[str],
         return PhoneHit(0, len(raw), OTHER)
     if national.lstrip("0") in company_numbers or national in company_numbers:
         return PhoneHit(0, len(raw), COMPANY)
-    return PhoneHit(0, len(raw), CUSTOMER, phonenumbers.format_number(number, PhoneNumberFormat.E164))
+    e164 = phonenumbers.format_number(number, PhoneNumberFormat.E164)
+    return PhoneHit(0, len(raw), CUSTOMER, e164)
 
 
 def _trim(raw: str) -> str:

@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from imap_tools import BaseMailBox, MailBox, MailBoxStartTls, MailBoxUnencrypted, MailMessage
 from imap_tools.errors import MailboxLoginError, UnexpectedCommandStatusError
@@ -50,17 +50,17 @@ class RawMessage(MailMessage):
     Parsing happens later, in the pipeline, from the stored bytes.
     """
 
-    def __init__(self, fetch_data: list) -> None:  # noqa: D107 - no super(): it would parse
+    def __init__(self, fetch_data: list) -> None:
         raw, uid_data, flag_data = self._get_message_data_parts(fetch_data)
         self.raw: bytes = raw
         self._raw_uid_data = uid_data
         self._raw_flag_data = flag_data
 
 
-def _mailbox_class(cfg: ImapConfig) -> type[BaseMailBox]:
-    base: type[BaseMailBox] = MailBox if cfg.ssl else MailBoxStartTls if cfg.starttls else MailBoxUnencrypted
+def _mailbox_class(cfg: ImapConfig) -> Any:
+    base: Any = MailBox if cfg.ssl else MailBoxStartTls if cfg.starttls else MailBoxUnencrypted
 
-    class RawMailBox(base):  # type: ignore[valid-type,misc]
+    class RawMailBox(base):
         email_message_class = RawMessage
 
     return RawMailBox
@@ -123,7 +123,10 @@ def header_message_id(raw: bytes) -> str | None:
     return match.group(1).decode("utf-8", "replace").strip("<>") if match else None
 
 
-def _chunks(items: Sequence[int], size: int) -> Iterator[Sequence[int]]:
+T = TypeVar("T")
+
+
+def _chunks(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:
     for start in range(0, len(items), size):
         yield items[start:start + size]
 
@@ -141,8 +144,7 @@ def _insert_ignoring_duplicates(session: Session, rows: list[dict[str, Any]]) ->
     if not fresh:
         return 0
     dialect = session.get_bind().dialect.name
-    table = InboundMessage.__table__
-    stmt: Any = (sqlite.insert(table) if dialect == "sqlite" else postgresql.insert(table))
+    stmt: Any = sqlite.insert(InboundMessage) if dialect == "sqlite" else postgresql.insert(InboundMessage)
     stmt = stmt.on_conflict_do_nothing(index_elements=["dedupe_key"])
     session.execute(stmt, list(fresh.values()))
     return len(fresh)

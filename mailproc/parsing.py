@@ -130,7 +130,7 @@ def _check_structure(msg: Message, cfg: ParsingConfig) -> None:
             raise MessageRejected(f"MIME nesting deeper than {cfg.max_mime_depth}")
         payload = part.get_payload()
         if part.is_multipart() and isinstance(payload, list):
-            stack.extend((p, depth + 1) for p in payload)
+            stack.extend((p, depth + 1) for p in payload if isinstance(p, Message))
 
 
 # Headers whose values need RFC 2047 decoding or address parsing by the modern policy;
@@ -250,7 +250,9 @@ def _delivery_report(msg: Message) -> DeliveryReport | None:
         ctype = part.get_content_type()
         if ctype in ("message/delivery-status", "message/global-delivery-status"):
             fields: dict[str, str] = {}
-            for block in part.get_payload() if isinstance(part.get_payload(), list) else []:
+            payload = part.get_payload()
+            blocks = [b for b in payload if isinstance(b, Message)] if isinstance(payload, list) else []
+            for block in blocks:
                 for key, value in block.items():
                     fields.setdefault(key.lower(), clean_header(value, 500))
             status = fields.get("status")
@@ -258,7 +260,7 @@ def _delivery_report(msg: Message) -> DeliveryReport | None:
             recipient = fields.get("final-recipient") or fields.get("original-recipient")
         elif ctype in ("message/rfc822", "text/rfc822-headers", "message/global"):
             inner = part.get_payload()
-            if isinstance(inner, list) and inner:
+            if isinstance(inner, list) and inner and isinstance(inner[0], Message):
                 original = (message_ids(str(inner[0].get("Message-ID", ""))) or (None,))[0]
             elif isinstance(inner, str):
                 match = re.search(r"(?im)^message-id:\s*(<[^>]+>)", inner)

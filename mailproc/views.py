@@ -88,7 +88,8 @@ def list_tickets(session: Session, *, status: str | None = None, limit: int = 10
     return [(t, counts.get(t.id, 0)) for t in tickets]
 
 
-def list_outbox(session: Session, *, status: str | None = None, limit: int = 100) -> list[tuple[OutboxItem, str | None]]:
+def list_outbox(session: Session, *, status: str | None = None,
+                limit: int = 100) -> list[tuple[OutboxItem, str | None]]:
     stmt = (select(OutboxItem, Ticket.ref).outerjoin(Ticket, Ticket.id == OutboxItem.ticket_id)
             .order_by(OutboxItem.id.desc()).limit(limit))
     if status == OUT_QUEUED:
@@ -102,7 +103,8 @@ def stats(session: Session) -> dict[str, int]:
     def count(stmt: Any) -> int:
         return int(session.scalar(stmt) or 0)
 
-    outbox = dict(session.execute(select(OutboxItem.status, func.count(OutboxItem.id)).group_by(OutboxItem.status)).all())
+    by_status = select(OutboxItem.status, func.count(OutboxItem.id)).group_by(OutboxItem.status)
+    outbox = dict(session.execute(by_status).all())
     return {
         "messages_stored": count(select(func.count(InboundMessage.id))),
         "tickets": count(select(func.count(Ticket.id))),

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import email
-import gc
 import json
 import logging
 import os
@@ -17,14 +16,14 @@ import socket
 import subprocess
 import sys
 import uuid
-import warnings
+import weakref
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from click.testing import CliRunner, Result
-from sqlalchemy import select
+from sqlalchemy import Connection, Engine, event, select
 from sqlalchemy.orm import Session
 
 from mailproc.cli import main
@@ -96,19 +95,26 @@ def subprocess_env(crash_at: str | None = None) -> dict[str, str]:
 
 @contextlib.contextmanager
 def _contained_cli() -> Iterator[None]:
-    """Undo what one in-process CLI run leaves behind: its root log handler and its engine.
+    """Undo what one in-process CLI run leaves behind: its root log handler and its engines.
 
     ``setup_logging`` points a root handler at CliRunner's (soon closed) stderr, and the CLI
-    never disposes the engine it builds; both would leak into later tests.
+    never disposes the engine it builds (the process ends instead); in a test process both
+    would leak into later tests, the engine's pooled connections as ResourceWarnings.
     """
     root = logging.getLogger()
     handlers, level = list(root.handlers), root.level
+    engines: weakref.WeakSet[Engine] = weakref.WeakSet()
+
+    def remember(conn: Connection) -> None:
+        engines.add(conn.engine)
+
+    event.listen(Engine, "engine_connect", remember)
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", ResourceWarning)
-            yield
-            gc.collect()  # close the dropped engine's pooled connections now, quietly
+        yield
     finally:
+        event.remove(Engine, "engine_connect", remember)
+        for engine in list(engines):
+            engine.dispose()
         for handler in list(root.handlers):
             if handler not in handlers:
                 root.removeHandler(handler)

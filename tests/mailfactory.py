@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.policy import SMTP
 from email.utils import format_datetime
-from datetime import UTC, datetime
 
 COMPLAINT_BODY = """Kính gửi K+,
 

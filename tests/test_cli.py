@@ -385,31 +385,35 @@ def test_tickets_list_human_output_is_a_table(scenario: Scenario) -> None:
 @pytest.mark.e2e
 def test_send_once_records_transient_and_permanent_failures(migrated: Workspace) -> None:
     ws = migrated
-    ws.configure(smtp={"backoff_initial": 0.0})  # a retry is due at once
+    ws.configure(smtp={"backoff_initial": 0.0})  # a retry is due at once, in the next run
     first, second = customer("an"), customer("chi")
     ws.deliver(complaint(sender=f"An <{first}>", to=ws.mailbox),
                complaint(sender=f"Chi <{second}>", to=ws.mailbox, name="Phạm Minh Chi"))
     ws.cli("poll", "--once")
 
-    ws.stack.fail_smtp(451, "4.3.2 try again later")
-    ws.stack.fail_smtp(550, "5.1.1 mailbox unavailable")
-    ws.cli("send", "--once")
+    ws.stack.fail_smtp(451, "4.3.2 try again later", times=2)
+    assert "claimed=2 sent=0 retry=2 failed=0" in ws.cli("send", "--once").stderr
 
-    by_to = {item["to"]: item for item in ws.json("outbox", "list", "--json")}
-    assert (by_to[first]["status"], by_to[first]["attempts"]) == ("queued", 1)
-    assert by_to[first]["last_error"] == "451 4.3.2 try again later"
-    assert (by_to[second]["status"], by_to[second]["attempts"]) == ("failed", 1)
-    assert by_to[second]["last_error"] == "550 5.1.1 mailbox unavailable"
+    items = ws.json("outbox", "list", "--json")
+    assert [(i["status"], i["attempts"], i["last_error"]) for i in items] == [
+        ("queued", 1, "451 4.3.2 try again later")] * 2
     stats = ws.json("stats", "--json")
-    assert (stats["outbox_queued"], stats["outbox_sent"], stats["outbox_failed"]) == (1, 0, 1)
+    assert (stats["outbox_queued"], stats["outbox_sent"], stats["outbox_failed"]) == (2, 0, 0)
 
-    ws.cli("send", "--once")
+    ws.stack.fail_smtp(550, "5.1.1 mailbox unavailable")  # the older row gets it
+    assert "claimed=2 sent=1 retry=0 failed=1" in ws.cli("send", "--once").stderr
 
     by_to = {item["to"]: item for item in ws.json("outbox", "list", "--json")}
-    assert (by_to[first]["status"], by_to[first]["attempts"], by_to[first]["last_error"]) == ("sent", 2, None)
-    assert by_to[second]["status"] == "failed"  # permanent: never retried
-    assert len(ws.stack.messages(first)) == 1
-    assert [i["to"] for i in ws.json("outbox", "list", "--json", "--status", "failed")] == [second]
+    failed, sent = by_to[first], by_to[second]
+    assert (failed["status"], failed["attempts"]) == ("failed", 2)
+    assert failed["last_error"] == "550 5.1.1 mailbox unavailable"
+    assert (sent["status"], sent["attempts"], sent["last_error"]) == ("sent", 2, None)
+    stats = ws.json("stats", "--json")
+    assert (stats["outbox_queued"], stats["outbox_sent"], stats["outbox_failed"]) == (0, 1, 1)
+    assert [i["to"] for i in ws.json("outbox", "list", "--json", "--status", "failed")] == [first]
+    assert "claimed=0" in ws.cli("send", "--once").stderr  # a permanent failure is final
+    assert len(ws.stack.messages(second)) == 1
+    assert not [rcpts for _, rcpts, _ in ws.stack.smtp_log() if first in rcpts]
 
 
 # --- quarantine --------------------------------------------------------------------------------

@@ -33,8 +33,9 @@ class Case:
 CASES = [
     # --- label blocks, with and without diacritics, NFD ------------------------------------
     Case("labels-diacritics",
-         "Họ tên: Nguyễn Văn An\nĐịa chỉ: 12 Lý Thường Kiệt, Hoàn Kiếm, Hà Nội.\nSĐT: 0912.345.678\n"
-         "Số thẻ: 1234 5678 9012\nSố đầu thu: abc-12345\nTừ ngày 05/10/2026 bị mất sóng.",
+         "Họ tên: Nguyễn Văn An\nĐịa chỉ: 12 Lý Thường Kiệt, Hoàn Kiếm, Hà Nội.\n"
+         "SĐT: 0912.345.678\nSố thẻ: 1234 5678 9012\nSố đầu thu: abc-12345\n"
+         "Từ ngày 05/10/2026 bị mất sóng.",
          {"name": "Nguyễn Văn An", "address": "12 Lý Thường Kiệt, Hoàn Kiếm, Hà Nội",
           "phone": "+84912345678", "smartcard": "123456789012", "decoder": "ABC-12345",
           "incident_date": "2026-10-05"},
@@ -50,14 +51,20 @@ CASES = [
          unicodedata.normalize("NFD", "Họ và tên: Phạm Thị Hoà\nSố điện thoại: 0987654321"),
          {"name": "Phạm Thị Hoà", "phone": "+84987654321"}),
     Case("labels-one-line",
-         "Họ tên: Vũ Thị Lan, SĐT: 0356 123 456, Địa chỉ: 8 Trần Phú, Hà Đông; Mã thẻ: 1234-5678-9012-3456",
+         "Họ tên: Vũ Thị Lan, SĐT: 0356 123 456, Địa chỉ: 8 Trần Phú, Hà Đông; "
+         "Mã thẻ: 1234-5678-9012-3456",
          {"name": "Vũ Thị Lan", "phone": "+84356123456", "address": "8 Trần Phú, Hà Đông",
           "smartcard": "1234567890123456"}),
     Case("lowercase-label-name", "ho ten: nguyen van tu\nsdt: 0912345678",
          {"name": "nguyen van tu", "phone": "+84912345678"}),
     Case("label-name-not-a-name", "Khách hàng: tôi không xem được kênh nào", {}),
     Case("label-honorific", "Khách hàng: Anh Nguyễn Văn Tú", {"name": "Nguyễn Văn Tú"}),
-    Case("label-name-then-more", "Họ tên: Nguyễn Văn Phong sinh năm 1980", {"name": "Nguyễn Văn Phong"}),
+    Case("label-name-then-more", "Họ tên: Nguyễn Văn Phong sinh năm 1980",
+         {"name": "Nguyễn Văn Phong"}),
+    Case("label-no-space-after-colon", "Khiếu nại: đầu thu lỗi\nHọ và tên:Bùi Thị Thu\nSĐT:0912345678",
+         {"name": "Bùi Thị Thu", "phone": "+84912345678"}),
+    Case("label-value-next-line", "Địa chỉ:\n12 Lý Thường Kiệt, Hà Nội",
+         {"address": "12 Lý Thường Kiệt, Hà Nội"}),
     # --- prose and signatures -------------------------------------------------------------
     Case("prose-name-phone-fee",
          "Tôi tên là Trần Thị Bình, số điện thoại của tôi là 01662345678. Thẻ K+ 8401234567890. "
@@ -75,8 +82,12 @@ CASES = [
          confidence={"name": "signature", "phone": "shape"}),
     Case("signature-name-dash-phone", "Xin cảm ơn!\nTrần Quốc Bảo - 0977 888 999",
          {"name": "Trần Quốc Bảo", "phone": "+84977888999"}),
-    Case("signature-honorific", "Xem giúp em với ạ.\nCảm ơn anh chị!\nChị Mai Anh", {"name": "Mai Anh"}),
-    Case("signature-same-line", "Đầu thu không lên hình.\nTrân trọng, Đặng Quốc Huy", {"name": "Đặng Quốc Huy"}),
+    Case("signature-honorific", "Xem giúp em với ạ.\nCảm ơn anh chị!\nChị Mai Anh",
+         {"name": "Mai Anh"}),
+    Case("signature-same-line", "Đầu thu không lên hình.\nTrân trọng, Đặng Quốc Huy",
+         {"name": "Đặng Quốc Huy"}),
+    Case("signature-dashes", "Cảm ơn anh chị nhiều.\n\n--\nVõ Thanh Tâm\nKỹ sư phần mềm",
+         {"name": "Võ Thanh Tâm"}),
     Case("sender-name-fallback", "Đầu thu báo lỗi E48.", {"name": "Đỗ Minh Quân"},
          sender_name="Đỗ Minh Quân", confidence={"name": "sender"}),
     Case("sender-role-name", "Đầu thu báo lỗi E48.", {}, sender_name="K+ Support"),
@@ -85,14 +96,18 @@ CASES = [
     Case("email-label-beats-sender", "Email: Nguyen.An@Gmail.com", {"email": "nguyen.an@gmail.com"},
          sender_address="other@yahoo.com", confidence={"email": "label"}),
     Case("email-company-ignored", "Tôi đã gửi thư tới cskh@kplus.vn mà chưa thấy trả lời.",
-         {"email": "khach@yahoo.com"}, sender_address="Khach@Yahoo.com", confidence={"email": "sender"}),
+         {"email": "khach@yahoo.com"}, sender_address="Khach@Yahoo.com",
+         confidence={"email": "sender"}),
     Case("email-company-subdomain", "Email: support@mail.kplus.vn", {}),
-    Case("email-digits-not-phone", "Email: 0912345678@gmail.com", {"email": "0912345678@gmail.com"}),
+    Case("email-digits-not-phone", "Email: 0912345678@gmail.com",
+         {"email": "0912345678@gmail.com"}),
     Case("email-address-label-not-address", "Địa chỉ email: lan.vu@outlook.com",
          {"email": "lan.vu@outlook.com"}),
     # --- phones -------------------------------------------------------------------------------
     Case("old-mobile-label", "SĐT 0168 234 5678", {"phone": "+84382345678"}),
-    Case("old-mobile-prose", "Anh chị gọi cho tôi theo số 0121 456 7890 nhé", {"phone": "+84794567890"}),
+    Case("old-mobile-prose", "Anh chị gọi cho tôi theo số 0121 456 7890 nhé",
+         {"phone": "+84794567890"}),
+    Case("old-mobile-plus84", "SĐT: +84 166 234 5678", {"phone": "+84362345678"}),
     Case("plus84-zero", "Liên hệ: +84 (0) 912 345 678", {"phone": "+84912345678"}),
     Case("bare-84", "gọi em 84912345678", {"phone": "+84912345678"}),
     Case("landline-label", "Điện thoại: (028) 3821 2345", {"phone": "+842838212345"}),
@@ -126,24 +141,28 @@ CASES = [
     Case("decoder-generic-colon", "Đầu thu: 8712-3456-78", {"decoder": "8712-3456-78"}),
     Case("dt-as-decoder", "ĐT: XK12345678", {"decoder": "XK12345678"}),
     Case("dt-as-phone", "Tên: Hà\nĐT: 0912345678", {"name": "Hà", "phone": "+84912345678"}),
-    Case("subject-card", "Như tiêu đề.", {"smartcard": "12345678"}, subject="Số thẻ 12345678 mất sóng"),
+    Case("subject-card", "Như tiêu đề.", {"smartcard": "12345678"},
+         subject="Số thẻ 12345678 mất sóng"),
+    Case("customer-id-not-card", "Mã KH: 12345678, em bị mất sóng", {}),
+    Case("decoder-sn-after-word", "Đầu thu SN: 4455ZX7788", {"decoder": "4455ZX7788"}),
     # --- addresses --------------------------------------------------------------------------------
     Case("dc-is-duoc", "Em gọi mãi ko đc: tổng đài bận suốt", {}),
     Case("dc-label", "Đ/c: 45 Trần Phú, Hà Đông", {"address": "45 Trần Phú, Hà Đông"}),
     Case("dc-label-ascii", "d/c: so 7 ngo 12 Kim Ma", {"address": "so 7 ngo 12 Kim Ma"}),
-    Case("address-install-no-colon", "Địa chỉ lắp đặt số 5 ngõ 10 Kim Mã", {"address": "số 5 ngõ 10 Kim Mã"}),
+    Case("address-install-no-colon", "Địa chỉ lắp đặt số 5 ngõ 10 Kim Mã",
+         {"address": "số 5 ngõ 10 Kim Mã"}),
     Case("address-prose", "Nhà tôi ở số 5 ngõ 10 Kim Mã, Ba Đình. Từ hôm qua mất sóng",
          {"address": "số 5 ngõ 10 Kim Mã, Ba Đình"}, confidence={"address": "prose"}),
     Case("address-prose-ascii", "toi o so 5 ngo 10 pho Hue, Ha Noi. Cam on",
          {"address": "so 5 ngo 10 pho Hue, Ha Noi"}),
     # --- dates and category --------------------------------------------------------------------
     Case("date-dashes", "ngày 05-10-2026 bị mất sóng", {"incident_date": "2026-10-05"}),
-    Case("date-dots-payment", "Ngày 7.9.2026 tôi thanh toán gói cước", {"incident_date": "2026-09-07",
-                                                                           "category": "fee"}),
+    Case("date-dots-payment", "Ngày 7.9.2026 tôi thanh toán gói cước",
+         {"incident_date": "2026-09-07", "category": "fee"}),
     Case("date-words", "Mất sóng từ ngày 5 tháng 10 năm 2026", {"incident_date": "2026-10-05"}),
     Case("date-yearless", "Nhà tôi mất sóng ngày 05/10", {"incident_date": "2026-10-05"}),
-    Case("date-yearless-previous-year", "Ngày 25/12 tôi bị mất sóng", {"incident_date": "2025-12-25"},
-         mail_date=date(2026, 1, 10)),
+    Case("date-yearless-previous-year", "Ngày 25/12 tôi bị mất sóng",
+         {"incident_date": "2025-12-25"}, mail_date=date(2026, 1, 10)),
     Case("date-yearless-no-mail-date", "Ngày 25/12 tôi bị mất sóng", {}, mail_date=None),
     Case("date-two-digit-year", "Mất sóng từ 05/10/26", {"incident_date": "2026-10-05"}),
     Case("date-tied-beats-earliest", "Tôi lắp đặt ngày 01/01/2026, từ ngày 03/10/2026 bị mất sóng",
@@ -154,9 +173,11 @@ CASES = [
     Case("date-fee-prefers-payment",
          "Tôi gia hạn gói ngày 01/10/2026 nhưng từ ngày 03/10/2026 vẫn mất sóng",
          {"incident_date": "2026-10-01", "category": "fee"}),
-    Case("date-in-signature-ignored", "Mất sóng kênh thể thao.\nTrân trọng,\nNguyễn Văn Hải\n15/10/2026",
+    Case("date-in-signature-ignored",
+         "Mất sóng kênh thể thao.\nTrân trọng,\nNguyễn Văn Hải\n15/10/2026",
          {"name": "Nguyễn Văn Hải"}),
-    Case("dateline-ignored", "Hà Nội, ngày 18 tháng 10 năm 2026\nKính gửi K+, nhà tôi bị mất sóng.", {}),
+    Case("dateline-ignored",
+         "Hà Nội, ngày 18 tháng 10 năm 2026\nKính gửi K+, nhà tôi bị mất sóng.", {}),
     Case("category-subject-fee", "Mong được giải quyết sớm.", {"category": "fee"},
          subject="Khiếu nại cước tháng 10"),
     Case("category-cuoc-goi-other", "Tôi đã thực hiện nhiều cuộc gọi nhưng không được", {}),
@@ -166,7 +187,8 @@ CASES = [
     # --- forwarded complaint --------------------------------------------------------------------
     Case("forwarded",
          "Chuyển tiếp giúp em.\n\n---------- Forwarded message ---------\n"
-         "From: Nguyễn Văn Bảo <nvb@gmail.com>\nDate: 05/10/2026\nSubject: Mất sóng\nTo: cskh@kplus.vn\n\n"
+         "From: Nguyễn Văn Bảo <nvb@gmail.com>\nDate: 05/10/2026\nSubject: Mất sóng\n"
+         "To: cskh@kplus.vn\n\n"
          "Tôi bị mất sóng từ ngày 03/10/2026. Số thẻ 12345678\nTrân trọng,\nNguyễn Văn Bảo",
          {"email": "nvb@gmail.com", "incident_date": "2026-10-03", "smartcard": "12345678",
           "name": "Nguyễn Văn Bảo"},
@@ -178,7 +200,8 @@ CASES = [
 def test_extract(case: Case) -> None:
     result = extract(case.text, subject=case.subject, sender_address=case.sender_address,
                      sender_name=case.sender_name, mail_date=case.mail_date, config=CONFIG)
-    expected: dict[str, Any] = {key: None for key in JSON_KEYS} | {"category": "other"} | case.expect
+    expected: dict[str, Any] = {key: None for key in JSON_KEYS} | {"category": "other"}
+    expected |= case.expect
     assert result.as_json() == expected
     for name, how in case.confidence.items():
         assert result.confidence.get(name) == how, name
@@ -230,7 +253,8 @@ def test_company_numbers_from_config() -> None:
 
 def test_hostile_megabyte_returns() -> None:
     chunk = ("SĐT: 0912 345 678 số thẻ 1234-5678-9012 ngày 05/10/2026 a@b.c Tôi là Ấn "
-             + "9" * 60 + " " + "1 " * 40 + "a" * 70 + "@" + "đ/c: " + "(" * 30 + "ngày " * 10 + "\n")
+             + "9" * 60 + " " + "1 " * 40 + "a" * 70 + "@" + "đ/c: " + "(" * 30
+             + "ngày " * 10 + "\n")
     text = (chunk * (1_000_000 // len(chunk) + 1))[:1_000_000]
     result = extract(text, subject="x" * 1000, mail_date=MAIL_DATE, config=CONFIG)
     assert result.phone == "+84912345678"

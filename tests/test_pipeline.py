@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import email
-import uuid
 import email.policy
+import uuid
 from datetime import date, timedelta
 from email.message import EmailMessage
 from pathlib import Path

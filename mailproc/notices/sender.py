@@ -111,7 +111,10 @@ def _record(factory: sessionmaker[Session], item: Claimed, cfg: SmtpConfig, now:
             log.info("outbox %s will be retried at %s: %s", item.id, row.next_attempt_at, error.detail)
 
 
-async def _deliver(items: list[Claimed], cfg: SmtpConfig, on_result: Callable[[Claimed, SmtpError | None], None]) -> None:
+ResultCallback = Callable[[Claimed, SmtpError | None], None]
+
+
+async def _deliver(items: list[Claimed], cfg: SmtpConfig, on_result: ResultCallback) -> None:
     client = aiosmtplib.SMTP(
         hostname=cfg.host, port=cfg.port, use_tls=cfg.ssl, start_tls=cfg.starttls, timeout=cfg.timeout,
         username=cfg.username or None, password=cfg.password or None,

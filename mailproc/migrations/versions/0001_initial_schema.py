@@ -12,7 +12,6 @@ from alembic import op
 
 import mailproc.models
 
-
 revision = '0001'
 down_revision = None
 branch_labels = None
@@ -20,7 +19,7 @@ depends_on = None
 
 
 def upgrade() -> None:
-    
+
     op.create_table('counters',
     sa.Column('name', sa.String(length=64), nullable=False),
     sa.Column('value', sa.BigInteger(), nullable=False),
@@ -162,11 +161,11 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['ticket_message_id'], ['ticket_messages.id'], name=op.f('fk_attachments_ticket_message_id_ticket_messages')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_attachments'))
     )
-    
+
 
 
 def downgrade() -> None:
-    
+
     op.drop_table('attachments')
     with op.batch_alter_table('ticket_messages', schema=None) as batch_op:
         batch_op.drop_index('ix_ticket_messages_message_id')
@@ -190,4 +189,4 @@ def downgrade() -> None:
     op.drop_table('tickets')
     op.drop_table('mailbox_state')
     op.drop_table('counters')
-    
+
