@@ -48,7 +48,7 @@ class Extracted:
     incident_date: date | None = None
     category: str = "other"  # "fee" | "other"
     # field -> "label" | "prose" | "signature" | "shape" | "sender"
-    confidence: Mapping[str, str] = field(default_factory=dict)
+    confidence: Mapping[str, str] = field(default_factory=dict, hash=False)
 
     def as_json(self) -> dict[str, str | None]:
         """Exactly the contract's eight keys; the date as YYYY-MM-DD."""
@@ -440,24 +440,25 @@ def _labelled(doc: _Doc, hits: list[_Hit]) -> tuple[_Best, list[tuple[int, int]]
 # --- layout: forwarded headers, signatures, datelines ---------------------------------------
 
 _FORWARD_RE = re.compile(
-    r"^[ \t]*(?:-{2,}[ \t]*(?:forwarded message|thu da chuyen tiep|tin nhan da chuyen tiep|"
-    r"original message)[ \t]*-{2,}|begin forwarded message:?)[ \t]*$", re.M)
+    r"^[ \t]{0,8}(?:-{2,40}[ \t]{0,4}(?:forwarded message|thu da chuyen tiep|"
+    r"tin nhan da chuyen tiep|original message)[ \t]{0,4}-{2,40}|begin forwarded message:?)"
+    r"[ \t]{0,8}$", re.M)
 _HEADER_RE = re.compile(
-    r"[ \t]*(?P<key>from|to|cc|bcc|date|sent|subject|reply-to|tu|den|toi|ngay|chu de|tieu de|"
+    r"[ \t]{0,8}(?P<key>from|to|cc|bcc|date|sent|subject|reply-to|tu|den|toi|ngay|chu de|tieu de|"
     r"gui|gui luc|thoi gian)[ \t]{0,2}:")
 _HEADER_KIND = {"from": "from", "tu": "from", "subject": "subject", "chu de": "subject",
                 "tieu de": "subject"}
 _CLOSER_RE = re.compile(
-    r"[ \t]*(?:(?:xin[ \t]{1,3})?(?:chan thanh[ \t]{1,3})?cam on(?:[ \t]{1,3}nhieu)?|"
+    r"[ \t]{0,8}(?:(?:xin[ \t]{1,3})?(?:chan thanh[ \t]{1,3})?cam on(?:[ \t]{1,3}nhieu)?|"
     r"tran trong(?:[ \t]{1,3}cam on)?|than ai|kinh thu|thanks?|thank you|many thanks|"
     r"(?:best|kind|warm)[ \t]{1,3}regards|regards|best|cheers|--)(?![a-z])"
     r"(?P<tail>[^\n]{0,60})$", re.M)
 _SIGNATURE_LINES = 10  # a closer further than this from the end is not a sign-off
 # "Hà Nội, ngày 05 tháng 10 năm 2026" alone on a line: the letter's date, not the incident's.
 _DATELINE_RE = re.compile(
-    r"^[ \t]*[a-z][a-z.]{0,12}(?:[ \t][a-z.]{1,12}){0,3},[ \t]{0,3}ngay[ \t]{1,3}\d{1,2}"
+    r"^[ \t]{0,8}[a-z][a-z.]{0,12}(?:[ \t][a-z.]{1,12}){0,3},[ \t]{0,3}ngay[ \t]{1,3}\d{1,2}"
     r"(?:[ \t]{1,3}thang[ \t]{1,3}\d{1,2}[ \t]{1,3}nam[ \t]{1,3}\d{4}|[/.\-]\d{1,2}[/.\-]\d{4})"
-    r"[ \t.]*$", re.M)
+    r"[ \t.]{0,8}$", re.M)
 
 
 @dataclass(frozen=True)
@@ -611,7 +612,7 @@ _SENTENCE_END_RE = re.compile(r"[\n!?;]|\.(?=\s|$)")
 _CONJUNCTION_RE = re.compile(r"(?<![^\W\d_])(?:nhưng|nhung|mà|nên|nen|thì|thi)(?![^\W\d_])")
 # A period after these is an abbreviation inside an address ("P. Bến Nghé", "Q.1", "TP.HCM").
 _ABBREVIATION_RE = re.compile(r"(?<![a-z])(?:p|q|tp|tx|tt|h|x|d|kp|ql|tl|so|no|st)$")
-_ADDRESS_PART_RE = re.compile(r"[^,]+")
+_ADDRESS_PART_RE = re.compile(r"[^,]{1,200}")
 
 
 def _sentence_end(doc: _Doc, start: int, limit: int) -> int:
@@ -674,6 +675,10 @@ _OTHER_ID_RE = re.compile(_words(
     "cmnd", "cccd", "can cuoc", "ho chieu", "ma khach hang", "ma kh", "ma yeu cau", "ticket",
     "the ngan hang", "the atm", "the tin dung", "otp", "ma so thue", "mst", "ma hoa don",
     "so hoa don") + r"[^\n]{0,25}$")
+# A bare number right after money words is an amount ("bị trừ 15000000"), not a card.
+_MONEY_BEFORE_RE = re.compile(_words(
+    "tien", "so tien", "tru", "phi", "cuoc", "gia", "thanh toan", "nap", "chuyen", "hoan", "mat",
+    "tong") + r"[ \t:]{0,3}$")
 
 
 def _is_card_shape(doc: _Doc, text: str, m: re.Match[str]) -> bool:
@@ -687,6 +692,8 @@ def _is_card_shape(doc: _Doc, text: str, m: re.Match[str]) -> bool:
     if (digits.startswith("0") and len(digits) in (10, 11)) or _DATE_SHAPE_RE.fullmatch(raw):
         return False  # phone-like or a date: never a card by shape alone
     if doc.classify_phone(raw) is not None or _UNIT_AFTER_RE.match(doc.folded, m.end()):
+        return False
+    if _MONEY_BEFORE_RE.search(doc.folded, max(0, start - 16), start):
         return False
     return not _OTHER_ID_RE.search(doc.folded, max(0, start - 40), start)
 

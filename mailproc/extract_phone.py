@@ -32,10 +32,10 @@ _ACCEPTED_TYPES = {PhoneNumberType.MOBILE, PhoneNumberType.FIXED_LINE,
                    PhoneNumberType.FIXED_LINE_OR_MOBILE}
 _HOTLINE_PREFIXES = ("1900", "1800")
 _MAX_GROUPS = 6  # "+84 (0) 912 345 678" is five groups
-# A run of digits and the separators people put inside phone numbers. One character class
-# repeated: linear, no backtracking.
-_RUN_RE = re.compile(r"(?<![\w+])\+?\(?\d[\d \t().\-]*")
-_GROUP_RE = re.compile(r"[^ \t]+")
+# A run of digits and the separators people put inside phone numbers: one character class,
+# bounded (a longer run is cut; only hostile text has one).
+_RUN_RE = re.compile(r"(?<![\w+])\+?\(?\d[\d \t().\-]{0,120}")
+_GROUP_RE = re.compile(r"[^ \t]{1,120}")
 _NON_DIGIT_RE = re.compile(r"\D")
 
 

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from apscheduler.executors.pool import ThreadPoolExecutor
+from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 from filelock import FileLock, Timeout
 from sqlalchemy import text
@@ -79,9 +80,9 @@ def intake(app: App) -> None:
     app.process_once()
 
 
-def build_scheduler(app: App) -> BlockingScheduler:
+def build_scheduler(app: App, scheduler_class: type[BaseScheduler] = BlockingScheduler) -> BaseScheduler:
     cfg = app.config.scheduler
-    scheduler = BlockingScheduler(
+    scheduler = scheduler_class(
         executors={"default": ThreadPoolExecutor(max_workers=3)},
         job_defaults={"coalesce": True, "max_instances": 1},
         timezone=app.config.calendar.timezone,
@@ -105,7 +106,7 @@ def _now_local(app: App) -> Any:
 
 def run_daemon(app: App) -> None:
     stop = threading.Event()
-    scheduler_holder: list[BlockingScheduler] = []
+    scheduler_holder: list[BaseScheduler] = []
 
     def on_signal(signum: int, _frame: Any) -> None:
         log.info("signal %d: stopping", signum)

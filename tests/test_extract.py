@@ -132,6 +132,8 @@ CASES = [
          {"smartcard": "12345678", "phone": "+84912345678"}),
     Case("amounts-not-cards",
          "Tôi bị trừ 175.000đ rồi 12.500.000 đồng, mã giao dịch 987654321012", {"category": "fee"}),
+    Case("amount-after-money-word-not-card", "Tôi bị trừ 15000000 không rõ lý do",
+         {"category": "fee"}),
     Case("amount-with-unit-not-card", "Em nạp 25000000 VNĐ vào tài khoản", {"category": "fee"}),
     Case("id-card-not-card-nor-date", "CCCD số 001234567890 cấp ngày 12/03/2021", {}),
     Case("decoder-lower-dashes", "s/n: stb-2024-00123", {"decoder": "STB-2024-00123"}),
