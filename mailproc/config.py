@@ -66,7 +66,7 @@ class SmtpConfig:
 
 @dataclass(frozen=True)
 class DatabaseConfig:
-    url: str = "sqlite:///var/mailproc.sqlite3"
+    url: str = field(default="sqlite:///var/mailproc.sqlite3", repr=False)  # may hold a password
     echo: bool = False
 
 

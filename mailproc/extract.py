@@ -2,8 +2,9 @@
 
 Pure: text in, :class:`Extracted` out; no I/O, no logging. Labels are matched on the folded,
 length-aligned text (offsets stay valid in the original, so values keep case and diacritics).
-The label table is data; the steps in :func:`extract` run in a fixed order, and every value
-found *claims* its span so that no later step can read it as something else:
+The label table is data; the steps in :func:`extract` run in a fixed order, and every number,
+e-mail or date found *claims* its span so that no later step can read it as something else
+(names and addresses are free text and claim nothing: a phone written inside still counts):
 
 1. labelled values ("Số thẻ: …", "SĐT: …") in text order: a label decides what its value is;
 2. e-mail addresses; 3. phone-like numbers (customer's, hotline, foreign: all claimed);
@@ -174,6 +175,7 @@ LABELS: tuple[Label, ...] = (
     *_group(("address",), "d/c", colon=True, position=True),  # "đc" is "được": never a label
 )
 _LABEL_BY_PHRASE = {label.phrase: label for label in LABELS}
+_FREE_TEXT = frozenset({"name", "address"})  # values that are text, not numbers
 
 
 def _trie_pattern(phrases: Iterable[str]) -> str:
@@ -197,14 +199,30 @@ def _trie_pattern(phrases: Iterable[str]) -> str:
 
 
 _LABEL_RE = re.compile(r"(?<![a-z0-9])" + _trie_pattern(_LABEL_BY_PHRASE) + r"(?![a-z0-9])")
-_PRONOUN = r"(?:toi|em|minh|anh|chi|khach hang|ban)"
-# What may stand between a label and its value: "Số điện thoại (Zalo) của tôi là: …".
-_FILLER = (r"(?:\([^()\d\n]{{0,30}}\)|[:=#.\-–]|/[ \t]{{0,2}}[a-z+]{{1,10}}|(?:la|"
-           rf"cua[ \t]{{{{1,3}}}}{_PRONOUN}|{_PRONOUN}|moi|cu|hien tai|dang ky|lien he|nhu sau|is"
-           r"{extra})(?![a-z0-9]))")
-# Before a number "số"/"no." is filler ("thẻ K+ số 1234…"); before an address it is the address.
-_SEP_RE = re.compile(r"(?:[ \t]{0,3}" + _FILLER.format(extra="|so|number|no") + r"){0,5}[ \t]{0,3}")
-_TEXT_SEP_RE = re.compile(r"(?:[ \t]{0,3}" + _FILLER.format(extra="") + r"){0,5}[ \t]{0,3}")
+_PRONOUN = r"(?:toi|em|minh|anh|chi|khach hang)"
+
+
+# Up to two other words before a colon: "Số đầu thu đúng:", "Điện thoại nhà:", "Số thẻ cũ:" —
+# but not words that make it another thing ("Số thẻ ATM:", "Số thẻ ngân hàng:").
+_WORDS_BEFORE_COLON = (r"(?!atm|ngan hang|tin dung|visa|master|credit|debit|cong ty)"
+                       r"[a-z]{1,10}(?:[ \t]{1,3}[a-z]{1,10})?[ \t]{0,3}(?=:)")
+
+
+def _separator_re(*words: str, pronouns: str = _PRONOUN, extra: str = "") -> re.Pattern[str]:
+    """What may stand between a label and its value: "Số điện thoại (Zalo) của tôi là: …"."""
+    alts = "|".join(w.replace(" ", r"[ \t]{1,3}") for w in words)
+    word = rf"(?:cua[ \t]{{1,3}}{_PRONOUN}|{pronouns}|{alts})(?![a-z0-9])"
+    filler = rf"(?:\([^()\d\n]{{0,30}}\)|[:=#.\-–]|/[ \t]{{0,2}}[a-z+]{{1,10}}|{word}{extra})"
+    # Columns aligned with blanks ("Số đầu thu:         K23A0045871") are common.
+    return re.compile(rf"(?:[ \t]{{0,3}}{filler}){{0,5}}[ \t]{{0,24}}")
+
+
+_FILLER_WORDS = ("la", "moi", "cu", "hien tai", "dang ky", "lien he", "nhu sau", "is")
+# Before a number "số"/"no." is filler ("thẻ K+ số 1234…"), and so are other words before a
+# colon. Before a name or an address they may be the value ("Địa chỉ: Số 5", "Anh Sơn"), so
+# only "tôi/em/mình" stand alone there ("Địa chỉ nhà tôi là …").
+_SEP_RE = _separator_re(*_FILLER_WORDS, "so", "number", "no", extra="|" + _WORDS_BEFORE_COLON)
+_TEXT_SEP_RE = _separator_re(*_FILLER_WORDS, pronouns="(?:toi|em|minh)")
 _PROSE_SEP_RE = re.compile(_words("toi", "em", "minh", "la"))
 _LABEL_POSITION_CHARS = "\n,;.:(|•*-–>/["
 
@@ -227,17 +245,34 @@ def _at_label_position(folded: str, start: int) -> bool:
 
 
 def _value_start(sep_re: re.Pattern[str], folded: str, pos: int, colon: bool) -> int:
-    end = sep_re.match(folded, pos).end()  # type: ignore[union-attr]  # matches "" at least
+    sep = sep_re.match(folded, pos)
+    end = sep.end() if sep else pos
     if colon and folded.startswith("\n", end):  # "Số thẻ:\n1234 5678 9012"
-        end = sep_re.match(folded, end + 1).end()  # type: ignore[union-attr]
+        sep = sep_re.match(folded, end + 1)
+        end = sep.end() if sep else end + 1
     return end
 
 
-def _label_hits(folded: str) -> list[_Hit]:
+_WORD_START_RE = re.compile(r"(?<![^\W\d_])[^\W\d_]")
+
+
+def _text_value_start(text: str, folded: str, label: re.Match[str], colon: bool) -> int:
+    """Like :func:`_value_start`, but a capitalised word is the value, not filler: folded
+    "la" is also the surname "La" and the place "La Khê" (unless the label is in capitals)."""
+    end = _value_start(_TEXT_SEP_RE, folded, label.end(), colon)
+    if not text[label.start():label.end()].isupper():
+        for m in _WORD_START_RE.finditer(text, label.end(), end):
+            if m.group().isupper():
+                return m.start()
+    return end
+
+
+def _label_hits(text: str, folded: str) -> list[_Hit]:
     hits = []
     for m in _capped(_LABEL_RE.finditer(folded)):
         label = _LABEL_BY_PHRASE[" ".join(m.group().split())]
-        sep = _SEP_RE.match(folded, m.end())
+        free_text = _FREE_TEXT.issuperset(label.fields)  # "Tên kênh:" is no name label
+        sep = (_TEXT_SEP_RE if free_text else _SEP_RE).match(folded, m.end())
         sep_text = sep.group() if sep else ""
         colon = ":" in sep_text
         if label.colon and not colon:
@@ -245,7 +280,7 @@ def _label_hits(folded: str) -> list[_Hit]:
         if label.position and not _at_label_position(folded, m.start()):
             continue
         hits.append(_Hit(label, m.start(), _value_start(_SEP_RE, folded, m.end(), colon),
-                         _value_start(_TEXT_SEP_RE, folded, m.end(), colon), colon,
+                         _text_value_start(text, folded, m, colon), colon,
                          bool(_PROSE_SEP_RE.search(sep_text))))
     return hits
 
@@ -405,7 +440,6 @@ _PARSERS: dict[str, Callable[[_Doc, int, int], _Found | None]] = {
     "smartcard": _card_at, "decoder": _decoder_at, "phone": _phone_at,
     "email": _email_at, "name": _name_at, "address": _address_at,
 }
-_FREE_TEXT = frozenset({"name", "address"})
 
 _Best = dict[str, tuple[_Found, _Hit]]
 
@@ -428,8 +462,9 @@ def _labelled(doc: _Doc, hits: list[_Hit]) -> tuple[_Best, list[tuple[int, int]]
             if (name == "address" and not hit.colon
                     and not _looks_like_address(doc.folded[found.start:cut])):
                 continue
-            claimed.append((found.start, found.end))
-            claimed_until = found.end
+            if name not in _FREE_TEXT:  # a phone or date written inside an address still counts
+                claimed.append((found.start, found.end))
+                claimed_until = found.end
             current = best.get(name)
             if found.value and (current is None or hit.label.rank > current[1].label.rank):
                 best[name] = (found, hit)
@@ -681,12 +716,13 @@ _MONEY_BEFORE_RE = re.compile(_words(
     "tong") + r"[ \t:]{0,3}$")
 
 
+# A card by shape is a token of its own; "#KN-2026-10-0412" and "KP-5530-29177" are not.
+_TOKEN_BEFORE = frozenset(" \t\n(:;,\"'[")
+
+
 def _is_card_shape(doc: _Doc, text: str, m: re.Match[str]) -> bool:
     start, raw = m.start(), m.group()
-    before = text[max(0, start - 2):start]
-    if before[-1:].isalnum() or before[-1:] in ("+", "@") or _number_continues(text, m.end()):
-        return False
-    if before[-1:] in (".", ",", "-", "/") and before[:1].isdigit():
+    if (start > 0 and text[start - 1] not in _TOKEN_BEFORE) or _number_continues(text, m.end()):
         return False
     digits = _digits(raw)
     if (digits.startswith("0") and len(digits) in (10, 11)) or _DATE_SHAPE_RE.fullmatch(raw):
@@ -718,8 +754,15 @@ _NOT_FEE_AFTER_RE = re.compile(
     + _words("goi", "song", "hop", "hen", "thi", "doi", "chien", "tro chuyen", "cong"))
 
 
+# "Tôi vẫn đóng cước đầy đủ hàng tháng mà … mất sóng": paying is context, not the complaint.
+_PAID_UP_AFTER_RE = re.compile(r"[ \t]{1,3}(?:[a-z]{1,8}[ \t]{1,3}){0,2}"
+                               + _words("day du", "dung han", "deu dan", "binh thuong"))
+
+
 def _category(doc: _Doc) -> str:
     for m in _capped(_FEE_RE.finditer(doc.folded)):
+        if _PAID_UP_AFTER_RE.match(doc.folded, m.end()):
+            continue
         expected = _FEE_SPELLING.get(m.group())
         if expected is not None:
             original = doc.text[m.start():m.end()].lower()
@@ -754,7 +797,7 @@ def extract(text: str, *, subject: str = "", sender_address: str | None = None,
         if value is not None and name not in values:
             values[name], confidence[name] = value, how
 
-    hits = _label_hits(doc.folded)
+    hits = _label_hits(doc.text, doc.folded)
     best, claimed = _labelled(doc, hits)
     for name, (found, hit) in best.items():
         put(name, found.value, "prose" if hit.prose else "label")

@@ -1,8 +1,8 @@
 """Find dates in folded complaint text and choose the incident/payment date (pure helpers).
 
-Input is the folded, length-aligned text (see ``extract._fold_aligned``) with the spans that
-must not count (quoted headers, signature, labelled values) already blanked out. Day comes
-before month, always: Vietnamese customers never write month first.
+Input is the folded, length-aligned text (see ``extract.fold_aligned``) with the spans that
+must not count (forwarded headers, signatures, datelines, values already taken) blanked out.
+Day comes before month, always: Vietnamese customers never write month first.
 """
 
 from __future__ import annotations

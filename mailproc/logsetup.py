@@ -10,12 +10,18 @@ import logging
 import re
 import sys
 
+# Kept although they have 8+ grouped digits: dates (2026-11-09, 09-11-2026, 28.10.2026,
+# optionally with a time) and ticket references (KP-2026-000123).
+_DATE = r"(?:\d{4}-\d{2}-\d{2}|\d{1,2}[./\-]\d{1,2}[./\-]\d{4})(?:[T ]\d{1,2}:\d{2}(?::\d{2})?)?"
+_KEEP = rf"{_DATE}(?!\d|[.\-]\d)|[^\W\d_]\w*-\d{{4}}-\d{{6,}}(?!\w)"
 # 8+ digits, optionally grouped by spaces, dots or dashes, optionally with +: cards and phones.
-_LONG_NUMBER = re.compile(r"(?<![\w.])\+?\d(?:[ .\-]?\d){7,}(?![\w])")
+_LONG_NUMBER = re.compile(rf"(?<![\w.])(?:(?P<keep>{_KEEP})|\+?\d(?:[ .\-]?\d){{7,}}(?![\w]))")
 
 
 def redact(text: str) -> str:
     def _mask(match: re.Match[str]) -> str:
+        if match.group("keep"):
+            return match.group(0)
         digits = re.sub(r"\D", "", match.group(0))
         return "*" * (len(digits) - 3) + digits[-3:]
 

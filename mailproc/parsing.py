@@ -179,7 +179,7 @@ def _walk_text_parts(msg: Message) -> Iterator[tuple[str, bytes, str | None]]:
         ctype = part.get_content_type()
         if ctype not in ("text/plain", "text/html"):
             continue
-        disposition = (part.get("Content-Disposition") or "").split(";")[0].strip().lower()
+        disposition = str(part.get("Content-Disposition") or "").split(";")[0].strip().lower()
         if disposition == "attachment" or (part.get_filename() and disposition != "inline"):
             continue
         try:
@@ -286,6 +286,14 @@ def parse_message(raw: bytes, cfg: ParsingConfig) -> ParsedMail:
     except Exception as exc:
         raise MessageRejected(f"unparseable message: {type(exc).__name__}: {exc}") from exc
 
+    try:
+        return _build(msg, parser, headers, cfg)
+    except Exception as exc:  # CPython's email package raises many types on hostile input
+        raise MessageRejected(f"unparseable message: {type(exc).__name__}: {exc}") from exc
+
+
+def _build(msg: Message, parser: mailparser.MailParser, headers: dict[str, tuple[str, ...]],
+           cfg: ParsingConfig) -> ParsedMail:
     froms = _addresses(headers.get("from", ()) or headers.get("sender", ()))
     subject = clean_header(headers.get("subject", ("",))[0], MAX_SUBJECT)
     text, charsets = _bodies(msg, cfg)

@@ -64,9 +64,9 @@ def _find_marker(lines: list[str], folded: list[str]) -> tuple[int, str] | None:
         if _ATTRIBUTION.match(line):
             return i, "prefix" if _quote_follows(lines, i + 1) else "quote"
         # An attribution wrapped over two lines by the client.
-        if _ATTRIBUTION_START.match(line) and i + 1 < len(folded) and _ATTRIBUTION_END.search(folded[i + 1]):
-            if len(line) + len(folded[i + 1]) < 400:
-                return i, "prefix" if _quote_follows(lines, i + 2) else "quote"
+        if (_ATTRIBUTION_START.match(line) and i + 1 < len(folded) and _ATTRIBUTION_END.search(folded[i + 1])
+                and len(line) + len(folded[i + 1]) < 400):
+            return i, "prefix" if _quote_follows(lines, i + 2) else "quote"
         if _HEADER_FROM.match(line):
             window = folded[i + 1 : i + 5]
             if sum(1 for w in window if _HEADER_NEXT.match(w)) >= 2:

@@ -56,7 +56,7 @@ def canonical_charset(declared: str | None) -> str | None:
         return None
     try:
         return codecs.lookup(name).name
-    except LookupError:
+    except (LookupError, ValueError):  # unknown, or hostile (embedded NUL)
         return None
 
 

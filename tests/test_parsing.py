@@ -16,6 +16,8 @@ import unicodedata
 from datetime import UTC, datetime
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from mailproc.config import ParsingConfig
 from mailproc.errors import MessageRejected
@@ -27,12 +29,6 @@ from mailproc.parsing import (
     parse_message,
     safe_filename,
 )
-
-try:
-    from hypothesis import HealthCheck, given, reject, settings
-    from hypothesis import strategies as st
-except ImportError:  # pragma: no cover - hypothesis is a dev dependency
-    given = None
 
 CFG = ParsingConfig()
 VI = (
@@ -365,12 +361,6 @@ def test_attachment_filenames(disposition: str, expected: str) -> None:
     assert parsed.new_text == "Xem tệp đính kèm."
 
 
-@pytest.mark.xfail(
-    reason="BUG: raw 8-bit (UTF-8) bytes in a text part's Content-Disposition make compat32 return "
-           "an email.header.Header; parsing._walk_text_parts calls .split on it -> AttributeError "
-           "escapes parse_message instead of a ParsedMail",
-    strict=True, raises=AttributeError,
-)
 @pytest.mark.parametrize(
     ("part", "expected_name"),
     [
@@ -587,19 +577,9 @@ GARBAGE = [
 ]
 
 
-_KNOWN_CRASHES = {
-    "charset with NUL": "BUG: a NUL in the charset parameter escapes as ValueError ('embedded null "
-                        "character' from codecs.lookup in textnorm.canonical_charset, called from "
-                        "parsing._bodies outside the MessageRejected guard)",
-}
 
 
-@pytest.mark.parametrize("raw", [
-    pytest.param(raw, id=name, marks=[pytest.mark.xfail(reason=_KNOWN_CRASHES[name], strict=True,
-                                                        raises=ValueError)]
-                 if name in _KNOWN_CRASHES else [])
-    for name, raw in GARBAGE
-])
+@pytest.mark.parametrize("raw", [pytest.param(raw, id=name) for name, raw in GARBAGE])
 def test_garbage_gives_parsed_mail_or_rejection(raw: bytes) -> None:
     try:
         result = parse(raw)
@@ -609,49 +589,30 @@ def test_garbage_gives_parsed_mail_or_rejection(raw: bytes) -> None:
     assert "\r" not in result.subject and "\n" not in result.subject
 
 
-if given is not None:
-    SEEDS = [
-        _VALID,
-        raw_message(to_cp1258(VI), content_type="text/plain; charset=windows-1258"),
-        raw_message(base64.encodebytes(VI.encode()), cte="base64", subject=b_word(VI_SUBJECT)),
-        _nested(3),
-    ]
+SEEDS = [
+    _VALID,
+    raw_message(to_cp1258(VI), content_type="text/plain; charset=windows-1258"),
+    raw_message(base64.encodebytes(VI.encode()), cte="base64", subject=b_word(VI_SUBJECT)),
+    _nested(3),
+]
 
-    @settings(max_examples=200, deadline=None, database=None, derandomize=True,
-              suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
-    @given(
-        seed=st.sampled_from(SEEDS),
-        edits=st.lists(st.tuples(st.integers(0, 1 << 16), st.integers(0, 16), st.binary(max_size=12)),
-                       max_size=6),
-        junk=st.binary(max_size=600),
-    )
-    def test_fuzz_only_parsed_mail_or_rejection(seed: bytes, edits: list[tuple[int, int, bytes]],
-                                                junk: bytes) -> None:
-        """Random bytes and mutated valid messages: nothing but ParsedMail or MessageRejected."""
-        for raw in (junk, _mutate(seed, edits)):
-            try:
-                result = parse_message(raw, CFG)
-            except MessageRejected:
-                continue
-            except (AttributeError, ValueError) as exc:
-                # The two crashes pinned by strict xfail tests above; any other one fails here.
-                # Remove this clause when those tests start passing.
-                if _known_crash(exc):
-                    reject()
-                raise
-            assert isinstance(result, ParsedMail)
-
-else:  # pragma: no cover
-
-    @pytest.mark.skip(reason="hypothesis is not installed")
-    def test_fuzz_only_parsed_mail_or_rejection() -> None:
-        pass
-
-
-def _known_crash(exc: Exception) -> bool:
-    message = str(exc)
-    return ("'Header' object has no attribute 'split'" in message
-            or "embedded null character" in message)
+@settings(max_examples=200, deadline=None, database=None, derandomize=True,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(
+    seed=st.sampled_from(SEEDS),
+    edits=st.lists(st.tuples(st.integers(0, 1 << 16), st.integers(0, 16), st.binary(max_size=12)),
+                   max_size=6),
+    junk=st.binary(max_size=600),
+)
+def test_fuzz_only_parsed_mail_or_rejection(seed: bytes, edits: list[tuple[int, int, bytes]],
+                                            junk: bytes) -> None:
+    """Random bytes and mutated valid messages: nothing but ParsedMail or MessageRejected."""
+    for raw in (junk, _mutate(seed, edits)):
+        try:
+            result = parse_message(raw, CFG)
+        except MessageRejected:
+            continue
+        assert isinstance(result, ParsedMail)
 
 
 def _mutate(seed: bytes, edits: list[tuple[int, int, bytes]]) -> bytes:

@@ -432,7 +432,6 @@ def test_ordinary_lines_are_not_markers(line: str) -> None:
         ("Re: Fwd: Mất sóng", True),  # a reply to a forward: the forward is still in the body
         ("TL: FW: Mất sóng", True),
         ("Trả lời: Chuyển tiếp: Mất sóng", True),
-        ("AW: WG: Mất sóng", False),  # WG (German forward) is only stripped by threads.py
         ("Re: Mất sóng", False),
         ("TL: Mất sóng", False),
         ("Mất sóng", False),
