@@ -551,15 +551,32 @@ class Phase:
         return self.count / self.seconds if self.seconds else 0.0
 
 
+# The measured command is started by this small launcher, not by the benchmark itself: a
+# child's ru_maxrss also counts the memory it shared with its parent between fork and exec,
+# and the benchmark holds the whole corpus (100+ MB). The launcher is a fresh interpreter of
+# about 10 MB, so its child's peak is the child's own.
+_LAUNCHER = """
+import json, os, subprocess, sys, time
+start = time.perf_counter()
+child = subprocess.Popen(sys.argv[2:])
+_, status, usage = os.wait4(child.pid, 0)
+seconds = time.perf_counter() - start
+with open(sys.argv[1], "w") as out:
+    json.dump({"seconds": seconds, "maxrss_kb": usage.ru_maxrss,
+               "code": os.waitstatus_to_exitcode(status)}, out)
+"""
+
+
 def run_measured(command: list[str], log: Path) -> tuple[float, float, int]:
     """Run ``command``; return (wall seconds, peak RSS in MB, exit code) of that child alone."""
+    result = log.with_suffix(".measure.json")
     with log.open("wb") as out:
-        start = time.perf_counter()
-        proc = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, cwd=ROOT)
-        _, status, usage = os.wait4(proc.pid, 0)
-        seconds = time.perf_counter() - start
-    proc.returncode = os.waitstatus_to_exitcode(status)  # already reaped: tell Popen
-    return seconds, usage.ru_maxrss / 1024, proc.returncode
+        launcher = subprocess.run([sys.executable, "-c", _LAUNCHER, str(result), *command],
+                                  stdout=out, stderr=subprocess.STDOUT, cwd=ROOT, check=False)
+    if launcher.returncode != 0 or not result.exists():
+        raise BenchError(f"the measuring launcher failed ({launcher.returncode}):\n{_tail(log)}")
+    data = json.loads(result.read_text())
+    return float(data["seconds"]), data["maxrss_kb"] / 1024, int(data["code"])
 
 
 def baseline_child(params: dict[str, Any]) -> None:

@@ -42,12 +42,17 @@ class Obj:
             cfg = self.config()
             setup_logging(cfg.logging.level)
             self._app = App.build(cfg)
+            click.get_current_context().call_on_close(self._app.close)
         return self._app
 
 
-def _app(ctx: click.Context) -> App:
+def _app(ctx: click.Context, *, schema: bool = True) -> App:
+    """The app; unless ``schema`` is False, refuse to go on with an out-of-date schema."""
     obj: Obj = ctx.obj
-    return obj.app()
+    app = obj.app()
+    if schema:
+        _require_schema(app)
+    return app
 
 
 def _echo_json(data: Any) -> None:
@@ -81,7 +86,6 @@ def poll(ctx: click.Context, once: bool) -> None:
     if not once:
         raise click.UsageError("use 'mailproc run' for the daemon, or 'mailproc poll --once'")
     app = _app(ctx)
-    _require_schema(app)
     failed = False
     while True:
         report = app.poll_once(ignore_backoff=True)
@@ -103,7 +107,6 @@ def poll(ctx: click.Context, once: bool) -> None:
 def process(ctx: click.Context, once: bool) -> None:
     """Turn stored messages into tickets (no IMAP access)."""
     app = _app(ctx)
-    _require_schema(app)
     click.echo(str(app.process_once()), err=True)
 
 
@@ -113,7 +116,6 @@ def process(ctx: click.Context, once: bool) -> None:
 def send(ctx: click.Context, once: bool) -> None:
     """Deliver due outbox e-mails over SMTP."""
     app = _app(ctx)
-    _require_schema(app)
     report = app.send_once()
     click.echo(f"send: {report}", err=True)
 
@@ -125,7 +127,6 @@ def run(ctx: click.Context) -> None:
     from mailproc.scheduler import run_daemon
 
     app = _app(ctx)
-    _require_schema(app)
     run_daemon(app)
 
 
@@ -186,7 +187,7 @@ def db_upgrade(ctx: click.Context) -> None:
     """Create or migrate the schema to the newest revision."""
     from mailproc.migrate import current_revision, upgrade
 
-    app = _app(ctx)
+    app = _app(ctx, schema=False)
     upgrade(app.engine)
     click.echo(f"database at revision {current_revision(app.engine)}")
 
@@ -203,17 +204,20 @@ def quarantine() -> None:
 @click.pass_context
 def quarantine_list(ctx: click.Context, as_json: bool) -> None:
     app = _app(ctx)
+    tz = ZoneInfo(app.config.calendar.timezone)
     with app.sessions() as session:
         rows = session.execute(
             select(InboundMessage.id, InboundMessage.message_id, InboundMessage.size, InboundMessage.fetched_at,
                    InboundMessage.error).where(InboundMessage.status == INBOUND_QUARANTINED).order_by(InboundMessage.id)
         ).all()
     if as_json:
-        _echo_json([{"id": r.id, "message_id": r.message_id, "size": r.size, "fetched_at": r.fetched_at.isoformat(),
+        _echo_json([{"id": r.id, "message_id": r.message_id, "size": r.size,
+                     "fetched_at": r.fetched_at.astimezone(tz).isoformat(),
                      "error": r.error} for r in rows])
         return
     click.echo(table(["id", "message-id", "bytes", "fetched", "error"],
-                     [(r.id, r.message_id, r.size, r.fetched_at.strftime("%Y-%m-%d %H:%M"), r.error) for r in rows],
+                     [(r.id, r.message_id, r.size, r.fetched_at.astimezone(tz).strftime("%Y-%m-%d %H:%M"), r.error)
+                      for r in rows],
                      max_width=60))
 
 

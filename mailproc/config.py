@@ -221,8 +221,40 @@ def _build_section(name: str, cls: type, data: Any) -> Any:
     return cls(**kwargs)
 
 
+# Options that must be at least this value (ints and floats alike).
+_MINIMUMS: dict[str, float] = {
+    "imap.timeout": 0.1, "imap.batch_size": 1, "imap.max_per_poll": 1, "imap.backoff_initial": 0,
+    "imap.backoff_max": 0, "smtp.timeout": 0.1, "smtp.batch_size": 1, "smtp.max_attempts": 1,
+    "smtp.backoff_initial": 0, "smtp.backoff_max": 0, "smtp.lease_seconds": 0,
+    "parsing.max_message_bytes": 1024, "parsing.max_mime_parts": 1, "parsing.max_mime_depth": 1,
+    "parsing.max_attachment_bytes": 0, "parsing.max_attachments": 0, "parsing.max_text_chars": 100,
+    "extract.decoder_min_digits": 0, "assess.fee_window_months": 1, "assess.other_window_months": 1,
+    "calendar.accept_days": 1, "calendar.reply_days": 1, "notices.max_per_sender_per_hour": 0,
+    "notices.max_per_sender_per_day": 0, "scheduler.poll_seconds": 1, "scheduler.process_seconds": 1,
+    "scheduler.send_seconds": 1, "scheduler.process_batch": 1,
+}
+_LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+
+def _check_minimums(config: Config) -> None:
+    for key, minimum in _MINIMUMS.items():
+        section, name = key.split(".")
+        value = getattr(getattr(config, section), name)
+        if value < minimum:
+            raise ConfigError(key, f"must be at least {minimum:g}, got {value!r}")
+
+
 def validate(config: Config) -> None:
     """Check values that are well-typed but meaningless; raise ConfigError naming the key."""
+    _check_minimums(config)
+    if config.logging.level.upper() not in _LOG_LEVELS:
+        raise ConfigError("logging.level", f"{config.logging.level!r} is not one of {', '.join(_LOG_LEVELS)}")
+    if not re.fullmatch(r"[A-Za-z][A-Za-z0-9]{0,9}", config.notices.ref_prefix):
+        raise ConfigError("notices.ref_prefix", "must be 1-10 letters or digits, starting with a letter")
+    if config.notices.templates_dir and not Path(config.notices.templates_dir).is_dir():
+        raise ConfigError("notices.templates_dir", f"{config.notices.templates_dir!r} is not a directory")
+    if config.calendar.reply_days < config.calendar.accept_days:
+        raise ConfigError("calendar.reply_days", "must not be shorter than calendar.accept_days")
     for section in ("imap", "smtp"):
         port = getattr(config, section).port
         if not 0 < port < 65536:
