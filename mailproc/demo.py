@@ -107,7 +107,7 @@ def _show_mailbox(stack: MailStack, user: str, lines: int = 0) -> list[Any]:
         click.echo(f"  {user} <- {msg['Subject']}")
         if lines:
             body = msg.get_body(("plain",))
-            text = body.get_content() if body is not None else ""  # type: ignore[union-attr]
+            text = body.get_content() if body is not None else ""
             for line in text.splitlines()[:lines]:
                 click.echo(f"      | {line}")
     return received
