@@ -32,6 +32,7 @@ import json
 import os
 import quopri
 import random
+import re
 import shlex
 import shutil
 import socket
@@ -545,6 +546,7 @@ class Phase:
     seconds: float  # wall time of the whole subprocess
     rss_mb: float  # its peak resident set size
     count: int  # messages it handled
+    split: tuple[float, float, float] | None = None  # poll --once: startup, IMAP poll, process
 
     @property
     def rate(self) -> float:
@@ -557,18 +559,21 @@ class Phase:
 # about 10 MB, so its child's peak is the child's own.
 _LAUNCHER = """
 import json, os, subprocess, sys, time
-start = time.perf_counter()
+start, started = time.perf_counter(), time.time()
 child = subprocess.Popen(sys.argv[2:])
 _, status, usage = os.wait4(child.pid, 0)
 seconds = time.perf_counter() - start
 with open(sys.argv[1], "w") as out:
-    json.dump({"seconds": seconds, "maxrss_kb": usage.ru_maxrss,
+    json.dump({"seconds": seconds, "started": started, "maxrss_kb": usage.ru_maxrss,
                "code": os.waitstatus_to_exitcode(status)}, out)
 """
 
 
 def run_measured(command: list[str], log: Path) -> tuple[float, float, int]:
-    """Run ``command``; return (wall seconds, peak RSS in MB, exit code) of that child alone."""
+    """Run ``command``; return (wall seconds, peak RSS in MB, exit code) of that child alone.
+
+    Also leaves the launcher's figures, including the start time, in ``<log>.measure.json``.
+    """
     result = log.with_suffix(".measure.json")
     with log.open("wb") as out:
         launcher = subprocess.run([sys.executable, "-c", _LAUNCHER, str(result), *command],
@@ -694,9 +699,37 @@ def run_end_to_end(stack: Any, user: str, database_url: str, workdir: Path,
     seconds, rss, code = run_measured(command, log)
     if code != 0:
         raise BenchError(f"`{shlex.join(command)}` failed with exit code {code}:\n{_tail(log)}")
-    stored = sum(int(part.split("=")[1]) for line in log.read_text().splitlines()
+    lines = log.read_text(errors="replace").splitlines()
+    stored = sum(int(part.split("=")[1]) for line in lines
                  for part in line.split() if line.startswith("poll ") and part.startswith("stored="))
-    return Phase(seconds, rss, stored), command
+    started = json.loads(log.with_suffix(".measure.json").read_text())["started"]
+    return Phase(seconds, rss, stored, split_times(lines, started)), command
+
+
+_LOG_TIME = re.compile(r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d),(\d{3}) \w+ ([\w.]+): (\w+)")
+
+
+def split_times(lines: list[str], started: float) -> tuple[float, float, float] | None:
+    """(startup, IMAP poll, processing) seconds from the CLI's own INFO log lines.
+
+    Startup runs to the first log line; each ``poll`` line (mailproc.ingest) ends a poll and
+    each ``process`` line (mailproc.pipeline) ends a processing round. Best effort: None when
+    the log format or level does not show them.
+    """
+    startup = poll = process = 0.0
+    previous: float | None = None
+    for line in lines:
+        match = _LOG_TIME.match(line)
+        if not match:
+            continue
+        when = time.mktime(time.strptime(match[1], "%Y-%m-%d %H:%M:%S")) + int(match[2]) / 1000
+        if previous is None:
+            startup, previous = when - started, when
+        if (match[3], match[4]) == ("mailproc.ingest", "poll"):
+            poll, previous = poll + when - previous, when
+        elif (match[3], match[4]) == ("mailproc.pipeline", "process"):
+            process, previous = process + when - previous, when
+    return (startup, poll, process) if process else None
 
 
 # --- correctness -------------------------------------------------------------------------------
@@ -782,6 +815,12 @@ def measure(stack: Any, corpus: Corpus, n: int, repeat: int, workdir: Path, dbs:
     return Result(n, repeat, corpus.replies(n), baseline, e2e, check)
 
 
+def _split(phase: Phase) -> str:
+    if phase.split is None:
+        return "-"
+    return "/".join(f"{x:.2f}" for x in phase.split)
+
+
 def _verdict(ok: bool) -> str:
     return "PASS" if ok else "FAIL"
 
@@ -791,7 +830,7 @@ def report(results: list[Result], n: int, empty: Phase) -> bool:
     print("\nper run (rates = messages / wall time of the whole subprocess):")
     header = (f"{'N':>6} {'rep':>3} {'replies':>7} {'base msg/s':>10} {'e2e msg/s':>9} "
               f"{'ratio':>5} {'base RSS MB':>11} {'e2e RSS MB':>10} {'base s':>6} {'e2e s':>6} "
-              f"{'tickets':>7} {'quar':>4} check")
+              f"{'tickets':>7} {'quar':>4} {'e2e start/poll/process s':>24} check")
     print(header)
     print("-" * len(header))
     correct = True
@@ -801,7 +840,8 @@ def report(results: list[Result], n: int, empty: Phase) -> bool:
         print(f"{r.n:>6} {r.repeat:>3} {r.replies:>7} {r.baseline.rate:>10.0f} {r.e2e.rate:>9.0f} "
               f"{r.ratio:>5.2f} {r.baseline.rss_mb:>11.1f} {r.e2e.rss_mb:>10.1f} "
               f"{r.baseline.seconds:>6.2f} {r.e2e.seconds:>6.2f} {r.check.tickets:>7} "
-              f"{r.check.inbound.get('quarantined', 0):>4} {'OK' if ok else 'WRONG'}")
+              f"{r.check.inbound.get('quarantined', 0):>4} {_split(r.e2e):>24} "
+              f"{'OK' if ok else 'WRONG'}")
         for problem in r.check.problems:
             print(f"{'':>8}CORRECTNESS FAILURE: {problem}")
     print(f"\n`mailproc poll --once` on an empty mailbox (fixed cost): {empty.seconds:.2f} s, "
@@ -882,8 +922,8 @@ class Workdir:
     def __enter__(self) -> Path:
         return self.path
 
-    def __exit__(self, *exc: object) -> None:
-        if self.keep:
+    def __exit__(self, exc_type: object, *exc: object) -> None:
+        if self.keep or exc_type is not None:  # keep the evidence of a failed run
             print(f"\nwork dir kept: {self.path}")
         else:
             shutil.rmtree(self.path, ignore_errors=True)
@@ -894,7 +934,10 @@ def main(argv: list[str]) -> int:
         baseline_child(json.loads(argv[1]))
         return 0
     args = parse_args(argv)
-    from mailproc.devstack import MailStack
+    try:
+        from mailproc.devstack import MailStack
+    except ModuleNotFoundError as exc:
+        raise BenchError(f"{exc}: run it with the project's venv, .venv/bin/python") from exc
 
     print(f"reproduce: {reproduce(args)}")
     print(f"machine: {os.cpu_count()} CPUs, Python {sys.version.split()[0]}, "
@@ -906,8 +949,8 @@ def main(argv: list[str]) -> int:
     # Short path: Dovecot's socket paths under base_dir must fit in 108 bytes.
     workdir = Path(tempfile.mkdtemp(prefix="mpbench-", dir="/tmp"))
     results: list[Result] = []
-    with Workdir(workdir, args.keep), MailStack(base_dir=workdir / "stack",
-                                                dedupe_by_message_id=False) as stack:
+    kept = Workdir(workdir, args.keep)
+    with kept, MailStack(base_dir=workdir / "stack", dedupe_by_message_id=False) as stack:
         dbs = Databases(args.db, workdir)
         try:
             empty, _ = run_end_to_end(stack, "e2e-empty@kplus.example", dbs.fresh("empty"), workdir)
@@ -919,6 +962,7 @@ def main(argv: list[str]) -> int:
                           f"e2e {result.e2e.rate:.0f} msg/s, ratio {result.ratio:.2f}, "
                           f"RSS {result.baseline.rss_mb:.0f}/{result.e2e.rss_mb:.0f} MB", flush=True)
             correct = report(results, args.n, empty)
+            kept.keep |= not correct
             if args.profile:
                 user = f"prof-{args.n}@kplus.example"
                 load_mailbox(stack.host, stack.imap_port, user, stack.password,
