@@ -62,7 +62,7 @@ class App:
         return process_once(self.sessions, self.engine, self.context(), now=self.now, limit=limit)
 
     def send_once(self, *, limit: int | None = None) -> SendReport:
-        return send_once(self.sessions, self.engine, self.config.smtp, now=self.now, limit=limit)
+        return send_once(self.sessions, self.engine, self.config, now=self.now, limit=limit)
 
     def close(self) -> None:
         self.engine.dispose()

@@ -111,6 +111,8 @@ class InboundMessage(Base):
     processed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"))
 
+    ticket: Mapped[Ticket | None] = relationship()
+
     __table_args__ = (Index("ix_inbound_status_id", "status", "id"),)
 
 
@@ -216,7 +218,11 @@ class Event(Base):
 
 
 class OutboxItem(Base):
-    """One outgoing e-mail, rendered once with a fixed Message-ID, sent at most until accepted."""
+    """One outgoing e-mail: rendered when queued, with its Message-ID fixed then.
+
+    The MIME bytes are built from these fields at the first delivery attempt and stored in
+    ``raw``; every later attempt sends exactly those bytes.
+    """
 
     __tablename__ = "outbox"
 
@@ -228,7 +234,11 @@ class OutboxItem(Base):
     to_address: Mapped[str] = mapped_column(String(320))
     subject: Mapped[str] = mapped_column(String(255))
     message_id: Mapped[str] = mapped_column(String(255), unique=True)
-    raw: Mapped[bytes] = mapped_column(LargeBinary)
+    body_text: Mapped[str] = mapped_column(Text, default="")
+    body_html: Mapped[str] = mapped_column(Text, default="")
+    in_reply_to: Mapped[str | None] = mapped_column(String(998))
+    references: Mapped[str] = mapped_column(Text, default="")  # space-separated Message-IDs
+    raw: Mapped[bytes | None] = mapped_column(LargeBinary)
     status: Mapped[str] = mapped_column(String(16), default=OUT_QUEUED)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime())
@@ -239,7 +249,23 @@ class OutboxItem(Base):
     bounced_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     bounce_reason: Mapped[str | None] = mapped_column(Text)
 
+    ticket: Mapped[Ticket | None] = relationship()
+    attachments: Mapped[list[OutboxAttachment]] = relationship(cascade="all, delete-orphan",
+                                                               order_by="OutboxAttachment.id")
+
     __table_args__ = (
         Index("ix_outbox_status_next", "status", "next_attempt_at"),
         Index("ix_outbox_to_created", "to_address", "created_at"),
     )
+
+
+class OutboxAttachment(Base):
+    """A file sent with a notice (e.g. the written reply as PDF)."""
+
+    __tablename__ = "outbox_attachments"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    outbox_id: Mapped[int] = mapped_column(ForeignKey("outbox.id"))
+    filename: Mapped[str] = mapped_column(String(255))
+    content_type: Mapped[str] = mapped_column(String(127))
+    data: Mapped[bytes] = mapped_column(LargeBinary)

@@ -18,6 +18,8 @@ import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
+from email.errors import HeaderParseError
+from email.header import decode_header, make_header
 from email.message import Message
 from email.utils import getaddresses, parsedate_to_datetime
 
@@ -135,30 +137,51 @@ def _check_structure(msg: Message, cfg: ParsingConfig) -> None:
 
 # Headers whose values need RFC 2047 decoding or address parsing by the modern policy;
 # everything else (Message-ID, Auto-Submitted, List-*, ...) is ASCII and read as is.
-_MODERN_HEADERS = frozenset({"from", "sender", "to", "cc", "reply-to", "subject"})
+# Headers that may carry RFC 2047 encoded words or raw 8-bit text and are decoded for use.
+_DECODED_HEADERS = frozenset({"from", "sender", "to", "cc", "reply-to", "subject"})
+_SURROGATE_RE = re.compile("[\udc80-\udcff]")
 
 
-def _headers(msg: Message) -> dict[str, tuple[str, ...]]:
-    """Sanitised header values by lower-cased name, decoded where it matters."""
+def decode_words(value: str) -> str:
+    """Decode RFC 2047 encoded words and raw 8-bit bytes in a header value."""
+    text = value
+    if "=?" in value:
+        try:
+            text = str(make_header(decode_header(value)))
+        except (HeaderParseError, LookupError, UnicodeError, ValueError):
+            text = value
+    if _SURROGATE_RE.search(text):  # raw 8-bit bytes, kept by the parser as surrogates
+        text = decode_bytes(text.encode("utf-8", "surrogateescape"))[0]
+    return text
+
+
+def _headers(msg: Message) -> tuple[dict[str, tuple[str, ...]], dict[str, list[str]]]:
+    """Sanitised, decoded header values by lower-cased name, and the raw address headers."""
     headers: dict[str, list[str]] = {}
-    policy = email.policy.default
+    raw_addresses: dict[str, list[str]] = {}
     for name, value in msg.raw_items():
         key = name.lower()
-        if key in _MODERN_HEADERS:
-            try:
-                value = str(policy.header_fetch_parse(name, value))
-            except Exception:  # a header the modern parser cannot represent: keep it raw
-                value = str(value)
+        value = str(value)
+        if key in _DECODED_HEADERS:
+            if key != "subject":
+                raw_addresses.setdefault(key, []).append(value)
+            value = decode_words(value)
         headers.setdefault(key, []).append(clean_header(value))
-    return {k: tuple(v) for k, v in headers.items()}
+    return {k: tuple(v) for k, v in headers.items()}, raw_addresses
 
 
-def _addresses(values: tuple[str, ...]) -> list[tuple[str, str]]:
+def _addresses(values: list[str]) -> list[tuple[str, str]]:
+    """(display name, lower-cased address) pairs, parsed from the *raw* header values.
+
+    Parsing before decoding keeps an encoded comma in a display name from splitting one
+    address into two (mail-parser #105); the names are decoded afterwards.
+    """
     try:
-        pairs = getaddresses(list(values), strict=True)
-    except TypeError:  # Python without the strict flag (CVE-2023-27043 fix missing)
-        pairs = getaddresses(list(values))
-    return [(name, addr.lower()) for name, addr in pairs if addr and "@" in addr]
+        pairs = getaddresses(values, strict=True)
+    except TypeError:  # a Python without the strict flag (CVE-2023-27043 fix missing)
+        pairs = getaddresses(values)
+    return [(decode_words(name), addr.lower()) for name, addr in pairs
+            if addr and "@" in addr and not _SURROGATE_RE.search(addr)]
 
 
 def _date(value: str | None) -> datetime | None:
@@ -169,6 +192,20 @@ def _date(value: str | None) -> datetime | None:
     except (TypeError, ValueError, IndexError):
         return None
     return parsed if parsed.tzinfo is not None else None
+
+
+def _has_attachments(msg: Message) -> bool:
+    """True when some leaf part is not an inline text body (a file, an image, a report, ...)."""
+    for part in msg.walk():
+        if part.is_multipart():
+            continue
+        if part.get_content_type() not in ("text/plain", "text/html"):
+            return True
+        disposition = str(part.get("Content-Disposition") or "").split(";")[0].strip().lower()
+        if disposition == "attachment" or part.get_param("filename", header="content-disposition") \
+                or part.get_param("name"):
+            return True
+    return False
 
 
 def _walk_text_parts(msg: Message) -> Iterator[tuple[str, bytes, str | None]]:
@@ -277,8 +314,9 @@ def parse_message(raw: bytes, cfg: ParsingConfig) -> ParsedMail:
     try:
         msg = email.message_from_bytes(raw)
         _check_structure(msg, cfg)
-        parser = mailparser.MailParser(msg)
-        headers = _headers(msg)
+        # mail-parser finds and decodes attachments; a message with none does not need it.
+        parser = mailparser.MailParser(msg) if _has_attachments(msg) else None
+        headers, raw_addresses = _headers(msg)
     except MessageRejected:
         raise
     except RecursionError as exc:
@@ -287,14 +325,14 @@ def parse_message(raw: bytes, cfg: ParsingConfig) -> ParsedMail:
         raise MessageRejected(f"unparseable message: {type(exc).__name__}: {exc}") from exc
 
     try:
-        return _build(msg, parser, headers, cfg)
+        return _build(msg, parser, headers, raw_addresses, cfg)
     except Exception as exc:  # CPython's email package raises many types on hostile input
         raise MessageRejected(f"unparseable message: {type(exc).__name__}: {exc}") from exc
 
 
-def _build(msg: Message, parser: mailparser.MailParser, headers: dict[str, tuple[str, ...]],
-           cfg: ParsingConfig) -> ParsedMail:
-    froms = _addresses(headers.get("from", ()) or headers.get("sender", ()))
+def _build(msg: Message, parser: mailparser.MailParser | None, headers: dict[str, tuple[str, ...]],
+           raw_addresses: dict[str, list[str]], cfg: ParsingConfig) -> ParsedMail:
+    froms = _addresses(raw_addresses.get("from", []) or raw_addresses.get("sender", []))
     subject = clean_header(headers.get("subject", ("",))[0], MAX_SUBJECT)
     text, charsets = _bodies(msg, cfg)
     split = split_body(text, subject=subject)
@@ -306,7 +344,7 @@ def _build(msg: Message, parser: mailparser.MailParser, headers: dict[str, tuple
         subject=subject,
         from_address=froms[0][1] if froms else None,
         from_name=clean_header(froms[0][0], 200) or None if froms else None,
-        to=tuple(addr for _, addr in _addresses(headers.get("to", ()) + headers.get("cc", ()))),
+        to=tuple(addr for _, addr in _addresses(raw_addresses.get("to", []) + raw_addresses.get("cc", []))),
         date=_date(headers.get("date", (None,))[0]),
         content_type=msg.get_content_type(),
         headers=headers,
@@ -314,8 +352,8 @@ def _build(msg: Message, parser: mailparser.MailParser, headers: dict[str, tuple
         new_text=split.new_text,
         quoted_text=split.quoted_text,
         forwarded_text=split.forwarded_text,
-        attachments=_attachments(parser, cfg),
-        defects=tuple(str(d) for d in (parser.defects_categories or ())),
+        attachments=_attachments(parser, cfg) if parser is not None else (),
+        defects=tuple(str(d) for d in (parser.defects_categories or ())) if parser is not None else (),
         report=_delivery_report(msg),
         charsets=charsets,
     )

@@ -1,35 +1,35 @@
 """Turn stored inbound rows into tickets, ticket messages, events and outbox rows.
 
-``process_once`` claims a batch of ``new`` inbound rows and gives each exactly one outcome,
-each in its own savepoint of the batch transaction: ``processed`` (a new ticket or a reply
-joined to one), ``ignored`` (auto-reply, list mail, bounce — with the rule that matched), or
-``quarantined`` (with the error; the raw bytes stay). One bad message never stops the rest.
-Decisions are made by the pure modules (parsing, filters, extract, assess, threads); this
-module only reads and writes rows.
+``process_once`` reads ``new`` inbound rows in batches, has :mod:`mailproc.analysis` parse and
+extract them (in worker processes for large batches), and writes each batch in one
+transaction: every row gets exactly one outcome — ``processed`` (a new ticket or a reply
+joined to one), ``ignored`` (auto-reply, list mail, bounce — with the rule that matched) or
+``quarantined`` (with the error; the raw bytes stay). Lookups are fetched once per batch and
+the batch is flushed once; if anything in a batch fails, the batch is rolled back and
+replayed row by row in savepoints, so one bad message never takes the others with it.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from email.utils import parsedate_to_datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from jinja2 import Environment
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session, defer, sessionmaker
 
+from mailproc.analysis import Analysis, Analyzer, RawInbound, local_date
 from mailproc.assess import FIELD_LABELS_VI, FLAG_MISSING, STATUS_ASSESSING, STATUS_L1, assess, missing_fields
 from mailproc.config import Config
 from mailproc.crashpoints import crash_point
 from mailproc.db import claim_query, transaction
-from mailproc.errors import MessageRejected
-from mailproc.extract import Extracted, extract
-from mailproc.filters import BOUNCE, FilterContext, first_match
+from mailproc.extract import Extracted
+from mailproc.filters import BOUNCE
 from mailproc.models import (
     INBOUND_DONE,
     INBOUND_IGNORED,
@@ -43,9 +43,9 @@ from mailproc.models import (
     Ticket,
     TicketMessage,
 )
-from mailproc.notices.outbox import Notice, enqueue, over_rate_limit
+from mailproc.notices.outbox import AUTOMATIC_KINDS, Notice, render_row
 from mailproc.notices.render import InvalidAddress, mask, parse_address
-from mailproc.parsing import ParsedMail, parse_message
+from mailproc.parsing import ParsedMail
 from mailproc.threads import clean_subject, find_ref
 from mailproc.workdays import WorkCalendar
 
@@ -62,10 +62,20 @@ class ProcessReport:
     ignored: int = 0
     bounces: int = 0
     quarantined: int = 0
-    outcomes: dict[str, int] = field(default_factory=dict)
 
     def count(self, outcome: str) -> None:
-        self.outcomes[outcome] = self.outcomes.get(outcome, 0) + 1
+        self.processed += 1
+        if outcome == "created":
+            self.created += 1
+        elif outcome == "reply":
+            self.replies += 1
+        elif outcome == "bounce":
+            self.bounces += 1
+            self.ignored += 1
+        elif outcome == "ignored":
+            self.ignored += 1
+        else:
+            self.quarantined += 1
 
     def __str__(self) -> str:
         return (f"process: handled={self.processed} new_tickets={self.created} replies={self.replies} "
@@ -74,55 +84,119 @@ class ProcessReport:
 
 @dataclass(frozen=True)
 class Context:
-    """What every message's processing needs, built once per run."""
+    """What the database half needs, built once per run."""
 
     config: Config
     env: Environment
     calendar: WorkCalendar
-    filters: FilterContext
     tz: ZoneInfo
 
     @classmethod
     def build(cls, config: Config, env: Environment, calendar: WorkCalendar) -> Context:
-        own = {config.smtp.from_address.lower()}
-        if config.imap.username and "@" in config.imap.username:
-            own.add(config.imap.username.lower())
-        return cls(
-            config=config, env=env, calendar=calendar,
-            filters=FilterContext(
-                own_addresses=frozenset(own),
-                own_message_id_domain=config.notices.message_id_domain,
-                robot_localparts=frozenset(config.filters.robot_localparts),
-            ),
-            tz=ZoneInfo(config.calendar.timezone),
-        )
+        return cls(config=config, env=env, calendar=calendar, tz=ZoneInfo(config.calendar.timezone))
 
 
-def arrival_time(parsed: ParsedMail, fetched_at: datetime) -> datetime:
-    """When the mail reached our server: the newest Received stamp, else when we fetched it."""
-    received = parsed.headers.get("received", ())
-    if received:
-        stamp = received[0].rpartition(";")[2].strip()
-        try:
-            when = parsedate_to_datetime(stamp)
-        except (TypeError, ValueError, IndexError):
-            when = None
-        if when and when.tzinfo and fetched_at - timedelta(days=30) <= when <= fetched_at + timedelta(minutes=5):
-            return when
-    return fetched_at
+@dataclass
+class BatchState:
+    """Lookups fetched once per batch, kept current as the batch adds tickets and notices."""
+
+    by_ref: dict[str, Ticket] = field(default_factory=dict)
+    by_message_id: dict[str, Ticket] = field(default_factory=dict)
+    recent_auto: dict[str, list[datetime]] = field(default_factory=dict)
+    dedupe_keys: set[str] = field(default_factory=set)
+    counters: dict[str, Counter] = field(default_factory=dict)
+    # Rows that hang off tickets, inserted in bulk once the tickets have ids (write_children).
+    events: list[tuple[Ticket, dict[str, Any]]] = field(default_factory=list)
+    messages: list[tuple[Ticket, dict[str, Any], list[dict[str, Any]]]] = field(default_factory=list)
+    outbox: list[tuple[Ticket, dict[str, Any]]] = field(default_factory=list)
 
 
-def next_ref(session: Session, prefix: str, year: int) -> str:
-    """Allocate the next ``PREFIX-YYYY-NNNNNN`` (row-locked counter, gap-free per year)."""
+def write_children(session: Session, state: BatchState) -> None:
+    """Insert the batch's messages, notices and events with executemany (after the flush)."""
+    plain = [{**row, "ticket_id": t.id} for t, row, files in state.messages if not files]
+    if plain:
+        session.execute(insert(TicketMessage), plain)
+    for ticket, row, files in state.messages:
+        if files:
+            message_id = session.execute(insert(TicketMessage).returning(TicketMessage.id),
+                                         [{**row, "ticket_id": ticket.id}]).scalar_one()
+            session.execute(insert(Attachment), [{**f, "ticket_message_id": message_id} for f in files])
+    if state.outbox:
+        session.execute(insert(OutboxItem), [{**row, "ticket_id": t.id} for t, row in state.outbox])
+    if state.events:
+        session.execute(insert(Event), [{**row, "ticket_id": t.id} for t, row in state.events])
+    state.events, state.messages, state.outbox = [], [], []
+
+
+def _refs_and_ids(ctx: Context, analyses: Iterable[Analysis]) -> tuple[set[str], set[str], set[str]]:
+    prefix = ctx.config.notices.ref_prefix
+    refs: set[str] = set()
+    ids: set[str] = set()
+    senders: set[str] = set()
+    for a in analyses:
+        if a.parsed is None or a.verdict is not None:
+            continue
+        for ref in (find_ref(prefix, a.parsed.subject), find_ref(prefix, a.parsed.new_text, a.parsed.forwarded_text)):
+            if ref:
+                refs.add(ref)
+        ids.update(a.parsed.in_reply_to)
+        ids.update(a.parsed.references)
+        if a.parsed.from_address:
+            senders.add(a.parsed.from_address)
+    return refs, ids, senders
+
+
+def prefetch(session: Session, ctx: Context, analyses: list[Analysis], now: datetime) -> BatchState:
+    """One round of queries for the whole batch instead of several per message."""
+    state = BatchState()
+    refs, ids, senders = _refs_and_ids(ctx, analyses)
+    tickets: dict[int, Ticket] = {}
+    if refs:
+        for ticket in session.scalars(select(Ticket).where(Ticket.ref.in_(refs))):
+            tickets[ticket.id] = ticket
+            state.by_ref[ticket.ref] = ticket
+    if ids:
+        pairs = list(session.execute(select(TicketMessage.message_id, TicketMessage.ticket_id)
+                                     .where(TicketMessage.message_id.in_(ids))))
+        pairs += list(session.execute(select(OutboxItem.message_id, OutboxItem.ticket_id)
+                                      .where(OutboxItem.message_id.in_(ids), OutboxItem.ticket_id.is_not(None))))
+        wanted = {tid for _, tid in pairs if tid not in tickets}
+        if wanted:
+            for ticket in session.scalars(select(Ticket).where(Ticket.id.in_(wanted))):
+                tickets[ticket.id] = ticket
+        for message_id, ticket_id in pairs:
+            if message_id and ticket_id in tickets:
+                state.by_message_id.setdefault(message_id, tickets[ticket_id])
+    if tickets:
+        state.dedupe_keys.update(session.scalars(
+            select(OutboxItem.dedupe_key).where(OutboxItem.ticket_id.in_(list(tickets)))))
+    if senders:
+        rows = session.execute(
+            select(OutboxItem.to_address, OutboxItem.created_at).where(
+                OutboxItem.to_address.in_(senders), OutboxItem.kind.in_(AUTOMATIC_KINDS),
+                OutboxItem.created_at > now - timedelta(days=1)))
+        for address, created in rows:
+            state.recent_auto.setdefault(address, []).append(created)
+    return state
+
+
+def next_ref(session: Session, state: BatchState, prefix: str, year: int) -> str:
+    """Allocate the next ``PREFIX-YYYY-NNNNNN`` from a row-locked counter (gap-free per year)."""
     name = f"ref:{prefix}:{year}"
-    dialect = session.get_bind().dialect.name
-    insert: Any = sqlite.insert(Counter) if dialect == "sqlite" else postgresql.insert(Counter)
-    session.execute(insert.values(name=name, value=0).on_conflict_do_nothing(index_elements=["name"]))
-    counter = session.get(Counter, name, with_for_update=True, populate_existing=True)
-    assert counter is not None
+    counter = state.counters.get(name)
+    if counter is None:
+        dialect = session.get_bind().dialect.name
+        insert: Any = sqlite.insert(Counter) if dialect == "sqlite" else postgresql.insert(Counter)
+        session.execute(insert.values(name=name, value=0).on_conflict_do_nothing(index_elements=["name"]))
+        counter = session.get(Counter, name, with_for_update=True, populate_existing=True)
+        assert counter is not None
+        state.counters[name] = counter
     counter.value += 1
-    session.flush()
     return f"{prefix}-{year:04d}-{counter.value:06d}"
+
+
+def _event(state: BatchState, ticket: Ticket, kind: str, now: datetime, actor: str = SYSTEM, **detail: Any) -> None:
+    state.events.append((ticket, {"at": now, "actor": actor, "kind": kind, "detail": detail}))
 
 
 def ticket_identifiers(ticket: Ticket) -> Extracted:
@@ -144,22 +218,14 @@ def _apply_identifiers(ticket: Ticket, found: Extracted) -> list[str]:
     return changed
 
 
-def _event(session: Session, ticket: Ticket, kind: str, now: datetime, actor: str = SYSTEM, **detail: Any) -> None:
-    session.add(Event(ticket=ticket, at=now, actor=actor, kind=kind, detail=detail))
-
-
-def _add_message(session: Session, ticket: Ticket, row: InboundMessage, parsed: ParsedMail, now: datetime) -> None:
-    msg = TicketMessage(
-        ticket=ticket, inbound_id=row.id, direction="in", message_id=parsed.message_id,
-        from_address=parsed.from_address or "", subject=parsed.subject,
-        body_text=parsed.customer_text, quoted_text=parsed.quoted_text, created_at=now,
-    )
-    for att in parsed.attachments:
-        msg.attachments.append(Attachment(
-            filename=att.filename, content_type=att.content_type, size=att.size, sha256=att.sha256,
-            data=att.data, note=att.note,
-        ))
-    session.add(msg)
+def _add_message(state: BatchState, ticket: Ticket, row: InboundMessage, parsed: ParsedMail,
+                 now: datetime) -> None:
+    state.messages.append((ticket, {
+        "inbound_id": row.id, "outbox_id": None, "direction": "in", "message_id": parsed.message_id,
+        "from_address": parsed.from_address or "", "subject": parsed.subject,
+        "body_text": parsed.customer_text, "quoted_text": parsed.quoted_text, "created_at": now,
+    }, [{"filename": a.filename, "content_type": a.content_type, "size": a.size, "sha256": a.sha256,
+         "data": a.data, "note": a.note} for a in parsed.attachments]))
 
 
 def notice_context(ctx: Context, ticket: Ticket, parsed: ParsedMail | None = None) -> dict[str, Any]:
@@ -188,122 +254,131 @@ def notice_context(ctx: Context, ticket: Ticket, parsed: ParsedMail | None = Non
     }
 
 
-def _queue_customer_notice(session: Session, ctx: Context, ticket: Ticket, parsed: ParsedMail, kind: str,
-                           dedupe_key: str, now: datetime) -> str:
-    """Queue a receipt or request for information to the customer; return what happened."""
-    to = parsed.from_address
+def _over_cap(ctx: Context, state: BatchState, address: str, now: datetime) -> str | None:
+    recent = state.recent_auto.get(address, [])
+    caps = ((timedelta(hours=1), ctx.config.notices.max_per_sender_per_hour, "hour"),
+            (timedelta(days=1), ctx.config.notices.max_per_sender_per_day, "day"))
+    for window, cap, label in caps:
+        count = sum(1 for created in recent if created > now - window)
+        if count >= cap:
+            return f"{count} automatic notices to this address in the last {label} (cap {cap})"
+    return None
+
+
+def _queue_customer_notice(ctx: Context, state: BatchState, ticket: Ticket,
+                           parsed: ParsedMail, kind: str, dedupe_key: str, now: datetime) -> str:
+    """Queue a receipt or a request for information to the customer; return what happened."""
+    to = parsed.from_address or ""
     try:
-        parse_address(to or "")
+        parse_address(to)
     except InvalidAddress as exc:
-        _event(session, ticket, "notice_skipped", now, notice=kind, reason=f"no usable reply address: {exc}")
+        _event(state, ticket, "notice_skipped", now, notice=kind, reason=f"no usable reply address: {exc}")
         return "no_address"
-    assert to is not None
-    limited = over_rate_limit(session, to, now, ctx.config)
+    if dedupe_key in state.dedupe_keys:
+        return "duplicate"
+    limited = _over_cap(ctx, state, to, now)
     if limited:
-        _event(session, ticket, "notice_suppressed", now, notice=kind, reason=limited)
+        _event(state, ticket, "notice_suppressed", now, notice=kind, reason=limited)
         if "rate_limited" not in ticket.flags:
             ticket.flags = [*ticket.flags, "rate_limited"]
         return "rate_limited"
-    item = enqueue(session, ctx.env, ctx.config, Notice(
+    row = render_row(ctx.env, ctx.config, Notice(
         kind=kind, to=to, dedupe_key=dedupe_key, context=notice_context(ctx, ticket, parsed),
-        ticket_id=ticket.id, ref=ticket.ref, in_reply_to=parsed.message_id, references=parsed.references,
+        ref=ticket.ref, in_reply_to=parsed.message_id, references=parsed.references,
     ), now)
-    if item is not None:
-        session.flush()
-        _event(session, ticket, "notice_queued", now, notice=kind, outbox_id=item.id)
-        return "queued"
-    return "duplicate"
+    state.outbox.append((ticket, row))
+    state.dedupe_keys.add(dedupe_key)
+    state.recent_auto.setdefault(to, []).append(now)
+    state.by_message_id[row["message_id"]] = ticket
+    _event(state, ticket, "notice_queued", now, notice=kind, message_id=row["message_id"])
+    return "queued"
 
 
-def _create_ticket(session: Session, ctx: Context, row: InboundMessage, parsed: ParsedMail, now: datetime) -> Ticket:
+def _create_ticket(session: Session, ctx: Context, state: BatchState, row: InboundMessage, a: Analysis,
+                   now: datetime) -> Ticket:
     cfg = ctx.config
-    received_at = arrival_time(parsed, row.fetched_at)
-    received_local = received_at.astimezone(ctx.tz).date()
-    found = extract(parsed.customer_text, subject=parsed.subject, sender_address=parsed.from_address,
-                    sender_name=parsed.from_name, mail_date=received_local, config=cfg.extract)
+    parsed, found = a.parsed, a.found
+    assert parsed is not None and found is not None and a.received_at is not None
+    received_local = local_date(a.received_at, ctx.tz)
     verdict = assess(found, received_local, cfg=cfg.assess, cal_cfg=cfg.calendar, cal=ctx.calendar)
     ticket = Ticket(
-        ref=next_ref(session, cfg.notices.ref_prefix, received_local.year),
+        ref=next_ref(session, state, cfg.notices.ref_prefix, received_local.year),
         status=verdict.status, queue=verdict.queue,
         subject=clean_subject(cfg.notices.ref_prefix, parsed.subject)[:255] or "(không có tiêu đề)",
         customer_address=parsed.from_address or "",
-        received_at=received_at, accept_due=verdict.accept_due, reply_due=verdict.reply_due,
+        received_at=a.received_at, accept_due=verdict.accept_due, reply_due=verdict.reply_due,
         time_limit=verdict.time_limit, flags=list(verdict.flags), missing=list(verdict.missing),
         created_at=now, updated_at=now,
     )
     _apply_identifiers(ticket, found)
     session.add(ticket)
-    session.flush()
-    _add_message(session, ticket, row, parsed, now)
-    _event(session, ticket, "received", now, inbound_id=row.id, message_id=parsed.message_id,
-           found={k: v for k, v in found.confidence.items()})
-    _event(session, ticket, "assessed", now, missing=list(verdict.missing), time_limit=verdict.time_limit,
+    state.by_ref[ticket.ref] = ticket
+    if parsed.message_id:
+        state.by_message_id[parsed.message_id] = ticket
+    _add_message(state, ticket, row, parsed, now)
+    _event(state, ticket, "received", now, inbound_id=row.id, message_id=parsed.message_id,
+           found=dict(found.confidence))
+    _event(state, ticket, "assessed", now, missing=list(verdict.missing), time_limit=verdict.time_limit,
            reason=verdict.time_limit_reason, flags=list(verdict.flags))
     if verdict.queue:
-        _event(session, ticket, "routed", now, queue=verdict.queue, rules=["default_l1"])
+        _event(state, ticket, "routed", now, queue=verdict.queue, rules=["default_l1"])
     kind = "need_info" if verdict.missing else "receipt"
     key = f"need_info:{ticket.ref}:{row.id}" if verdict.missing else f"receipt:{ticket.ref}"
-    _queue_customer_notice(session, ctx, ticket, parsed, kind, key, now)
+    _queue_customer_notice(ctx, state, ticket, parsed, kind, key, now)
     log.info("ticket %s created from <%s>: status=%s missing=%s", ticket.ref, parsed.message_id,
              ticket.status, ",".join(verdict.missing) or "-")
     return ticket
 
 
-def _find_ticket(session: Session, ctx: Context, parsed: ParsedMail) -> Ticket | None:
+def _find_ticket(ctx: Context, state: BatchState, parsed: ParsedMail) -> Ticket | None:
     prefix = ctx.config.notices.ref_prefix
     ref = find_ref(prefix, parsed.subject)
-    if ref:
-        ticket = session.scalar(select(Ticket).where(Ticket.ref == ref))
-        if ticket:
-            return ticket
-    ids = [*parsed.in_reply_to, *parsed.references]
-    if ids:
-        ticket_id = session.scalar(
-            select(TicketMessage.ticket_id).where(TicketMessage.message_id.in_(ids)).limit(1)
-        ) or session.scalar(select(OutboxItem.ticket_id).where(OutboxItem.message_id.in_(ids)).limit(1))
-        if ticket_id:
-            return session.get(Ticket, ticket_id)
+    if ref and ref in state.by_ref:
+        return state.by_ref[ref]
+    for message_id in (*parsed.in_reply_to, *reversed(parsed.references)):
+        if message_id in state.by_message_id:
+            return state.by_message_id[message_id]
     ref = find_ref(prefix, parsed.new_text, parsed.forwarded_text)
-    if ref:
-        return session.scalar(select(Ticket).where(Ticket.ref == ref))
-    return None
+    return state.by_ref.get(ref) if ref else None
 
 
 def _is_customer(ticket: Ticket, sender: str | None) -> bool:
     return bool(sender) and sender in {ticket.customer_address.lower(), (ticket.email or "").lower()}
 
 
-def _join_reply(session: Session, ctx: Context, ticket: Ticket, row: InboundMessage, parsed: ParsedMail,
+def _join_reply(ctx: Context, state: BatchState, ticket: Ticket, row: InboundMessage, a: Analysis,
                 now: datetime) -> None:
-    _add_message(session, ticket, row, parsed, now)
+    parsed, found = a.parsed, a.found
+    assert parsed is not None and found is not None
+    _add_message(state, ticket, row, parsed, now)
+    if parsed.message_id:
+        state.by_message_id.setdefault(parsed.message_id, ticket)
     ticket.updated_at = now
     if not _is_customer(ticket, parsed.from_address):
-        _event(session, ticket, "message_from_other_sender", now, inbound_id=row.id,
-               sender=parsed.from_address, message_id=parsed.message_id)
+        _event(state, ticket, "message_from_other_sender", now, inbound_id=row.id, sender=parsed.from_address,
+               message_id=parsed.message_id)
         return
-    _event(session, ticket, "customer_reply", now, inbound_id=row.id, message_id=parsed.message_id)
-    received_local = ticket.received_at.astimezone(ctx.tz).date()
-    found = extract(parsed.customer_text, subject=parsed.subject, sender_address=parsed.from_address,
-                    sender_name=parsed.from_name, mail_date=received_local, config=ctx.config.extract)
+    _event(state, ticket, "customer_reply", now, inbound_id=row.id, message_id=parsed.message_id)
     merged = ticket_identifiers(ticket).merged_with(found)
     changed = _apply_identifiers(ticket, merged)
     if changed:
-        _event(session, ticket, "identifiers_added", now, fields=changed)
+        _event(state, ticket, "identifiers_added", now, fields=changed)
     if ticket.status != STATUS_ASSESSING:
         return
     missing = missing_fields(merged, ctx.config.assess.required)
     ticket.missing = list(missing)
     if missing:
-        _queue_customer_notice(session, ctx, ticket, parsed, "need_info", f"need_info:{ticket.ref}:{row.id}", now)
+        key = f"need_info:{ticket.ref}:{row.id}"
+        _queue_customer_notice(ctx, state, ticket, parsed, "need_info", key, now)
         return
     ticket.status, ticket.queue = STATUS_L1, "L1"
     ticket.flags = [f for f in ticket.flags if f != FLAG_MISSING]
-    _event(session, ticket, "info_complete", now, fields=changed)
-    _event(session, ticket, "routed", now, queue="L1", rules=["default_l1"])
-    _queue_customer_notice(session, ctx, ticket, parsed, "receipt", f"receipt:{ticket.ref}", now)
+    _event(state, ticket, "info_complete", now, fields=changed)
+    _event(state, ticket, "routed", now, queue="L1", rules=["default_l1"])
+    _queue_customer_notice(ctx, state, ticket, parsed, "receipt", f"receipt:{ticket.ref}", now)
 
 
-def _record_bounce(session: Session, parsed: ParsedMail, now: datetime) -> str:
+def _record_bounce(session: Session, state: BatchState, parsed: ParsedMail, now: datetime) -> str:
     report = parsed.report
     original = report.original_message_id if report else None
     item = session.scalar(select(OutboxItem).where(OutboxItem.message_id == original)) if original else None
@@ -311,88 +386,129 @@ def _record_bounce(session: Session, parsed: ParsedMail, now: datetime) -> str:
         return "bounce (no matching outgoing mail)"
     reason = " ".join(filter(None, [report.status if report else None, report.diagnostic if report else None]))
     item.bounced_at, item.bounce_reason = now, (reason or "bounced")[:2000]
-    if item.ticket_id:
-        ticket = session.get(Ticket, item.ticket_id)
-        if ticket is not None:
-            _event(session, ticket, "notice_bounced", now, outbox_id=item.id, reason=item.bounce_reason)
+    if item.ticket is not None:
+        _event(state, item.ticket, "notice_bounced", now, outbox_id=item.id, reason=item.bounce_reason)
     log.warning("outbox %s (<%s>) bounced: %s", item.id, original, item.bounce_reason)
     return f"bounce of outbox {item.id}"
 
 
-def handle(session: Session, ctx: Context, row: InboundMessage, now: datetime) -> str:
-    """Give one inbound row its outcome (raises MessageRejected for unparseable mail)."""
-    parsed = parse_message(row.raw, ctx.config.parsing)
-    verdict = first_match(parsed, ctx.filters, ctx.config.filters.rules)
-    if verdict is not None:
+def apply(session: Session, ctx: Context, state: BatchState, row: InboundMessage, a: Analysis,
+          now: datetime) -> str:
+    """Give one inbound row its outcome from its analysis; returns the outcome's name."""
+    row.attempts += 1
+    row.processed_at = now
+    if a.error is not None or a.parsed is None:
+        row.status, row.outcome, row.error = INBOUND_QUARANTINED, "quarantined", (a.error or "no analysis")[:4000]
+        log.error("quarantined inbound %s <%s>: %s", row.id, row.message_id, row.error)
+        return "quarantined"
+    if a.verdict is not None:
         row.status = INBOUND_IGNORED
-        row.outcome = f"{verdict.rule}: {verdict.reason}"[:255]
-        if verdict.rule == BOUNCE:
-            row.outcome = _record_bounce(session, parsed, now)[:255]
+        if a.verdict.rule == BOUNCE:
+            row.outcome = _record_bounce(session, state, a.parsed, now)[:255]
             return "bounce"
+        row.outcome = f"{a.verdict.rule}: {a.verdict.reason}"[:255]
         return "ignored"
-    ticket = _find_ticket(session, ctx, parsed)
+    ticket = _find_ticket(ctx, state, a.parsed)
     if ticket is not None:
-        _join_reply(session, ctx, ticket, row, parsed, now)
-        outcome = "reply"
+        _join_reply(ctx, state, ticket, row, a, now)
+        outcome, verb = "reply", "joined"
     else:
-        ticket = _create_ticket(session, ctx, row, parsed, now)
-        outcome = "created"
-    row.status, row.ticket_id = INBOUND_DONE, ticket.id
-    row.outcome = f"{'joined' if outcome == 'reply' else 'created'} {ticket.ref}"
+        ticket = _create_ticket(session, ctx, state, row, a, now)
+        outcome, verb = "created", "created"
+    row.status, row.ticket = INBOUND_DONE, ticket
+    row.outcome = f"{verb} {ticket.ref}"
     return outcome
 
 
-def _quarantine(session: Session, row: InboundMessage, exc: BaseException, now: datetime) -> None:
-    row.status = INBOUND_QUARANTINED
-    row.error = f"{type(exc).__name__}: {exc}"[:4000]
-    row.outcome = "quarantined"
-    row.processed_at = now
-    log.error("quarantined inbound %s <%s>: %s", row.id, row.message_id, row.error)
+# --- the batch loop ------------------------------------------------------------------------
+
+def _load(factory: sessionmaker[Session], after_id: int, limit: int) -> list[RawInbound]:
+    with transaction(factory) as session:
+        rows = session.execute(
+            select(InboundMessage.id, InboundMessage.raw, InboundMessage.fetched_at)
+            .where(InboundMessage.status == INBOUND_NEW, InboundMessage.id > after_id)
+            .order_by(InboundMessage.id).limit(limit))
+        return [RawInbound(id=r.id, raw=r.raw, fetched_at=r.fetched_at) for r in rows]
+
+
+def _claim(session: Session, engine: Engine, ids: list[int]) -> dict[int, InboundMessage]:
+    stmt = (select(InboundMessage).options(defer(InboundMessage.raw))
+            .where(InboundMessage.id.in_(ids), InboundMessage.status == INBOUND_NEW))
+    return {row.id: row for row in session.scalars(claim_query(stmt, engine))}
+
+
+def _write_fast(factory: sessionmaker[Session], engine: Engine, ctx: Context, analyses: list[Analysis],
+                now: datetime) -> list[str]:
+    """The whole batch in one transaction with one flush; raises if anything fails."""
+    with transaction(factory) as session, session.no_autoflush:
+        rows = _claim(session, engine, [a.inbound_id for a in analyses])
+        state = prefetch(session, ctx, analyses, now)
+        outcomes = [apply(session, ctx, state, rows[a.inbound_id], a, now) for a in analyses if a.inbound_id in rows]
+        session.flush()
+        write_children(session, state)
+        crash_point("pipeline.before_commit")
+    return outcomes
+
+
+def _write_safe(factory: sessionmaker[Session], engine: Engine, ctx: Context, analyses: list[Analysis],
+                now: datetime) -> list[str]:
+    """Row by row in savepoints: a row whose write fails is quarantined, the rest go on."""
+    outcomes: list[str] = []
+    with transaction(factory) as session:
+        rows = _claim(session, engine, [a.inbound_id for a in analyses])
+        for a in analyses:
+            row = rows.get(a.inbound_id)
+            if row is None:
+                continue
+            try:
+                with session.begin_nested(), session.no_autoflush:
+                    state = prefetch(session, ctx, [a], now)
+                    outcome = apply(session, ctx, state, row, a, now)
+                    session.flush()
+                    write_children(session, state)
+            except Exception as exc:
+                log.exception("writing inbound %s failed; quarantined", row.id)
+                row.status, row.outcome = INBOUND_QUARANTINED, "quarantined"
+                row.error = f"{type(exc).__name__} while writing: {exc}"[:4000]
+                row.processed_at = now
+                outcome = "quarantined"
+            outcomes.append(outcome)
+        crash_point("pipeline.before_commit")
+    return outcomes
 
 
 def process_once(factory: sessionmaker[Session], engine: Engine, ctx: Context, *,
-                 now: Callable[[], datetime], limit: int | None = None) -> ProcessReport:
-    """Process every ``new`` inbound row (in batches); return the counts."""
+                 now: Callable[[], datetime], limit: int | None = None, workers: int = 0,
+                 on_batch: Callable[[ProcessReport], None] | None = None) -> ProcessReport:
+    """Process every ``new`` inbound row (in batches); return the counts.
+
+    While one batch is written, the next is already being analysed by the worker pool.
+    """
     report = ProcessReport()
     batch = ctx.config.scheduler.process_batch
-    while limit is None or report.processed < limit:
-        with transaction(factory) as session:
-            stmt = (select(InboundMessage).where(InboundMessage.status == INBOUND_NEW)
-                    .order_by(InboundMessage.id).limit(batch))
-            rows = session.scalars(claim_query(stmt, engine)).all()
-            if not rows:
-                break
-            for row in rows:
-                _process_row(session, ctx, row, now(), report)
-            crash_point("pipeline.before_commit")
+    if limit is not None:
+        batch = min(batch, limit)
+    with Analyzer(ctx.config, workers=workers) as analyzer:
+        items = _load(factory, 0, batch)
+        pending = analyzer.submit(items)
+        while items:
+            analyses = pending.result()
+            last = items[-1].id
+            done = limit is not None and report.processed + len(analyses) >= limit
+            items = [] if done else _load(factory, last, batch)
+            pending = analyzer.submit(items)
+            try:
+                outcomes = _write_fast(factory, engine, ctx, analyses, now())
+            except Exception:
+                log.warning("batch ending at inbound %s failed as a whole; replaying it row by row", last,
+                            exc_info=True)
+                outcomes = _write_safe(factory, engine, ctx, analyses, now())
+            for outcome in outcomes:
+                report.count(outcome)
+            if on_batch is not None:
+                on_batch(report)
     log.info("%s", report)
     return report
-
-
-def _process_row(session: Session, ctx: Context, row: InboundMessage, when: datetime, report: ProcessReport) -> None:
-    row.attempts += 1
-    try:
-        with session.begin_nested():
-            outcome = handle(session, ctx, row, when)
-            row.processed_at = when
-    except Exception as exc:  # one message never stops the batch: it gets an outcome
-        if not isinstance(exc, MessageRejected):
-            log.exception("unexpected error processing inbound %s", row.id)
-        _quarantine(session, row, exc, when)
-        outcome = "quarantined"
-    report.processed += 1
-    report.count(outcome)
-    if outcome == "created":
-        report.created += 1
-    elif outcome == "reply":
-        report.replies += 1
-    elif outcome == "bounce":
-        report.bounces += 1
-        report.ignored += 1
-    elif outcome == "ignored":
-        report.ignored += 1
-    else:
-        report.quarantined += 1
 
 
 def retry_quarantined(factory: sessionmaker[Session], inbound_id: int) -> bool:

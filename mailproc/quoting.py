@@ -77,10 +77,25 @@ def _find_marker(lines: list[str], folded: list[str]) -> tuple[int, str] | None:
     return None
 
 
+def _fold_candidates(lines: list[str]) -> list[str]:
+    """Folded lines, but only where a marker could be: every marker line has a ':' or starts
+    with '-' or '>', or (a wrapped attribution) is followed by a line with a ':'. Others fold
+    to "" and match nothing. Folding every line of a long mail costs more than the rest."""
+    folded = []
+    last = len(lines) - 1
+    for i, line in enumerate(lines):
+        head = line.lstrip()[:1]
+        if ":" in line or head in ("-", ">") or (i < last and ":" in lines[i + 1]):
+            folded.append(fold(line))
+        else:
+            folded.append("")
+    return folded
+
+
 def split_body(text: str, *, subject: str = "") -> SplitBody:
     """Split ``text`` (NFC, ``\\n`` line ends) into new, quoted and forwarded parts."""
     lines = text.split("\n")
-    folded = [fold(line) for line in lines]
+    folded = _fold_candidates(lines)
     forward_subject = is_forward_subject(subject)
     marker = _find_marker(lines, folded)
     if marker is None:

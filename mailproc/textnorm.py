@@ -105,11 +105,15 @@ def normalize(text: str) -> str:
     return _CONTROL_RE.sub("", text)
 
 
+# Combining marks (the blocks Latin-script text uses): what NFD splits off a toned letter.
+_COMBINING_RE = re.compile("[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]+")
+
+
 def fold(text: str) -> str:
     """Fold for matching: casefold, strip diacritics, đ→d. Length may change; use for search only."""
-    decomposed = unicodedata.normalize("NFD", text.translate(_FOLD_EXTRA))
-    stripped = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
-    return stripped.casefold()
+    if text.isascii():
+        return text.casefold()
+    return _COMBINING_RE.sub("", unicodedata.normalize("NFD", text.translate(_FOLD_EXTRA))).casefold()
 
 
 def fold_keep_length(text: str) -> str:

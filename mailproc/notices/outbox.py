@@ -1,8 +1,9 @@
 """Queue outgoing notices in the outbox, inside the caller's transaction.
 
-A notice is rendered once, with its Message-ID fixed, and stored as the exact bytes the
-sender will hand to SMTP on every attempt. ``dedupe_key`` makes queuing idempotent: the same
-notice for the same ticket is never queued twice. Automatic notices to one address are
+A notice is rendered when it is queued (subject, text, HTML) and its Message-ID is fixed
+then; :func:`materialize` builds the MIME bytes once, at the first delivery attempt, and the
+sender stores and reuses them on every retry. ``dedupe_key`` makes queuing idempotent: the
+same notice for the same ticket is never queued twice. Automatic notices to one address are
 capped per hour and per day (loop and flood protection).
 """
 
@@ -17,8 +18,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from mailproc.config import Config
-from mailproc.models import OUT_QUEUED, OutboxItem
-from mailproc.notices.render import build_message, new_message_id, render
+from mailproc.models import OUT_QUEUED, OutboxAttachment, OutboxItem, Ticket
+from mailproc.notices.render import Rendered, build_message, new_message_id, parse_address, render
 
 # Kinds sent automatically in answer to a customer's mail: these count against the caps.
 AUTOMATIC_KINDS = ("receipt", "need_info")
@@ -60,28 +61,56 @@ def already_queued(session: Session, dedupe_key: str) -> bool:
     return session.scalar(select(OutboxItem.id).where(OutboxItem.dedupe_key == dedupe_key)) is not None
 
 
+def render_row(env: Environment, config: Config, notice: Notice, now: datetime) -> dict[str, Any]:
+    """Render one notice into the column values of an outbox row (without ticket_id)."""
+    parse_address(notice.to)  # refuse what could never be a header, before anything is stored
+    rendered = render(env, notice.kind, notice.context)
+    message_id = new_message_id(notice.kind, notice.ref, config.notices.message_id_domain)
+    return {
+        "kind": notice.kind,
+        "dedupe_key": notice.dedupe_key,
+        "to_address": notice.to,
+        "subject": rendered.subject,
+        "message_id": message_id.strip("<>"),
+        "body_text": rendered.text,
+        "body_html": rendered.html,
+        "in_reply_to": notice.in_reply_to,
+        "references": " ".join(notice.references[-8:]),
+        "status": OUT_QUEUED,
+        "attempts": 0,
+        "next_attempt_at": now,
+        "created_at": now,
+    }
+
+
+def new_item(env: Environment, config: Config, notice: Notice, now: datetime,
+             ticket: Ticket | None = None) -> OutboxItem:
+    """Render one notice into an outbox row object (not yet added to a session)."""
+    item = OutboxItem(**render_row(env, config, notice, now), attachments=[
+        OutboxAttachment(filename=name, content_type=ctype, data=data) for name, ctype, data in notice.attachments])
+    if ticket is not None:
+        item.ticket = ticket
+    else:
+        item.ticket_id = notice.ticket_id
+    return item
+
+
 def enqueue(session: Session, env: Environment, config: Config, notice: Notice, now: datetime) -> OutboxItem | None:
     """Render and add one notice; None if an identical notice (same dedupe key) exists."""
     if already_queued(session, notice.dedupe_key):
         return None
-    rendered = render(env, notice.kind, notice.context)
-    message_id = new_message_id(notice.kind, notice.ref, config.notices.message_id_domain)
-    msg = build_message(
-        config, rendered, to=notice.to, message_id=message_id, now=now, ref=notice.ref,
-        in_reply_to=notice.in_reply_to, references=notice.references, attachments=notice.attachments,
-    )
-    item = OutboxItem(
-        ticket_id=notice.ticket_id,
-        kind=notice.kind,
-        dedupe_key=notice.dedupe_key,
-        to_address=notice.to,
-        subject=rendered.subject,
-        message_id=message_id.strip("<>"),
-        raw=msg.as_bytes(),
-        status=OUT_QUEUED,
-        attempts=0,
-        next_attempt_at=now,
-        created_at=now,
-    )
+    item = new_item(env, config, notice, now)
     session.add(item)
     return item
+
+
+def materialize(item: OutboxItem, config: Config) -> bytes:
+    """The MIME bytes of an outbox row (built with EmailMessage(policy=SMTP))."""
+    msg = build_message(
+        config, Rendered(item.subject, item.body_text, item.body_html), to=item.to_address,
+        message_id=f"<{item.message_id}>", now=item.created_at,
+        ref=item.ticket.ref if item.ticket is not None else None,
+        in_reply_to=item.in_reply_to, references=tuple(item.references.split()),
+        attachments=tuple((a.filename, a.content_type, a.data) for a in item.attachments),
+    )
+    return msg.as_bytes()

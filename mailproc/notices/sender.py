@@ -20,11 +20,12 @@ import aiosmtplib
 from sqlalchemy import Engine, or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from mailproc.config import SmtpConfig
+from mailproc.config import Config, SmtpConfig
 from mailproc.crashpoints import crash_point
 from mailproc.db import claim_query, transaction
 from mailproc.errors import SmtpError
 from mailproc.models import OUT_FAILED, OUT_QUEUED, OUT_SENDING, OUT_SENT, OutboxItem
+from mailproc.notices.outbox import materialize
 
 log = logging.getLogger(__name__)
 
@@ -65,9 +66,14 @@ def classify(exc: BaseException) -> SmtpError:
     return SmtpError(f"{type(exc).__name__}: {exc}", permanent=False)
 
 
-def claim(factory: sessionmaker[Session], engine: Engine, cfg: SmtpConfig, now: datetime,
+def claim(factory: sessionmaker[Session], engine: Engine, config: Config, now: datetime,
           limit: int) -> list[Claimed]:
-    """Lease up to ``limit`` due rows; commits before returning (no transaction spans SMTP)."""
+    """Lease up to ``limit`` due rows; commits before returning (no transaction spans SMTP).
+
+    A row sent for the first time gets its MIME bytes built and stored here, so every later
+    attempt hands the server exactly the same bytes.
+    """
+    cfg = config.smtp
     with transaction(factory) as session:
         stmt = (
             select(OutboxItem)
@@ -82,9 +88,17 @@ def claim(factory: sessionmaker[Session], engine: Engine, cfg: SmtpConfig, now: 
         rows = session.scalars(claim_query(stmt, engine)).all()
         claimed = []
         for row in rows:
+            if row.raw is None:
+                try:
+                    row.raw = materialize(row, config)
+                except Exception as exc:  # a template or address problem: no retry can help
+                    row.status, row.last_error = OUT_FAILED, f"cannot build the message: {exc}"[:2000]
+                    log.error("outbox %s cannot be built: %s", row.id, exc)
+                    continue
             row.status = OUT_SENDING
             row.lease_until = now + timedelta(seconds=cfg.lease_seconds)
             row.attempts += 1
+            assert row.raw is not None
             claimed.append(Claimed(row.id, row.to_address, row.raw, row.attempts, row.message_id))
         return claimed
 
@@ -160,13 +174,14 @@ async def _deliver(items: list[Claimed], cfg: SmtpConfig, on_result: ResultCallb
                 client.close()
 
 
-def send_once(factory: sessionmaker[Session], engine: Engine, cfg: SmtpConfig, *,
+def send_once(factory: sessionmaker[Session], engine: Engine, config: Config, *,
               now: Callable[[], datetime], limit: int | None = None) -> SendReport:
     """Deliver every due outbox row (in batches), then return what happened."""
+    cfg = config.smtp
     report = SendReport()
     batch = max(1, min(cfg.batch_size, limit or cfg.batch_size))
     while limit is None or report.claimed < limit:
-        items = claim(factory, engine, cfg, now(), batch)
+        items = claim(factory, engine, config, now(), batch)
         if not items:
             break
         report.claimed += len(items)

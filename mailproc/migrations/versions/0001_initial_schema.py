@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: (none)
-Create Date: 2026-11-25 10:37:34.690307
+Create Date: 2026-11-25 11:20:25.809846
 """
 
 from __future__ import annotations
@@ -110,7 +110,11 @@ def upgrade() -> None:
     sa.Column('to_address', sa.String(length=320), nullable=False),
     sa.Column('subject', sa.String(length=255), nullable=False),
     sa.Column('message_id', sa.String(length=255), nullable=False),
-    sa.Column('raw', sa.LargeBinary(), nullable=False),
+    sa.Column('body_text', sa.Text(), nullable=False),
+    sa.Column('body_html', sa.Text(), nullable=False),
+    sa.Column('in_reply_to', sa.String(length=998), nullable=True),
+    sa.Column('references', sa.Text(), nullable=False),
+    sa.Column('raw', sa.LargeBinary(), nullable=True),
     sa.Column('status', sa.String(length=16), nullable=False),
     sa.Column('attempts', sa.Integer(), nullable=False),
     sa.Column('next_attempt_at', mailproc.models.UTCDateTime(), nullable=False),
@@ -129,6 +133,15 @@ def upgrade() -> None:
         batch_op.create_index('ix_outbox_status_next', ['status', 'next_attempt_at'], unique=False)
         batch_op.create_index('ix_outbox_to_created', ['to_address', 'created_at'], unique=False)
 
+    op.create_table('outbox_attachments',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('outbox_id', sa.Integer(), nullable=False),
+    sa.Column('filename', sa.String(length=255), nullable=False),
+    sa.Column('content_type', sa.String(length=127), nullable=False),
+    sa.Column('data', sa.LargeBinary(), nullable=False),
+    sa.ForeignKeyConstraint(['outbox_id'], ['outbox.id'], name=op.f('fk_outbox_attachments_outbox_id_outbox')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_outbox_attachments'))
+    )
     op.create_table('ticket_messages',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('ticket_id', sa.Integer(), nullable=False),
@@ -171,6 +184,7 @@ def downgrade() -> None:
         batch_op.drop_index('ix_ticket_messages_message_id')
 
     op.drop_table('ticket_messages')
+    op.drop_table('outbox_attachments')
     with op.batch_alter_table('outbox', schema=None) as batch_op:
         batch_op.drop_index('ix_outbox_to_created')
         batch_op.drop_index('ix_outbox_status_next')

@@ -1,0 +1,172 @@
+"""The pure, CPU-bound half of processing: raw bytes in, an :class:`Analysis` value out.
+
+parse → filter → arrival time → extract. No database, no network, so it can run in worker
+processes: :class:`Analyzer` spreads large batches over a fork-based process pool (both
+cores of the machine) and runs small ones in-process. The database half (threading, tickets,
+notices) stays in :mod:`mailproc.pipeline`, in the main process.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from collections.abc import Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from email.utils import parsedate_to_datetime
+from types import TracebackType
+from zoneinfo import ZoneInfo
+
+from mailproc.config import Config
+from mailproc.errors import MessageRejected
+from mailproc.extract import Extracted, extract
+from mailproc.filters import FilterContext, Verdict, first_match
+from mailproc.parsing import ParsedMail, parse_message
+
+
+@dataclass(frozen=True)
+class RawInbound:
+    id: int
+    raw: bytes
+    fetched_at: datetime
+
+
+@dataclass(frozen=True)
+class Analysis:
+    """Everything the database half needs to know about one inbound message."""
+
+    inbound_id: int
+    parsed: ParsedMail | None = None
+    error: str | None = None          # set when the message cannot be processed (quarantine)
+    verdict: Verdict | None = None    # set when a filter rule matched (ignored / bounce)
+    found: Extracted | None = None    # the customer's identifiers in this message
+    received_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class AnalysisSettings:
+    """The parts of the config the analysis needs; small and picklable for the workers."""
+
+    config: Config
+    filters: FilterContext
+
+    @classmethod
+    def from_config(cls, config: Config) -> AnalysisSettings:
+        own = {config.smtp.from_address.lower()}
+        if config.imap.username and "@" in config.imap.username:
+            own.add(config.imap.username.lower())
+        return cls(config=config, filters=FilterContext(
+            own_addresses=frozenset(own),
+            own_message_id_domain=config.notices.message_id_domain,
+            robot_localparts=frozenset(config.filters.robot_localparts),
+        ))
+
+
+def arrival_time(parsed: ParsedMail, fetched_at: datetime) -> datetime:
+    """When the mail reached our server: the newest Received stamp, else when we fetched it."""
+    received = parsed.headers.get("received", ())
+    if received:
+        stamp = received[0].rpartition(";")[2].strip()
+        try:
+            when = parsedate_to_datetime(stamp)
+        except (TypeError, ValueError, IndexError):
+            when = None
+        if when and when.tzinfo and fetched_at - timedelta(days=30) <= when <= fetched_at + timedelta(minutes=5):
+            return when
+    return fetched_at
+
+
+def local_date(when: datetime, tz: ZoneInfo) -> date:
+    return when.astimezone(tz).date()
+
+
+def analyse(item: RawInbound, settings: AnalysisSettings) -> Analysis:
+    """Analyse one message; never raises (an unexpected error becomes a quarantine reason)."""
+    config = settings.config
+    try:
+        parsed = parse_message(item.raw, config.parsing)
+        verdict = first_match(parsed, settings.filters, config.filters.rules)
+        received_at = arrival_time(parsed, item.fetched_at)
+        if verdict is not None:
+            return Analysis(item.id, parsed=parsed, verdict=verdict, received_at=received_at)
+        found = extract(parsed.customer_text, subject=parsed.subject, sender_address=parsed.from_address,
+                        sender_name=parsed.from_name, config=config.extract,
+                        mail_date=local_date(received_at, ZoneInfo(config.calendar.timezone)))
+        return Analysis(item.id, parsed=parsed, found=found, received_at=received_at)
+    except MessageRejected as exc:
+        return Analysis(item.id, error=f"MessageRejected: {exc}")
+    except Exception as exc:  # a bug must cost one message, not the batch
+        return Analysis(item.id, error=f"{type(exc).__name__} during analysis: {exc}")
+
+
+# Worker-process state, set once by the pool initializer (each worker is its own process).
+_WORKER_SETTINGS: AnalysisSettings | None = None
+
+
+def _init_worker(settings: AnalysisSettings) -> None:
+    global _WORKER_SETTINGS
+    _WORKER_SETTINGS = settings
+
+
+def _analyse_in_worker(items: list[RawInbound]) -> list[Analysis]:
+    assert _WORKER_SETTINGS is not None
+    return [analyse(item, _WORKER_SETTINGS) for item in items]
+
+
+class Analyzer:
+    """Analyse batches in-process or, for large ones, across a process pool.
+
+    ``workers=0`` means one per CPU; 1 disables the pool. The pool is created on first use
+    and shut down by :meth:`close` (or the ``with`` block).
+    """
+
+    def __init__(self, config: Config, *, workers: int = 0, pool_threshold: int = 64) -> None:
+        self.settings = AnalysisSettings.from_config(config)
+        self.workers = workers or (os.cpu_count() or 1)
+        self.pool_threshold = pool_threshold
+        self._pool: ProcessPoolExecutor | None = None
+
+    def __enter__(self) -> Analyzer:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+
+    def _get_pool(self) -> ProcessPoolExecutor:
+        if self._pool is None:
+            # fork: workers start in milliseconds and never touch the parent's database
+            # connections (they only parse); multiprocessing ends them with os._exit.
+            self._pool = ProcessPoolExecutor(
+                max_workers=self.workers, mp_context=multiprocessing.get_context("fork"),
+                initializer=_init_worker, initargs=(self.settings,),
+            )
+        return self._pool
+
+    def submit(self, items: Sequence[RawInbound]) -> Pending:
+        """Start analysing; ``.result()`` of the returned value waits for the analyses."""
+        if self.workers < 2 or len(items) < self.pool_threshold:
+            return Pending(done=[analyse(item, self.settings) for item in items])
+        pool = self._get_pool()
+        size = -(-len(items) // (self.workers * 2))
+        chunks = [list(items[i:i + size]) for i in range(0, len(items), size)]
+        return Pending(futures=[pool.submit(_analyse_in_worker, chunk) for chunk in chunks])
+
+
+@dataclass
+class Pending:
+    """Analyses of one batch: finished already, or still running in the pool."""
+
+    done: list[Analysis] | None = None
+    futures: list[Future[list[Analysis]]] = field(default_factory=list)
+
+    def result(self) -> list[Analysis]:
+        if self.done is not None:
+            return self.done
+        return [analysis for future in self.futures for analysis in future.result()]
