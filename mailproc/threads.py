@@ -23,18 +23,27 @@ def _ref_re(prefix: str) -> re.Pattern[str]:
     return re.compile(rf"\[?\b({re.escape(prefix)}-\d{{4}}-\d{{6,}})\b\]?", re.IGNORECASE)
 
 
+@lru_cache(maxsize=16)
+def _lower_ref_re(prefix: str) -> re.Pattern[str]:
+    # Case-sensitive on lower-cased text: the engine can skip ahead to the literal prefix.
+    return re.compile(rf"(?<![0-9a-z_])({re.escape(prefix.lower())}-\d{{4}}-\d{{6,}})(?![0-9a-z_])")
+
+
 def format_ref(prefix: str, year: int, number: int) -> str:
     return f"{prefix}-{year:04d}-{number:06d}"
 
 
 def find_ref(prefix: str, *texts: str) -> str | None:
     """The first ticket reference found in the given texts (subject first, then bodies)."""
-    pattern = _ref_re(prefix)
+    pattern = _lower_ref_re(prefix)
+    needle = prefix.lower() + "-"
     for text in texts:
         if text:
-            match = pattern.search(text)
-            if match:
-                return match.group(1).upper()
+            lowered = text.lower()
+            if needle in lowered:
+                match = pattern.search(lowered)
+                if match:
+                    return match.group(1).upper()
     return None
 
 

@@ -54,6 +54,7 @@ class WorkCalendar:
         # One holidays object per year, built on first use: building is cheap, but the
         # objects are large and every deadline computation asks about many days.
         self._by_year: dict[int, holidays.HolidayBase] = {}
+        self._cache: dict[date, bool] = {}  # the calendar is immutable: answers never change
 
     @classmethod
     def from_config(cls, cfg: CalendarConfig) -> WorkCalendar:
@@ -76,6 +77,12 @@ class WorkCalendar:
 
     def is_working_day(self, d: date) -> bool:
         """True if ``d`` is worked: company lists first, then holidays, then the weekend."""
+        cached = self._cache.get(d)
+        if cached is None:
+            cached = self._cache[d] = self._is_working_day(d)
+        return cached
+
+    def _is_working_day(self, d: date) -> bool:
         if d in self._extra_working_days:
             return True
         if d in self._extra_days_off:

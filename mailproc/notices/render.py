@@ -61,6 +61,7 @@ def make_environment(templates_dir: str | Path | None = None) -> Environment:
             enabled_extensions=("html", "htm"), disabled_extensions=("txt",), default_for_string=True, default=True,
         ),
         undefined=StrictUndefined,
+        auto_reload=False,  # templates are read once per process: no stat() per render
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
