@@ -10,7 +10,9 @@ deterministic Vietnamese complaint e-mails (UTF-8 quoted-printable and base64, G
 multipart/alternative, HTML only, Outlook windows-1258 with decomposed tone marks, small
 attachments, replies quoting an earlier complaint; 2-20 KB) and loads them with IMAP
 MULTIAPPEND (not timed). For each size it then measures, each phase in its own subprocess so
-that each has its own peak RSS (``os.wait4``):
+that each has its own peak memory: the larger of its peak RSS (``os.wait4``) and the peak
+summed PSS of its whole process tree (``poll --once`` analyses big batches in worker
+processes; PSS counts their shared pages once), sampled every 20 ms:
 
 * baseline, in mailbox A: stock imap-tools ``fetch(mark_seen=False, bulk=100)`` plus
   ``mailparser.MailParser(msg.obj)`` per message, no database;
@@ -544,7 +546,7 @@ class BenchError(Exception):
 @dataclass(frozen=True)
 class Phase:
     seconds: float  # wall time of the whole subprocess
-    rss_mb: float  # its peak resident set size
+    rss_mb: float  # its peak memory: max(own peak RSS, summed PSS of its process tree)
     count: int  # messages it handled
     split: tuple[float, float, float] | None = None  # poll --once: startup, IMAP poll, process
 
@@ -557,20 +559,65 @@ class Phase:
 # child's ru_maxrss also counts the memory it shared with its parent between fork and exec,
 # and the benchmark holds the whole corpus (100+ MB). The launcher is a fresh interpreter of
 # about 10 MB, so its child's peak is the child's own.
+# It also samples the summed PSS of the child's whole process tree (worker processes
+# included; shared pages counted once, split between the sharers) every 20 ms.
 _LAUNCHER = """
-import json, os, subprocess, sys, time
+import json, os, subprocess, sys, threading, time
+
+def tree(root):
+    children = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as f:
+                    ppid = int(f.read().rsplit(")", 1)[1].split()[1])
+            except (OSError, ValueError, IndexError):
+                continue
+            children.setdefault(ppid, []).append(int(entry))
+    todo, found = [root], []
+    while todo:
+        pid = todo.pop()
+        found.append(pid)
+        todo.extend(children.get(pid, []))
+    return found
+
+def pss_kb(pid):
+    try:
+        with open(f"/proc/{pid}/smaps_rollup") as f:
+            for line in f:
+                if line.startswith("Pss:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
 start, started = time.perf_counter(), time.time()
 child = subprocess.Popen(sys.argv[2:])
+peak = {"pss": 0, "procs": 1}
+stop = threading.Event()
+
+def sample():
+    while not stop.wait(0.02):
+        pids = tree(child.pid)
+        total = sum(pss_kb(p) for p in pids)
+        if total > peak["pss"]:
+            peak["pss"], peak["procs"] = total, len(pids)
+
+sampler = threading.Thread(target=sample, daemon=True)
+sampler.start()
 _, status, usage = os.wait4(child.pid, 0)
 seconds = time.perf_counter() - start
+stop.set()
+sampler.join()
 with open(sys.argv[1], "w") as out:
     json.dump({"seconds": seconds, "started": started, "maxrss_kb": usage.ru_maxrss,
+               "tree_pss_kb": peak["pss"], "tree_procs": peak["procs"],
                "code": os.waitstatus_to_exitcode(status)}, out)
 """
 
 
 def run_measured(command: list[str], log: Path) -> tuple[float, float, int]:
-    """Run ``command``; return (wall seconds, peak RSS in MB, exit code) of that child alone.
+    """Run ``command``; return (wall seconds, peak memory in MB, exit code) of that child alone.
 
     Also leaves the launcher's figures, including the start time, in ``<log>.measure.json``.
     """
@@ -581,7 +628,10 @@ def run_measured(command: list[str], log: Path) -> tuple[float, float, int]:
     if launcher.returncode != 0 or not result.exists():
         raise BenchError(f"the measuring launcher failed ({launcher.returncode}):\n{_tail(log)}")
     data = json.loads(result.read_text())
-    return float(data["seconds"]), data["maxrss_kb"] / 1024, int(data["code"])
+    # With worker processes, one process's RSS is not the run's memory: take the larger of
+    # the biggest process's peak RSS and the whole tree's peak summed PSS.
+    peak_kb = max(data["maxrss_kb"], data.get("tree_pss_kb", 0))
+    return float(data["seconds"]), peak_kb / 1024, int(data["code"])
 
 
 def baseline_child(params: dict[str, Any]) -> None:
