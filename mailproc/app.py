@@ -15,12 +15,13 @@ from jinja2 import Environment
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from mailproc.actions import Context
 from mailproc.config import Config
 from mailproc.db import make_engine, make_sessionmaker
 from mailproc.ingest import PollReport, open_mailbox, poll_once
 from mailproc.notices.render import make_environment
 from mailproc.notices.sender import SendReport, send_once
-from mailproc.pipeline import Context, ProcessReport, process_once
+from mailproc.pipeline import ProcessReport, process_once
 from mailproc.workdays import WorkCalendar
 
 

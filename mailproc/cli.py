@@ -338,6 +338,68 @@ def stats_cmd(ctx: click.Context, as_json: bool) -> None:
     click.echo(table(["what", "count"], list(data.items())))
 
 
+def _at(now: datetime | None, app: App) -> datetime:
+    """--now as an aware datetime (a naive value is read in the configured time zone)."""
+    if now is None:
+        return app.now()
+    return now if now.tzinfo else now.replace(tzinfo=ZoneInfo(app.config.calendar.timezone))
+
+
+def _parse_now(_ctx: click.Context, _param: click.Parameter, value: str | None) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        return datetime.fromisoformat(value)
+    except ValueError as exc:
+        raise click.BadParameter(f"{value!r} is not an ISO 8601 date-time, e.g. 2026-11-25T08:30+07:00") from exc
+
+
+@main.command()
+@click.option("--now", "now", callback=_parse_now, help="Act as of this ISO date-time (dry runs, backfills).")
+@click.pass_context
+def sweep(ctx: click.Context, now: datetime | None) -> None:
+    """Deadline notices, automatic acceptances, written replies, reminders and alerts due now."""
+    from mailproc.deadlines import sweep_once
+
+    app = _app(ctx)
+    click.echo(str(sweep_once(app, _at(now, app))))
+
+
+@main.command()
+@click.option("--now", "now", callback=_parse_now, help="The digest as of this ISO date-time.")
+@click.option("--send", is_flag=True, help="Also queue it to the supervisors (once per day).")
+@click.pass_context
+def digest(ctx: click.Context, now: datetime | None, send: bool) -> None:
+    """The supervisors' digest: printed here, and with --send e-mailed."""
+    from mailproc.reports import digest_once
+
+    app = _app(ctx)
+    run = digest_once(app, _at(now, app), send=send)
+    click.echo(run.text)
+    if send:
+        click.echo(f"queued for {run.queued} supervisor(s)", err=True)
+
+
+@main.group()
+def calendar() -> None:
+    """The working-day calendar (Vietnamese public holidays plus the company's lists)."""
+
+
+@calendar.command("due")
+@click.option("--from", "start", required=True, type=click.DateTime(formats=["%Y-%m-%d"]), help="YYYY-MM-DD")
+@click.option("--days", required=True, type=click.IntRange(min=0), help="Working days.")
+@click.pass_context
+def calendar_due(ctx: click.Context, start: datetime, days: int) -> None:
+    """The day N working days after --from (that day not counted), and the days skipped."""
+    from mailproc.workdays import WorkCalendar
+
+    cal = WorkCalendar.from_config(ctx.obj.config().calendar)
+    due = cal.add_working_days(start.date(), days)
+    click.echo(f"due: {due.isoformat()} ({due:%d/%m/%Y})")
+    for day, reason in cal.skipped_days(start.date(), due):
+        click.echo(f"  skipped {day.isoformat()} ({day:%d/%m/%Y}): {reason}")
+
+
 @main.command()
 @click.option("--dir", "workdir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Where to keep the throwaway mail stack and database (default: a temp dir).")

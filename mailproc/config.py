@@ -39,6 +39,7 @@ class ImapConfig:
     starttls: bool = False
     folder: str = "INBOX"
     processed_folder: str = "Processed"
+    sent_folder: str = "Sent"
     timeout: float = 30.0
     batch_size: int = 100
     max_per_poll: int = 5000
@@ -154,6 +155,57 @@ class LoggingConfig:
 
 
 @dataclass(frozen=True)
+class AgentConfig:
+    email: str = ""
+    role: str = "l1"
+    name: str = ""
+    department: str = ""
+
+
+@dataclass(frozen=True)
+class AuthConfig:
+    trusted_authserv_ids: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class WorkflowConfig:
+    reject_late: bool = False
+    reopen_days: int = 30
+    auto_accept_hour: int = 8
+    reminder_offsets: list[int] = field(default_factory=lambda: [2, 1])
+    mailbox_stale_minutes: int = 30
+    outbox_stuck_minutes: int = 60
+    sweep_seconds: float = 300.0
+
+
+@dataclass(frozen=True)
+class RoutingRuleConfig:
+    name: str = ""
+    description: str = ""
+    keywords: list[str] = field(default_factory=list)
+    repeat_card_days: int = 0
+    category: str = ""
+    queue: str = "L2"
+    priority: str = "high"
+
+
+@dataclass(frozen=True)
+class RoutingConfig:
+    rules: list[RoutingRuleConfig] = field(default_factory=lambda: [
+        RoutingRuleConfig(name="repeat_card", description="the same smart card complained about within 30 days",
+                          repeat_card_days=30),
+        RoutingRuleConfig(name="legal_threat", description="the customer mentions the press, a lawyer or a lawsuit",
+                          keywords=["luật sư", "kiện", "báo chí", "lawyer", "lawsuit", "press"]),
+    ])
+
+
+@dataclass(frozen=True)
+class DigestConfig:
+    hour: int = 7
+    minute: int = 30
+
+
+@dataclass(frozen=True)
 class Config:
     imap: ImapConfig = field(default_factory=ImapConfig)
     smtp: SmtpConfig = field(default_factory=SmtpConfig)
@@ -166,6 +218,11 @@ class Config:
     filters: FilterConfig = field(default_factory=FilterConfig)
     scheduler: SchedulerConfig = field(default_factory=SchedulerConfig)
     logging: LoggingConfig = field(default_factory=LoggingConfig)
+    agents: list[AgentConfig] = field(default_factory=list)
+    auth: AuthConfig = field(default_factory=AuthConfig)
+    workflow: WorkflowConfig = field(default_factory=WorkflowConfig)
+    routing: RoutingConfig = field(default_factory=RoutingConfig)
+    digest: DigestConfig = field(default_factory=DigestConfig)
     source: str = field(default="<defaults>", compare=False)
 
     def replace(self, section: str, **changes: Any) -> Config:
@@ -186,6 +243,8 @@ def _coerce(key: str, expected: Any, value: Any) -> Any:
         (item_type,) = typing.get_args(expected)
         if not isinstance(value, list):
             raise ConfigError(key, f"expected a list, got {type(value).__name__}")
+        if isinstance(item_type, type) and dataclasses.is_dataclass(item_type):
+            return [_build_section(f"{key}[{i}]", item_type, v) for i, v in enumerate(value)]
         return [_coerce(f"{key}[{i}]", item_type, v) for i, v in enumerate(value)]
     if origin in (typing.Union, types.UnionType):
         raise ConfigError(key, "unsupported option type")  # pragma: no cover - not declared
@@ -295,11 +354,55 @@ def validate(config: Config) -> None:
         ZoneInfo(config.calendar.timezone)
     except (ZoneInfoNotFoundError, ValueError) as exc:
         raise ConfigError("calendar.timezone", f"unknown time zone {config.calendar.timezone!r}") from exc
+    _validate_workflow(config)
     from mailproc.filters import RULES
 
     for rule in config.filters.rules:
         if rule not in RULES:
             raise ConfigError("filters.rules", f"unknown rule {rule!r} (known: {', '.join(RULES)})")
+
+
+ROLES = ("l1", "l2", "department", "supervisor")
+
+
+def _validate_workflow(config: Config) -> None:
+    seen: set[str] = set()
+    for i, agent in enumerate(config.agents):
+        key = f"agents[{i}]"
+        if not _EMAIL_RE.match(agent.email):
+            raise ConfigError(f"{key}.email", f"{agent.email!r} is not an e-mail address")
+        if agent.email.lower() in seen:
+            raise ConfigError(f"{key}.email", f"{agent.email} is listed twice")
+        seen.add(agent.email.lower())
+        if agent.role not in ROLES:
+            raise ConfigError(f"{key}.role", f"{agent.role!r} is not one of {', '.join(ROLES)}")
+        if agent.role == "department" and not agent.department:
+            raise ConfigError(f"{key}.department", "an agent with role department needs the department's name")
+    wf = config.workflow
+    if not 0 <= wf.auto_accept_hour <= 23:
+        raise ConfigError("workflow.auto_accept_hour", "must be an hour from 0 to 23")
+    if any(o < 0 for o in wf.reminder_offsets):
+        raise ConfigError("workflow.reminder_offsets", "offsets are working days before a deadline (>= 0)")
+    for key, minimum in (("reopen_days", 0), ("mailbox_stale_minutes", 1), ("outbox_stuck_minutes", 1),
+                         ("sweep_seconds", 1)):
+        if getattr(wf, key) < minimum:
+            raise ConfigError(f"workflow.{key}", f"must be at least {minimum}")
+    names: set[str] = set()
+    for i, rule in enumerate(config.routing.rules):
+        key = f"routing.rules[{i}]"
+        if not rule.name or rule.name in names:
+            raise ConfigError(f"{key}.name", "every routing rule needs a unique name")
+        names.add(rule.name)
+        if rule.queue not in ("L1", "L2"):
+            raise ConfigError(f"{key}.queue", f"{rule.queue!r} is not L1 or L2")
+        if rule.priority not in ("low", "normal", "high", "urgent"):
+            raise ConfigError(f"{key}.priority", f"{rule.priority!r} is not low, normal, high or urgent")
+        if rule.category not in ("", "fee", "other"):
+            raise ConfigError(f"{key}.category", f"{rule.category!r} is not fee or other")
+        if not (rule.keywords or rule.repeat_card_days or rule.category):
+            raise ConfigError(f"{key}", "a rule needs keywords, repeat_card_days or category")
+    if not (0 <= config.digest.hour <= 23 and 0 <= config.digest.minute <= 59):
+        raise ConfigError("digest.hour", "digest.hour/minute must be a time of day")
 
 
 def from_mapping(data: dict[str, Any], *, env: typing.Mapping[str, str] | None = None,
@@ -314,7 +417,10 @@ def from_mapping(data: dict[str, Any], *, env: typing.Mapping[str, str] | None =
     for name, value in data.items():
         if name not in SECTIONS:
             raise ConfigError(name, f"unknown section (known: {', '.join(SECTIONS)})")
-        sections[name] = _build_section(name, SECTIONS[name], value)
+        if typing.get_origin(SECTIONS[name]) is list:  # an array of tables, e.g. [[agents]]
+            sections[name] = _coerce(name, SECTIONS[name], value)
+        else:
+            sections[name] = _build_section(name, SECTIONS[name], value)
     config = Config(**sections, source=source)
     validate(config)
     return config

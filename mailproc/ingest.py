@@ -187,7 +187,10 @@ def poll_once(factory: sessionmaker[Session], mailbox: MailboxFactory, cfg: Imap
             return report
     try:
         with mailbox() as box:
-            _poll(box, factory, cfg, report, now)
+            _poll(box, factory, cfg, report, now, cfg.folder, cfg.processed_folder)
+            if cfg.sent_folder and box.folder.exists(cfg.sent_folder):
+                # Agents' replies sent straight from the shared mailbox: read, never moved.
+                _poll(box, factory, cfg, PollReport(folder=cfg.sent_folder), now, cfg.sent_folder, "")
     except TRANSIENT_ERRORS as exc:
         report.error = f"{type(exc).__name__}: {exc}"[:500]
         with transaction(factory) as session:
@@ -208,19 +211,19 @@ def poll_once(factory: sessionmaker[Session], mailbox: MailboxFactory, cfg: Imap
 
 
 def _poll(box: BaseMailBox, factory: sessionmaker[Session], cfg: ImapConfig, report: PollReport,
-          now: Callable[[], datetime]) -> None:
-    if cfg.processed_folder and not box.folder.exists(cfg.processed_folder):
-        box.folder.create(cfg.processed_folder)
-        log.info("created IMAP folder %r", cfg.processed_folder)
-    box.folder.set(cfg.folder)
-    uidvalidity = int(box.folder.status(cfg.folder, ["UIDVALIDITY"])["UIDVALIDITY"])
+          now: Callable[[], datetime], folder: str, dest: str) -> None:
+    if dest and not box.folder.exists(dest):
+        box.folder.create(dest)
+        log.info("created IMAP folder %r", dest)
+    box.folder.set(folder)
+    uidvalidity = int(box.folder.status(folder, ["UIDVALIDITY"])["UIDVALIDITY"])
     with transaction(factory) as session:
-        state = _state(session, cfg.folder)
+        state = _state(session, folder)
         if state.uidvalidity != uidvalidity:
             if state.uidvalidity is not None:
                 report.uidvalidity_reset = True
                 log.warning("UIDVALIDITY of %s changed %s -> %s: re-reading the folder, de-duplicating by content",
-                            cfg.folder, state.uidvalidity, uidvalidity)
+                            folder, state.uidvalidity, uidvalidity)
             state.uidvalidity, state.last_uid = uidvalidity, 0
         last_uid = state.last_uid
     uids = sorted(int(u) for u in box.uids("ALL"))
@@ -229,21 +232,21 @@ def _poll(box: BaseMailBox, factory: sessionmaker[Session], cfg: ImapConfig, rep
     pending = [u for u in uids if u > last_uid]
     todo = pending[: cfg.max_per_poll]
     report.left_behind = len(pending) - len(todo)
-    if cfg.processed_folder and stored_before:
+    if dest and stored_before:
         # Stored by an earlier poll that died before moving them.
-        report.moved += _move(box, stored_before, cfg.processed_folder, cfg.batch_size)
+        report.moved += _move(box, stored_before, dest, cfg.batch_size)
     elif stored_before:
         report.left_behind += len(stored_before)
     for chunk in _chunks(todo, cfg.batch_size):
-        _store_batch(box, factory, cfg, uidvalidity, chunk, report, now)
+        _store_batch(box, factory, cfg, folder, uidvalidity, chunk, report, now)
         crash_point("ingest.after_commit")
-        if cfg.processed_folder:
-            report.moved += _move(box, chunk, cfg.processed_folder, cfg.batch_size)
+        if dest:
+            report.moved += _move(box, chunk, dest, cfg.batch_size)
         else:
             report.left_behind += len(chunk)
 
 
-def _store_batch(box: BaseMailBox, factory: sessionmaker[Session], cfg: ImapConfig, uidvalidity: int,
+def _store_batch(box: BaseMailBox, factory: sessionmaker[Session], cfg: ImapConfig, folder: str, uidvalidity: int,
                  chunk: Sequence[int], report: PollReport, now: Callable[[], datetime]) -> None:
     fetched_at = now()
     rows: list[dict[str, Any]] = []
@@ -256,7 +259,7 @@ def _store_batch(box: BaseMailBox, factory: sessionmaker[Session], cfg: ImapConf
             "dedupe_key": dedupe_key(raw, message_id),
             "sha256": hashlib.sha256(raw).hexdigest(),
             "message_id": message_id,
-            "folder": cfg.folder,
+            "folder": folder,
             "uidvalidity": uidvalidity,
             "uid": int(msg.uid),
             "size": len(raw),
@@ -268,7 +271,7 @@ def _store_batch(box: BaseMailBox, factory: sessionmaker[Session], cfg: ImapConf
     crash_point("ingest.after_fetch")
     with transaction(factory) as session:
         inserted = _insert_ignoring_duplicates(session, rows)
-        state = _state(session, cfg.folder)
+        state = _state(session, folder)
         state.last_uid = max(state.last_uid, max(chunk))
     report.stored += inserted
     report.duplicates += len(rows) - inserted

@@ -151,6 +151,16 @@ class Ticket(Base):
     missing: Mapped[list[str]] = mapped_column(JSON, default=list)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # The workflow (issue: five-step process).
+    rules: Mapped[list[str]] = mapped_column(JSON, default=list)  # routing rules that fired
+    assignee: Mapped[str | None] = mapped_column(String(320))
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime())  # acceptance / rejection queued
+    decision_reason: Mapped[str | None] = mapped_column(Text)
+    final_text: Mapped[str | None] = mapped_column(Text)
+    final_ready_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    reopened: Mapped[int] = mapped_column(Integer, default=0)
 
     messages: Mapped[list[TicketMessage]] = relationship(
         back_populates="ticket", order_by="TicketMessage.id", cascade="all, delete-orphan"
@@ -269,3 +279,14 @@ class OutboxAttachment(Base):
     filename: Mapped[str] = mapped_column(String(255))
     content_type: Mapped[str] = mapped_column(String(127))
     data: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class Alert(Base):
+    """An operational condition supervisors are told about once when it starts and once when it ends."""
+
+    __tablename__ = "alerts"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    active: Mapped[bool] = mapped_column(default=False)
+    since: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    detail: Mapped[str | None] = mapped_column(Text)

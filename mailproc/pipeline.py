@@ -12,20 +12,30 @@ replayed row by row in savepoints, so one bad message never takes the others wit
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
-from jinja2 import Environment
-from sqlalchemy import Engine, insert, select
+from sqlalchemy import Engine, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, defer, sessionmaker
 
+from mailproc.actions import (
+    Context,
+    Sink,
+    base_context,
+    notify_agents,
+    queue_agents,
+    queue_notice,
+    run_step,
+    set_status,
+)
+from mailproc.agentmail import file_sent_copy, handle_agent_mail
+from mailproc.agents import authenticate
 from mailproc.analysis import Analysis, Analyzer, RawInbound, local_date
-from mailproc.assess import FIELD_LABELS_VI, FLAG_MISSING, STATUS_ASSESSING, STATUS_L1, assess, missing_fields
-from mailproc.config import Config
+from mailproc.assess import FLAG_MISSING, STATUS_ASSESSING, STATUS_L1, assess, missing_fields
 from mailproc.crashpoints import crash_point
 from mailproc.db import claim_query, transaction
 from mailproc.extract import Extracted
@@ -35,19 +45,18 @@ from mailproc.models import (
     INBOUND_IGNORED,
     INBOUND_NEW,
     INBOUND_QUARANTINED,
-    Attachment,
     Counter,
-    Event,
     InboundMessage,
     OutboxItem,
     Ticket,
     TicketMessage,
 )
-from mailproc.notices.outbox import AUTOMATIC_KINDS, Notice, render_row
-from mailproc.notices.render import InvalidAddress, mask, parse_address
+from mailproc.notices.outbox import AUTOMATIC_KINDS
 from mailproc.parsing import ParsedMail
+from mailproc.routing import route
+from mailproc.textnorm import fold
 from mailproc.threads import clean_subject, find_ref
-from mailproc.workdays import WorkCalendar
+from mailproc.workflow import DONE_STATES, L2, Step
 
 log = logging.getLogger(__name__)
 SYSTEM = "mailproc"
@@ -62,6 +71,7 @@ class ProcessReport:
     ignored: int = 0
     bounces: int = 0
     quarantined: int = 0
+    agent_mail: int = 0
 
     def count(self, outcome: str) -> None:
         self.processed += 1
@@ -74,58 +84,27 @@ class ProcessReport:
             self.ignored += 1
         elif outcome == "ignored":
             self.ignored += 1
+        elif outcome == "agent":
+            self.agent_mail += 1
         else:
             self.quarantined += 1
 
     def __str__(self) -> str:
         return (f"process: handled={self.processed} new_tickets={self.created} replies={self.replies} "
-                f"ignored={self.ignored} bounces={self.bounces} quarantined={self.quarantined}")
-
-
-@dataclass(frozen=True)
-class Context:
-    """What the database half needs, built once per run."""
-
-    config: Config
-    env: Environment
-    calendar: WorkCalendar
-    tz: ZoneInfo
-
-    @classmethod
-    def build(cls, config: Config, env: Environment, calendar: WorkCalendar) -> Context:
-        return cls(config=config, env=env, calendar=calendar, tz=ZoneInfo(config.calendar.timezone))
+                f"agent_mail={self.agent_mail} ignored={self.ignored} bounces={self.bounces} "
+                f"quarantined={self.quarantined}")
 
 
 @dataclass
-class BatchState:
-    """Lookups fetched once per batch, kept current as the batch adds tickets and notices."""
+class BatchState(Sink):
+    """Lookups fetched once per batch, kept current as the batch adds tickets and notices;
+    the rows hanging off tickets are collected (Sink) and inserted in bulk after the flush."""
 
     by_ref: dict[str, Ticket] = field(default_factory=dict)
     by_message_id: dict[str, Ticket] = field(default_factory=dict)
     recent_auto: dict[str, list[datetime]] = field(default_factory=dict)
-    dedupe_keys: set[str] = field(default_factory=set)
     counters: dict[str, Counter] = field(default_factory=dict)
-    # Rows that hang off tickets, inserted in bulk once the tickets have ids (write_children).
-    events: list[tuple[Ticket, dict[str, Any]]] = field(default_factory=list)
-    messages: list[tuple[Ticket, dict[str, Any], list[dict[str, Any]]]] = field(default_factory=list)
-    outbox: list[tuple[Ticket, dict[str, Any]]] = field(default_factory=list)
-
-
-def write_children(session: Session, state: BatchState) -> None:
-    """Insert the batch's messages, notices and events with executemany (after the flush)."""
-    plain = [{**row, "ticket_id": t.id} for t, row, files in state.messages if not files]
-    if plain:
-        session.execute(insert(TicketMessage), plain)
-    for ticket, row, files in state.messages:
-        if files:
-            message_id = session.execute(insert(TicketMessage).returning(TicketMessage.id),
-                                         [{**row, "ticket_id": ticket.id}]).scalar_one()
-            session.execute(insert(Attachment), [{**f, "ticket_message_id": message_id} for f in files])
-    if state.outbox:
-        session.execute(insert(OutboxItem), [{**row, "ticket_id": t.id} for t, row in state.outbox])
-    if state.events:
-        session.execute(insert(Event), [{**row, "ticket_id": t.id} for t, row in state.events])
-    state.events, state.messages, state.outbox = [], [], []
+    card_history: dict[str, list[datetime]] = field(default_factory=dict)
 
 
 def _refs_and_ids(ctx: Context, analyses: Iterable[Analysis]) -> tuple[set[str], set[str], set[str]]:
@@ -170,6 +149,13 @@ def prefetch(session: Session, ctx: Context, analyses: list[Analysis], now: date
     if tickets:
         state.dedupe_keys.update(session.scalars(
             select(OutboxItem.dedupe_key).where(OutboxItem.ticket_id.in_(list(tickets)))))
+    cards = {a.found.smartcard for a in analyses if a.found is not None and a.found.smartcard}
+    days = max((r.repeat_card_days for r in ctx.config.routing.rules), default=0)
+    if cards and days:
+        for card, received in session.execute(select(Ticket.smartcard, Ticket.received_at).where(
+                Ticket.smartcard.in_(cards), Ticket.received_at >= now - timedelta(days=days + 1))):
+            if card:
+                state.card_history.setdefault(card, []).append(received)
     if senders:
         rows = session.execute(
             select(OutboxItem.to_address, OutboxItem.created_at).where(
@@ -193,10 +179,6 @@ def next_ref(session: Session, state: BatchState, prefix: str, year: int) -> str
         state.counters[name] = counter
     counter.value += 1
     return f"{prefix}-{year:04d}-{counter.value:06d}"
-
-
-def _event(state: BatchState, ticket: Ticket, kind: str, now: datetime, actor: str = SYSTEM, **detail: Any) -> None:
-    state.events.append((ticket, {"at": now, "actor": actor, "kind": kind, "detail": detail}))
 
 
 def ticket_identifiers(ticket: Ticket) -> Extracted:
@@ -230,28 +212,7 @@ def _add_message(state: BatchState, ticket: Ticket, row: InboundMessage, parsed:
 
 def notice_context(ctx: Context, ticket: Ticket, parsed: ParsedMail | None = None) -> dict[str, Any]:
     """What the customer-facing templates may show (card and phone masked)."""
-    received_local = ticket.received_at.astimezone(ctx.tz)
-    return {
-        "ref": ticket.ref,
-        "name": ticket.name,
-        "subject": ticket.subject,
-        "received_at": received_local,
-        "received_date": received_local.date(),
-        "accept_due": ticket.accept_due,
-        "reply_due": ticket.reply_due,
-        "accept_days": ctx.config.calendar.accept_days,
-        "reply_days": ctx.config.calendar.reply_days,
-        "missing": [FIELD_LABELS_VI[m] for m in ticket.missing],
-        "identifiers": [
-            (FIELD_LABELS_VI[f], mask(getattr(ticket, f)) if f in ("phone", "smartcard") else getattr(ticket, f))
-            for f in IDENTIFIER_FIELDS if getattr(ticket, f)
-        ],
-        "excerpt": (parsed.new_text if parsed else "")[:600],
-        "late": "late" in ticket.flags,
-        "company": ctx.config.notices.company_name,
-        "department": ctx.config.notices.department,
-        "hotline": ctx.config.notices.hotline,
-    }
+    return {**base_context(ctx, ticket), "excerpt": (parsed.new_text if parsed else "")[:600]}
 
 
 def _over_cap(ctx: Context, state: BatchState, address: str, now: datetime) -> str | None:
@@ -269,29 +230,20 @@ def _queue_customer_notice(ctx: Context, state: BatchState, ticket: Ticket,
                            parsed: ParsedMail, kind: str, dedupe_key: str, now: datetime) -> str:
     """Queue a receipt or a request for information to the customer; return what happened."""
     to = parsed.from_address or ""
-    try:
-        parse_address(to)
-    except InvalidAddress as exc:
-        _event(state, ticket, "notice_skipped", now, notice=kind, reason=f"no usable reply address: {exc}")
-        return "no_address"
     if dedupe_key in state.dedupe_keys:
         return "duplicate"
     limited = _over_cap(ctx, state, to, now)
     if limited:
-        _event(state, ticket, "notice_suppressed", now, notice=kind, reason=limited)
+        state.event(ticket, "notice_suppressed", now, notice=kind, reason=limited)
         if "rate_limited" not in ticket.flags:
             ticket.flags = [*ticket.flags, "rate_limited"]
         return "rate_limited"
-    row = render_row(ctx.env, ctx.config, Notice(
-        kind=kind, to=to, dedupe_key=dedupe_key, context=notice_context(ctx, ticket, parsed),
-        ref=ticket.ref, in_reply_to=parsed.message_id, references=parsed.references,
-    ), now)
-    state.outbox.append((ticket, row))
-    state.dedupe_keys.add(dedupe_key)
-    state.recent_auto.setdefault(to, []).append(now)
-    state.by_message_id[row["message_id"]] = ticket
-    _event(state, ticket, "notice_queued", now, notice=kind, message_id=row["message_id"])
-    return "queued"
+    outcome = queue_notice(ctx, state, ticket, kind=kind, to=to, dedupe_key=dedupe_key,
+                           context=notice_context(ctx, ticket, parsed), now=now,
+                           in_reply_to=parsed.message_id, references=parsed.references)
+    if outcome == "queued":
+        state.recent_auto.setdefault(to, []).append(now)
+    return outcome
 
 
 def _create_ticket(session: Session, ctx: Context, state: BatchState, row: InboundMessage, a: Analysis,
@@ -316,18 +268,33 @@ def _create_ticket(session: Session, ctx: Context, state: BatchState, row: Inbou
     if parsed.message_id:
         state.by_message_id[parsed.message_id] = ticket
     _add_message(state, ticket, row, parsed, now)
-    _event(state, ticket, "received", now, inbound_id=row.id, message_id=parsed.message_id,
+    state.event(ticket, "received", now, inbound_id=row.id, message_id=parsed.message_id,
            found=dict(found.confidence))
-    _event(state, ticket, "assessed", now, missing=list(verdict.missing), time_limit=verdict.time_limit,
-           reason=verdict.time_limit_reason, flags=list(verdict.flags))
+    state.event(ticket, "assessed", now, missing=list(verdict.missing), time_limit=verdict.time_limit,
+                reason=verdict.time_limit_reason, flags=list(verdict.flags))
     if verdict.queue:
-        _event(state, ticket, "routed", now, queue=verdict.queue, rules=["default_l1"])
+        _route(session, ctx, state, ticket, parsed.customer_text, now)
+    if ticket.smartcard:
+        state.card_history.setdefault(ticket.smartcard, []).append(ticket.received_at)
     kind = "need_info" if verdict.missing else "receipt"
     key = f"need_info:{ticket.ref}:{row.id}" if verdict.missing else f"receipt:{ticket.ref}"
     _queue_customer_notice(ctx, state, ticket, parsed, kind, key, now)
     log.info("ticket %s created from <%s>: status=%s missing=%s", ticket.ref, parsed.message_id,
              ticket.status, ",".join(verdict.missing) or "-")
     return ticket
+
+
+def _route(session: Session, ctx: Context, state: BatchState, ticket: Ticket, text: str, now: datetime) -> None:
+    """Queue and priority from the routing rules; the queue's agents are told."""
+    history = [t for t in state.card_history.get(ticket.smartcard or "", []) if t != ticket.received_at]
+    decided = route(text, ticket.category, rules=ctx.config.routing.rules, card_history=history,
+                    received_at=ticket.received_at)
+    set_status(ticket, STATUS_L1 if decided.queue == "L1" else L2, now)
+    ticket.priority, ticket.rules = decided.priority, list(decided.fired)
+    state.event(ticket, "routed", now, queue=decided.queue, priority=decided.priority, rules=list(decided.fired),
+                reasons=list(decided.reasons))
+    notify_agents(session, ctx, state, ticket, queue_agents(ctx, ticket), "agent_notice",
+                  f"agent_notice:{ticket.ref}:new:{ticket.queue}", now, event="new")
 
 
 def _find_ticket(ctx: Context, state: BatchState, parsed: ParsedMail) -> Ticket | None:
@@ -346,7 +313,7 @@ def _is_customer(ticket: Ticket, sender: str | None) -> bool:
     return bool(sender) and sender in {ticket.customer_address.lower(), (ticket.email or "").lower()}
 
 
-def _join_reply(ctx: Context, state: BatchState, ticket: Ticket, row: InboundMessage, a: Analysis,
+def _join_reply(session: Session, ctx: Context, state: BatchState, ticket: Ticket, row: InboundMessage, a: Analysis,
                 now: datetime) -> None:
     parsed, found = a.parsed, a.found
     assert parsed is not None and found is not None
@@ -355,14 +322,21 @@ def _join_reply(ctx: Context, state: BatchState, ticket: Ticket, row: InboundMes
         state.by_message_id.setdefault(parsed.message_id, ticket)
     ticket.updated_at = now
     if not _is_customer(ticket, parsed.from_address):
-        _event(state, ticket, "message_from_other_sender", now, inbound_id=row.id, sender=parsed.from_address,
+        state.event(ticket, "message_from_other_sender", now, inbound_id=row.id, sender=parsed.from_address,
                message_id=parsed.message_id)
         return
-    _event(state, ticket, "customer_reply", now, inbound_id=row.id, message_id=parsed.message_id)
+    state.event(ticket, "customer_reply", now, inbound_id=row.id, message_id=parsed.message_id)
+    if ticket.status in DONE_STATES:
+        _maybe_reopen(session, ctx, state, ticket, parsed, row, now)
+        return
+    if ticket.status != STATUS_ASSESSING:
+        notify_agents(session, ctx, state, ticket, queue_agents(ctx, ticket), "agent_notice",
+                      f"agent_notice:{ticket.ref}:reply:{row.id}", now, event="customer_reply",
+                      message=parsed.new_text)
     merged = ticket_identifiers(ticket).merged_with(found)
     changed = _apply_identifiers(ticket, merged)
     if changed:
-        _event(state, ticket, "identifiers_added", now, fields=changed)
+        state.event(ticket, "identifiers_added", now, fields=changed)
     if ticket.status != STATUS_ASSESSING:
         return
     missing = missing_fields(merged, ctx.config.assess.required)
@@ -371,11 +345,30 @@ def _join_reply(ctx: Context, state: BatchState, ticket: Ticket, row: InboundMes
         key = f"need_info:{ticket.ref}:{row.id}"
         _queue_customer_notice(ctx, state, ticket, parsed, "need_info", key, now)
         return
-    ticket.status, ticket.queue = STATUS_L1, "L1"
     ticket.flags = [f for f in ticket.flags if f != FLAG_MISSING]
-    _event(state, ticket, "info_complete", now, fields=changed)
-    _event(state, ticket, "routed", now, queue="L1", rules=["default_l1"])
+    state.event(ticket, "info_complete", now, fields=changed)
+    _route(session, ctx, state, ticket, parsed.customer_text, now)
     _queue_customer_notice(ctx, state, ticket, parsed, "receipt", f"receipt:{ticket.ref}", now)
+
+
+_THANKS = re.compile(r"\b(?:cam on|thank|thanks|da nhan duoc|ok)\b")
+_STILL_BROKEN = re.compile(r"\b(?:chua|khong|van|still|not|again|lai)\b")
+
+
+def _maybe_reopen(session: Session, ctx: Context, state: BatchState, ticket: Ticket, parsed: ParsedMail,
+                  row: InboundMessage, now: datetime) -> None:
+    """A customer writing back about a finished ticket: reopen at L2 unless it is only a thank-you."""
+    folded = fold(parsed.new_text)
+    if len(folded) < 200 and _THANKS.search(folded) and not _STILL_BROKEN.search(folded):
+        state.event(ticket, "thanks_received", now, inbound_id=row.id)
+        return
+    decision = run_step(session, ctx, state, ticket, Step("reopen"), actor=ticket.customer_address, now=now,
+                        tag=str(row.id))
+    if not decision.ok:
+        state.event(ticket, "reopen_refused", now, reason=decision.reason)
+        notify_agents(session, ctx, state, ticket, ctx.roster.supervisors(), "agent_notice",
+                      f"agent_notice:{ticket.ref}:late_reply:{row.id}", now, event="customer_reply_after_close",
+                      message=parsed.new_text)
 
 
 def _record_bounce(session: Session, state: BatchState, parsed: ParsedMail, now: datetime) -> str:
@@ -387,7 +380,7 @@ def _record_bounce(session: Session, state: BatchState, parsed: ParsedMail, now:
     reason = " ".join(filter(None, [report.status if report else None, report.diagnostic if report else None]))
     item.bounced_at, item.bounce_reason = now, (reason or "bounced")[:2000]
     if item.ticket is not None:
-        _event(state, item.ticket, "notice_bounced", now, outbox_id=item.id, reason=item.bounce_reason)
+        state.event(item.ticket, "notice_bounced", now, outbox_id=item.id, reason=item.bounce_reason)
     log.warning("outbox %s (<%s>) bounced: %s", item.id, original, item.bounce_reason)
     return f"bounce of outbox {item.id}"
 
@@ -401,6 +394,11 @@ def apply(session: Session, ctx: Context, state: BatchState, row: InboundMessage
         row.status, row.outcome, row.error = INBOUND_QUARANTINED, "quarantined", (a.error or "no analysis")[:4000]
         log.error("quarantined inbound %s <%s>: %s", row.id, row.message_id, row.error)
         return "quarantined"
+    if ctx.config.imap.sent_folder and row.folder == ctx.config.imap.sent_folder:
+        ticket = _find_ticket(ctx, state, a.parsed)
+        outcome = file_sent_copy(ctx, state, ticket, row, a.parsed, now)
+        row.status, row.ticket, row.outcome = (INBOUND_DONE if ticket else INBOUND_IGNORED), ticket, outcome
+        return "reply" if ticket else "ignored"
     if a.verdict is not None:
         row.status = INBOUND_IGNORED
         if a.verdict.rule == BOUNCE:
@@ -409,8 +407,19 @@ def apply(session: Session, ctx: Context, state: BatchState, row: InboundMessage
         row.outcome = f"{a.verdict.rule}: {a.verdict.reason}"[:255]
         return "ignored"
     ticket = _find_ticket(ctx, state, a.parsed)
+    agent = ctx.roster.get(a.parsed.from_address)
+    if agent is not None:
+        auth = authenticate(a.parsed.headers, a.parsed.from_address, ctx.config.auth.trusted_authserv_ids)
+        if auth.ok:
+            outcome = handle_agent_mail(session, ctx, state, ticket, row, a.parsed, agent, now)
+            row.status, row.ticket, row.outcome = INBOUND_DONE, ticket, outcome
+            return "agent"
+        log.warning("mail from agent address %s is not authenticated (%s): treated as any other sender",
+                    a.parsed.from_address, auth.reason)
+        if ticket is not None:
+            state.event(ticket, "unauthenticated_agent_mail", now, sender=a.parsed.from_address, reason=auth.reason)
     if ticket is not None:
-        _join_reply(ctx, state, ticket, row, a, now)
+        _join_reply(session, ctx, state, ticket, row, a, now)
         outcome, verb = "reply", "joined"
     else:
         ticket = _create_ticket(session, ctx, state, row, a, now)
@@ -445,7 +454,7 @@ def _write_fast(factory: sessionmaker[Session], engine: Engine, ctx: Context, an
         state = prefetch(session, ctx, analyses, now)
         outcomes = [apply(session, ctx, state, rows[a.inbound_id], a, now) for a in analyses if a.inbound_id in rows]
         session.flush()
-        write_children(session, state)
+        state.write(session)
         crash_point("pipeline.before_commit")
     return outcomes
 
@@ -465,7 +474,7 @@ def _write_safe(factory: sessionmaker[Session], engine: Engine, ctx: Context, an
                     state = prefetch(session, ctx, [a], now)
                     outcome = apply(session, ctx, state, row, a, now)
                     session.flush()
-                    write_children(session, state)
+                    state.write(session)
             except Exception as exc:
                 log.exception("writing inbound %s failed; quarantined", row.id)
                 row.status, row.outcome = INBOUND_QUARANTINED, "quarantined"

@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.base import BaseScheduler
@@ -80,6 +81,26 @@ def intake(app: App) -> None:
     app.process_once()
 
 
+def sweep(app: App) -> None:
+    """Deadlines and alerts, then the day's digest if its time has passed and it is not out yet
+    (the catch-up after the daemon was down at digest time; the digest's dedupe key makes it once)."""
+    from mailproc.deadlines import sweep_once
+    from mailproc.reports import digest_once
+
+    now = app.now()
+    sweep_once(app, now)
+    local = now.astimezone(ZoneInfo(app.config.calendar.timezone))
+    cfg = app.config.digest
+    if (local.hour, local.minute) >= (cfg.hour, cfg.minute):
+        digest_once(app, now, send=True)
+
+
+def digest(app: App) -> None:
+    from mailproc.reports import digest_once
+
+    digest_once(app, app.now(), send=True)
+
+
 def build_scheduler(app: App, scheduler_class: type[BaseScheduler] = BlockingScheduler) -> BaseScheduler:
     cfg = app.config.scheduler
     scheduler = scheduler_class(
@@ -92,15 +113,16 @@ def build_scheduler(app: App, scheduler_class: type[BaseScheduler] = BlockingSch
         ("process", app.process_once, cfg.process_seconds),
         ("send", app.send_once, cfg.send_seconds),
     ]
+    jobs.append(("deadlines", lambda: sweep(app), app.config.workflow.sweep_seconds))
     for job_id, fn, seconds in jobs:
         scheduler.add_job(_guarded(job_id, fn), "interval", seconds=seconds, id=job_id, replace_existing=True,
                           misfire_grace_time=max(int(seconds), 1), next_run_time=_now_local(app))
+    scheduler.add_job(_guarded("digest", lambda: digest(app)), "cron", hour=app.config.digest.hour,
+                      minute=app.config.digest.minute, id="digest", replace_existing=True, misfire_grace_time=3600)
     return scheduler
 
 
 def _now_local(app: App) -> Any:
-    from zoneinfo import ZoneInfo
-
     return app.now().astimezone(ZoneInfo(app.config.calendar.timezone))
 
 

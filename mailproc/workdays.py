@@ -129,6 +129,16 @@ class WorkCalendar:
                 remaining -= 1
         return d
 
+    def working_days_before(self, end: date, n: int) -> date:
+        """The day ``n`` working days before ``end`` (``end`` itself not counted); n=0 gives ``end``."""
+        d = end
+        remaining = n
+        while remaining:
+            d -= _ONE_DAY
+            if self.is_working_day(d):
+                remaining -= 1
+        return d
+
     def skipped_days(self, start: date, end: date) -> list[tuple[date, str]]:
         """Non-working days strictly after ``start`` up to ``end``, each with its reason."""
         skipped = []

@@ -11,6 +11,8 @@ python3 -c 'import venv, ensurepip' 2>/dev/null || need_apt+=(python3-venv)
 [ -x /usr/sbin/dovecot ] || need_apt+=(dovecot-imapd dovecot-core)
 [ -x /usr/lib/dovecot/dovecot-lda ] || need_apt+=(dovecot-core)
 [ -e /usr/lib/dovecot/modules/lib90_sieve_plugin.so ] || need_apt+=(dovecot-sieve)
+[ -e /usr/share/fonts/truetype/dejavu/DejaVuSerif.ttf ] || need_apt+=(fonts-dejavu-core)  # the PDF letters
+command -v pdftotext >/dev/null || need_apt+=(poppler-utils)  # tests read the PDF letters back
 if [ ${#need_apt[@]} -gt 0 ]; then
   if [ "$(id -u)" != 0 ]; then
     echo "setup: need Debian packages ${need_apt[*]}; run as root (or: sudo apt-get install ${need_apt[*]})" >&2
