@@ -12,6 +12,7 @@ Replies agents send straight from the shared mailbox (its Sent folder) are filed
 from __future__ import annotations
 
 import dataclasses
+import re
 from datetime import datetime
 
 from sqlalchemy.orm import Session
@@ -79,6 +80,8 @@ def handle_agent_mail(session: Session, ctx: Context, sink: Sink, ticket: Ticket
     if agent.role == "department":
         return _department_answer(session, ctx, sink, ticket, row, commands, agent, now)
     reasons = _check_all(ticket, commands, agent, ctx, now)
+    if re.match(r"#[^\W\d_]", commands.body):
+        reasons.append("commands must stand together at the top of the mail, with no blank line between them")
     if reasons:
         return _refuse(ctx, sink, ticket, agent, row, reasons, now)
     body = commands.body

@@ -166,7 +166,8 @@ def _headers(msg: Message) -> tuple[dict[str, tuple[str, ...]], dict[str, list[s
             if key != "subject":
                 raw_addresses.setdefault(key, []).append(value)
             value = decode_words(value)
-        headers.setdefault(key, []).append(clean_header(value))
+        # Authentication-Results is kept whole: cutting it could cut "header.d=kplus.example.evil.example".
+        headers.setdefault(key, []).append(clean_header(value, 16_000 if key == "authentication-results" else 998))
     return {k: tuple(v) for k, v in headers.items()}, raw_addresses
 
 
