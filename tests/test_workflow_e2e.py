@@ -145,7 +145,8 @@ def test_complaint_to_written_reply_across_tet(desk: Desk) -> None:
     assert desk.ticket(ref).status == "accepted"
 
     desk.clock.value = at(2026, 3, 10)
-    desk.agent(desk.l2, ref, "#final\nSau khi kiểm tra, K+ xác nhận lỗi do đầu thu. Chúng tôi sẽ thay đầu thu miễn phí.")
+    desk.agent(desk.l2, ref, "#final\nSau khi kiểm tra, K+ xác nhận lỗi do đầu thu. "
+                             "Chúng tôi sẽ thay đầu thu miễn phí.")
     assert desk.ticket(ref).final_text is not None
     report = desk.sweep()
     assert report.answered == [ref]
