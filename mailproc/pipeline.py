@@ -113,7 +113,7 @@ def _refs_and_ids(ctx: Context, analyses: Iterable[Analysis]) -> tuple[set[str],
     ids: set[str] = set()
     senders: set[str] = set()
     for a in analyses:
-        if a.parsed is None or a.verdict is not None:
+        if a.parsed is None:  # (filtered mail too: a Sent-folder copy is "our own mail")
             continue
         for ref in (find_ref(prefix, a.parsed.subject), find_ref(prefix, a.parsed.new_text, a.parsed.forwarded_text)):
             if ref:

@@ -64,9 +64,15 @@ def toml_value(value: Any) -> str:
     raise TypeError(f"no TOML form for {value!r}")
 
 
-def toml_text(sections: dict[str, dict[str, Any]]) -> str:
+def toml_text(sections: dict[str, Any]) -> str:
     lines: list[str] = []
     for name, values in sections.items():
+        if isinstance(values, list):  # an array of tables, e.g. [[agents]]
+            for table in values:
+                lines.append(f"[[{name}]]")
+                lines += [f"{key} = {toml_value(value)}" for key, value in table.items()]
+                lines.append("")
+            continue
         lines.append(f"[{name}]")
         lines += [f"{key} = {toml_value(value)}" for key, value in values.items()]
         lines.append("")
@@ -169,10 +175,16 @@ class Workspace:
     def configure(self, **sections: dict[str, Any]) -> Path:
         """(Re)write the config file: the fixture values plus ``sections`` (merged per key)."""
         for name, values in sections.items():
-            self.overrides.setdefault(name, {}).update(values)
+            if isinstance(values, list):
+                self.overrides[name] = values  # type: ignore[assignment]
+            else:
+                self.overrides.setdefault(name, {}).update(values)
         data = self.base_sections()
         for name, values in self.overrides.items():
-            data.setdefault(name, {}).update(values)
+            if isinstance(values, list):
+                data[name] = values  # type: ignore[assignment]
+            else:
+                data.setdefault(name, {}).update(values)
         self.config_path.write_text(toml_text(data), encoding="utf-8")
         return self.config_path
 

@@ -295,3 +295,56 @@ def test_digest_numbers_match_the_database(desk: Desk) -> None:
     desk.app.send_once()
     (mail,) = [m for m in desk.inbox(desk.sup) if "Báo cáo" in m["Subject"]]
     assert any(p.get_filename() and p.get_filename().endswith(".csv") for p in mail.iter_attachments())
+
+
+# (setup commands, English command, Vietnamese command, expected status, expected event)
+COMMANDS = [
+    ([], "#resolve Đã xử lý.", "#đã-giải-quyết Đã xử lý.", "closed", "resolve"),
+    ([], "#escalate", "#chuyển-cấp-2", "l2", "escalate"),
+    (["#escalate"], "#accept", "#chấp-nhận", "accepted", "accept"),
+    (["#escalate"], "#reject Gửi sau thời hạn", "#từ-chối Gửi sau thời hạn", "rejected", "reject"),
+    ([], "#note Khách gọi lại.", "#ghi-chú Khách gọi lại.", "l1", "note"),
+    (["#escalate"], "#assign {l2}", "#giao {l2}", "l2", "assign"),
+    (["#escalate", "#accept"], "#meeting 9h 20/02 tại văn phòng", "#mời-họp 9h 20/02 tại văn phòng", "accepted",
+     "meeting"),
+    (["#escalate", "#accept"], "#minutes", "#biên-bản", "accepted", "minutes"),
+    (["#escalate"], "#consult Kỹ thuật", "#hỏi-ý-kiến Kỹ thuật", "l2", "consult"),
+    (["#escalate", "#accept"], "#final\nNội dung trả lời.", "#trả-lời-chính-thức\nNội dung trả lời.", "accepted",
+     "final"),
+]
+
+
+@pytest.mark.parametrize("setup,english,vietnamese,status,event", COMMANDS, ids=[c[4] for c in COMMANDS])
+def test_every_command_in_both_languages(desk: Desk, setup: list[str], english: str, vietnamese: str, status: str,
+                                         event: str) -> None:
+    late = "Tôi bị trừ cước khi thanh toán ngày 05/10/2025. SĐT {phone}, số thẻ 0123 4567 8901."
+    for i, command in enumerate((english, vietnamese)):
+        ref = desk.complain(phone=f"09876500{i:02d}", body=late.format(phone=f"09876500{i:02d}"))
+        for step in setup:
+            desk.agent(desk.l1 if step == "#escalate" else desk.l2, ref, step)
+        actor = desk.l1 if event in ("resolve", "escalate", "note") else desk.l2
+        desk.agent(actor, ref, command.format(l2=desk.l2))
+        assert desk.ticket(ref).status == status, (command, desk.events(ref))
+        assert event in desk.events(ref), command
+        assert "command_refused" not in desk.events(ref)
+
+
+def test_unknown_command_is_refused_with_the_allowed_list(desk: Desk) -> None:
+    ref = desk.complain()
+    desk.agent(desk.l1, ref, "#close\nĐóng lại.")
+    assert desk.ticket(ref).status == "l1"
+    (refusal,) = [m for m in desk.inbox(desk.l1) if "refused" in m["Subject"]]
+    body = refusal.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    assert "#close: unknown command" in body and "#escalate" in body and "#resolve" in body
+
+
+def test_reply_sent_straight_from_the_shared_mailbox_is_filed(desk: Desk) -> None:
+    ref = desk.complain()
+    (receipt,) = desk.inbox(desk.customer)
+    sent = message(sender=desk.shared, to=desk.customer, subject=f"Re: [{ref}] Mất sóng",
+                   body="Chào anh An, kỹ thuật viên sẽ đến nhà anh chiều nay.",
+                   headers={"In-Reply-To": receipt["Message-ID"]})
+    desk.stack.deliver(sent.as_bytes(), desk.shared, folder="Sent")
+    desk.run()
+    assert "agent_reply_sent" in desk.events(ref)
+    assert desk.ticket(ref).status == "l1"
