@@ -6,6 +6,7 @@ loaded config and pass its pieces down to the ``*_once`` stage functions.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -16,6 +17,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from mailproc.actions import Context
+from mailproc.analysis import Analyzer
 from mailproc.config import Config
 from mailproc.db import make_engine, make_sessionmaker
 from mailproc.ingest import PollReport, open_mailbox, poll_once
@@ -61,6 +63,27 @@ class App:
 
     def process_once(self, *, limit: int | None = None) -> ProcessReport:
         return process_once(self.sessions, self.engine, self.context(), now=self.now, limit=limit)
+
+    def intake_once(self, *, ignore_backoff: bool = False) -> tuple[PollReport, ProcessReport]:
+        """Poll and process at the same time: the poll runs in a thread while this thread
+        processes the rows it has already committed (analysis in worker processes)."""
+        polled: list[PollReport] = []
+        thread = threading.Thread(target=lambda: polled.append(self.poll_once(ignore_backoff=ignore_backoff)),
+                                  name="mailproc-poll", daemon=True)
+        total = ProcessReport()
+        context = self.context()
+        with Analyzer(self.config) as analyzer:
+            thread.start()
+            while True:
+                polling = thread.is_alive()
+                report = process_once(self.sessions, self.engine, context, now=self.now, analyzer=analyzer)
+                total.add(report)
+                if not polling and report.processed == 0:
+                    break
+                if report.processed == 0:
+                    thread.join(timeout=0.05)
+        thread.join()
+        return polled[0], total
 
     def send_once(self, *, limit: int | None = None) -> SendReport:
         return send_once(self.sessions, self.engine, self.config, now=self.now, limit=limit)

@@ -88,9 +88,8 @@ def poll(ctx: click.Context, once: bool) -> None:
     app = _app(ctx)
     failed = False
     while True:
-        report = app.poll_once(ignore_backoff=True)
+        report, processed = app.intake_once(ignore_backoff=True)
         click.echo(str(report), err=True)
-        processed = app.process_once()
         click.echo(str(processed), err=True)
         if report.error:
             failed = True

@@ -73,6 +73,10 @@ class ProcessReport:
     quarantined: int = 0
     agent_mail: int = 0
 
+    def add(self, other: ProcessReport) -> None:
+        for name in ("processed", "created", "replies", "ignored", "bounces", "quarantined", "agent_mail"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+
     def count(self, outcome: str) -> None:
         self.processed += 1
         if outcome == "created":
@@ -488,35 +492,37 @@ def _write_safe(factory: sessionmaker[Session], engine: Engine, ctx: Context, an
 
 def process_once(factory: sessionmaker[Session], engine: Engine, ctx: Context, *,
                  now: Callable[[], datetime], limit: int | None = None, workers: int = 0,
-                 on_batch: Callable[[ProcessReport], None] | None = None) -> ProcessReport:
+                 analyzer: Analyzer | None = None) -> ProcessReport:
     """Process every ``new`` inbound row (in batches); return the counts.
 
     While one batch is written, the next is already being analysed by the worker pool.
+    Pass an ``analyzer`` to reuse its pool across calls (it is then not closed here).
     """
+    if analyzer is None:
+        with Analyzer(ctx.config, workers=workers) as own:
+            return process_once(factory, engine, ctx, now=now, limit=limit, analyzer=own)
     report = ProcessReport()
     batch = ctx.config.scheduler.process_batch
     if limit is not None:
         batch = min(batch, limit)
-    with Analyzer(ctx.config, workers=workers) as analyzer:
-        items = _load(factory, 0, batch)
+    items = _load(factory, 0, batch)
+    pending = analyzer.submit(items)
+    while items:
+        analyses = pending.result()
+        last = items[-1].id
+        done = limit is not None and report.processed + len(analyses) >= limit
+        items = [] if done else _load(factory, last, batch)
         pending = analyzer.submit(items)
-        while items:
-            analyses = pending.result()
-            last = items[-1].id
-            done = limit is not None and report.processed + len(analyses) >= limit
-            items = [] if done else _load(factory, last, batch)
-            pending = analyzer.submit(items)
-            try:
-                outcomes = _write_fast(factory, engine, ctx, analyses, now())
-            except Exception:
-                log.warning("batch ending at inbound %s failed as a whole; replaying it row by row", last,
-                            exc_info=True)
-                outcomes = _write_safe(factory, engine, ctx, analyses, now())
-            for outcome in outcomes:
-                report.count(outcome)
-            if on_batch is not None:
-                on_batch(report)
-    log.info("%s", report)
+        try:
+            outcomes = _write_fast(factory, engine, ctx, analyses, now())
+        except Exception:
+            log.warning("batch ending at inbound %s failed as a whole; replaying it row by row", last,
+                        exc_info=True)
+            outcomes = _write_safe(factory, engine, ctx, analyses, now())
+        for outcome in outcomes:
+            report.count(outcome)
+    if report.processed:
+        log.info("%s", report)
     return report
 
 

@@ -77,8 +77,7 @@ def _guarded(name: str, fn: Callable[[], Any]) -> Callable[[], None]:
 
 
 def intake(app: App) -> None:
-    app.poll_once()
-    app.process_once()
+    app.intake_once()
 
 
 def sweep(app: App) -> None:
