@@ -348,3 +348,23 @@ def test_reply_sent_straight_from_the_shared_mailbox_is_filed(desk: Desk) -> Non
     desk.run()
     assert "agent_reply_sent" in desk.events(ref)
     assert desk.ticket(ref).status == "l1"
+
+
+def test_full_path_across_the_decreed_swap_and_national_day(desk: Desk) -> None:
+    desk.clock.value = at(2026, 8, 20)  # Thu 20/08/2026
+    ref = desk.complain()
+    ticket = desk.ticket(ref)
+    # Fri 21, Sat 22 (a decreed working Saturday, made up for Mon 31/08), Mon 24, Tue 25, Wed 26.
+    assert ticket.accept_due == date(2026, 8, 26)
+    # ... Thu 27, Fri 28 (7); 31/08 (swapped), 01-02/09 (Quốc khánh) off; 03-04/09 (9), 07-11/09 (14),
+    # 14-18/09 (19), Mon 21/09 (20).
+    assert ticket.reply_due == date(2026, 9, 21)
+    desk.agent(desk.l1, ref, "#escalate")
+    desk.clock.value = at(2026, 8, 26, 8, 30)
+    assert desk.sweep().auto_accepted == [ref]
+    desk.clock.value = at(2026, 9, 18)
+    desk.agent(desk.l2, ref, "#văn-bản-trả-lời\nK+ đã hoàn tiền 175.000đ vào tài khoản của Quý khách.")
+    assert desk.sweep().answered == [ref]
+    ticket = desk.ticket(ref)
+    assert ticket.status == "answered" and ticket.answered_at is not None
+    assert ticket.answered_at.astimezone(UTC).date() <= ticket.reply_due
