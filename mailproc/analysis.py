@@ -8,6 +8,7 @@ notices) stays in :mod:`mailproc.pipeline`, in the main process.
 
 from __future__ import annotations
 
+import dataclasses
 import multiprocessing
 import os
 from collections.abc import Sequence
@@ -93,7 +94,9 @@ def analyse(item: RawInbound, settings: AnalysisSettings) -> Analysis:
         found = extract(parsed.customer_text, subject=parsed.subject, sender_address=parsed.from_address,
                         sender_name=parsed.from_name, config=config.extract,
                         mail_date=local_date(received_at, ZoneInfo(config.calendar.timezone)))
-        return Analysis(item.id, parsed=parsed, found=found, received_at=received_at)
+        # The whole decoded body is not needed past this point (new/quoted/forwarded are kept):
+        # dropping it halves what a worker sends back to the main process.
+        return Analysis(item.id, parsed=dataclasses.replace(parsed, text=""), found=found, received_at=received_at)
     except MessageRejected as exc:
         return Analysis(item.id, error=f"MessageRejected: {exc}")
     except Exception as exc:  # a bug must cost one message, not the batch

@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 
 from imap_tools import BaseMailBox
 from jinja2 import Environment
-from sqlalchemy import Engine
+from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from mailproc.actions import Context
@@ -21,6 +21,7 @@ from mailproc.analysis import Analyzer
 from mailproc.config import Config
 from mailproc.db import make_engine, make_sessionmaker
 from mailproc.ingest import PollReport, open_mailbox, poll_once
+from mailproc.models import INBOUND_NEW, InboundMessage
 from mailproc.notices.render import make_environment
 from mailproc.notices.sender import SendReport, send_once
 from mailproc.pipeline import ProcessReport, process_once
@@ -72,21 +73,29 @@ class App:
                                   name="mailproc-poll", daemon=True)
         total = ProcessReport()
         context = self.context()
+        backlog = 4 * self.config.scheduler.process_batch  # enough to keep the worker pool busy
         with Analyzer(self.config) as analyzer:
             thread.start()
             while True:
                 polling = thread.is_alive()
+                if polling and self.waiting() < backlog:
+                    thread.join(timeout=0.1)
+                    continue
                 report = process_once(self.sessions, self.engine, context, now=self.now, analyzer=analyzer)
                 total.add(report)
                 if not polling and report.processed == 0:
                     break
-                if report.processed == 0:
-                    thread.join(timeout=0.05)
         thread.join()
         return polled[0], total
 
     def send_once(self, *, limit: int | None = None) -> SendReport:
         return send_once(self.sessions, self.engine, self.config, now=self.now, limit=limit)
+
+    def waiting(self) -> int:
+        """Stored messages not processed yet."""
+        with self.sessions() as session:
+            return int(session.scalar(select(func.count(InboundMessage.id))
+                                      .where(InboundMessage.status == INBOUND_NEW)) or 0)
 
     def close(self) -> None:
         self.engine.dispose()
