@@ -187,6 +187,8 @@ def notify_customer(session: Session, ctx: Context, sink: Sink, ticket: Ticket, 
 def notify_agents(session: Session, ctx: Context, sink: Sink, ticket: Ticket, agents: Sequence[Agent], kind: str,
                   key: str, now: datetime, **extra: Any) -> int:
     """The same notice to each of ``agents`` (ticket tag in the subject; replies come back to us)."""
+    if not agents:
+        return 0
     last = last_customer_message(session, ticket)
     context = {**agent_context(ctx, ticket, last.body_text if last else ""), **extra}
     sent = 0

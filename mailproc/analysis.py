@@ -24,6 +24,7 @@ from mailproc.errors import MessageRejected
 from mailproc.extract import Extracted, extract
 from mailproc.filters import FilterContext, Verdict, first_match
 from mailproc.parsing import ParsedMail, parse_message
+from mailproc.routing import find_keywords
 
 
 @dataclass(frozen=True)
@@ -43,6 +44,7 @@ class Analysis:
     verdict: Verdict | None = None    # set when a filter rule matched (ignored / bounce)
     found: Extracted | None = None    # the customer's identifiers in this message
     received_at: datetime | None = None
+    keyword_hits: dict[str, str] | None = None  # routing rules whose keywords the text contains
 
 
 @dataclass(frozen=True)
@@ -96,7 +98,9 @@ def analyse(item: RawInbound, settings: AnalysisSettings) -> Analysis:
                         mail_date=local_date(received_at, ZoneInfo(config.calendar.timezone)))
         # The whole decoded body is not needed past this point (new/quoted/forwarded are kept):
         # dropping it halves what a worker sends back to the main process.
-        return Analysis(item.id, parsed=dataclasses.replace(parsed, text=""), found=found, received_at=received_at)
+        hits = find_keywords(parsed.customer_text, config.routing.rules)
+        return Analysis(item.id, parsed=dataclasses.replace(parsed, text=""), found=found, received_at=received_at,
+                        keyword_hits=hits)
     except MessageRejected as exc:
         return Analysis(item.id, error=f"MessageRejected: {exc}")
     except Exception as exc:  # a bug must cost one message, not the batch

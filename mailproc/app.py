@@ -89,7 +89,7 @@ class App:
         return polled[0], total
 
     def send_once(self, *, limit: int | None = None) -> SendReport:
-        return send_once(self.sessions, self.engine, self.config, now=self.now, limit=limit)
+        return send_once(self.sessions, self.engine, self.config, self.env, now=self.now, limit=limit)
 
     def waiting(self) -> int:
         """Stored messages not processed yet."""

@@ -248,6 +248,8 @@ class OutboxItem(Base):
     body_html: Mapped[str] = mapped_column(Text, default="")
     in_reply_to: Mapped[str | None] = mapped_column(String(998))
     references: Mapped[str] = mapped_column(Text, default="")  # space-separated Message-IDs
+    # The template context (JSON) while the bodies are not rendered yet; see notices.outbox.
+    context: Mapped[str | None] = mapped_column(Text)
     raw: Mapped[bytes | None] = mapped_column(LargeBinary)
     status: Mapped[str] = mapped_column(String(16), default=OUT_QUEUED)
     attempts: Mapped[int] = mapped_column(Integer, default=0)

@@ -277,22 +277,23 @@ def _create_ticket(session: Session, ctx: Context, state: BatchState, row: Inbou
     state.event(ticket, "assessed", now, missing=list(verdict.missing), time_limit=verdict.time_limit,
                 reason=verdict.time_limit_reason, flags=list(verdict.flags))
     if verdict.queue:
-        _route(session, ctx, state, ticket, parsed.customer_text, now)
+        _route(session, ctx, state, ticket, parsed.customer_text, now, a.keyword_hits)
     if ticket.smartcard:
         state.card_history.setdefault(ticket.smartcard, []).append(ticket.received_at)
     kind = "need_info" if verdict.missing else "receipt"
     key = f"need_info:{ticket.ref}:{row.id}" if verdict.missing else f"receipt:{ticket.ref}"
     _queue_customer_notice(ctx, state, ticket, parsed, kind, key, now)
-    log.info("ticket %s created from <%s>: status=%s missing=%s", ticket.ref, parsed.message_id,
+    log.debug("ticket %s created from <%s>: status=%s missing=%s", ticket.ref, parsed.message_id,
              ticket.status, ",".join(verdict.missing) or "-")
     return ticket
 
 
-def _route(session: Session, ctx: Context, state: BatchState, ticket: Ticket, text: str, now: datetime) -> None:
+def _route(session: Session, ctx: Context, state: BatchState, ticket: Ticket, text: str, now: datetime,
+           keyword_hits: dict[str, str] | None = None) -> None:
     """Queue and priority from the routing rules; the queue's agents are told."""
     history = [t for t in state.card_history.get(ticket.smartcard or "", []) if t != ticket.received_at]
     decided = route(text, ticket.category, rules=ctx.config.routing.rules, card_history=history,
-                    received_at=ticket.received_at)
+                    received_at=ticket.received_at, keyword_hits=keyword_hits)
     set_status(ticket, STATUS_L1 if decided.queue == "L1" else L2, now)
     ticket.priority, ticket.rules = decided.priority, list(decided.fired)
     state.event(ticket, "routed", now, queue=decided.queue, priority=decided.priority, rules=list(decided.fired),

@@ -27,12 +27,23 @@ class Route:
     reasons: tuple[str, ...]
 
 
-def _fires(rule: RoutingRuleConfig, folded_text: str, category: str, card_history: Sequence[datetime],
+def find_keywords(text: str, rules: Sequence[RoutingRuleConfig]) -> dict[str, str]:
+    """Rule name -> the first of its keywords the text contains (folded, whole words)."""
+    folded = f" {' '.join(fold(text).split())} "
+    hits: dict[str, str] = {}
+    for rule in rules:
+        for keyword in rule.keywords:
+            needle = " ".join(fold(keyword).split())
+            if needle and f" {needle} " in folded:
+                hits[rule.name] = keyword
+                break
+    return hits
+
+
+def _fires(rule: RoutingRuleConfig, hits: dict[str, str], category: str, card_history: Sequence[datetime],
            received_at: datetime) -> str | None:
-    for keyword in rule.keywords:
-        needle = fold(keyword)
-        if needle and f" {needle} " in f" {folded_text} ":
-            return f"keyword {keyword!r}"
+    if rule.name in hits:
+        return f"keyword {hits[rule.name]!r}"
     if rule.repeat_card_days:
         since = received_at - timedelta(days=rule.repeat_card_days)
         earlier = [t for t in card_history if since <= t < received_at]
@@ -44,13 +55,16 @@ def _fires(rule: RoutingRuleConfig, folded_text: str, category: str, card_histor
 
 
 def route(text: str, category: str, *, rules: Sequence[RoutingRuleConfig], card_history: Sequence[datetime],
-          received_at: datetime) -> Route:
-    """Where a new complaint goes; ``card_history`` is when earlier tickets for its card arrived."""
-    folded = " ".join(fold(text).replace("\n", " ").split())
+          received_at: datetime, keyword_hits: dict[str, str] | None = None) -> Route:
+    """Where a new complaint goes; ``card_history`` is when earlier tickets for its card arrived.
+
+    ``keyword_hits`` may be computed beforehand (by the analysis workers) from ``text``.
+    """
+    hits = keyword_hits if keyword_hits is not None else find_keywords(text, rules)
     fired: list[RoutingRuleConfig] = []
     reasons: list[str] = []
     for rule in rules:
-        reason = _fires(rule, folded, category, card_history, received_at)
+        reason = _fires(rule, hits, category, card_history, received_at)
         if reason:
             fired.append(rule)
             reasons.append(f"{rule.name}: {reason}")

@@ -9,8 +9,10 @@ capped per hour and per day (loop and flood protection).
 
 from __future__ import annotations
 
+import dataclasses
+import json
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from jinja2 import Environment
@@ -19,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from mailproc.config import Config
 from mailproc.models import OUT_QUEUED, OutboxAttachment, OutboxItem, Ticket
-from mailproc.notices.render import Rendered, build_message, new_message_id, parse_address, render
+from mailproc.notices.render import Rendered, build_message, new_message_id, parse_address, render, render_subject
 
 # Kinds sent automatically in answer to a customer's mail: these count against the caps.
 AUTOMATIC_KINDS = ("receipt", "need_info")
@@ -61,19 +63,50 @@ def already_queued(session: Session, dedupe_key: str) -> bool:
     return session.scalar(select(OutboxItem.id).where(OutboxItem.dedupe_key == dedupe_key)) is not None
 
 
+def _encode(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return {"__datetime__": value.isoformat()}
+    if isinstance(value, date):
+        return {"__date__": value.isoformat()}
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return dataclasses.asdict(value)
+    raise TypeError(f"cannot store {type(value).__name__} in a notice's context")
+
+
+def _decode(obj: dict[str, Any]) -> Any:
+    if "__datetime__" in obj:
+        return datetime.fromisoformat(obj["__datetime__"])
+    if "__date__" in obj:
+        return date.fromisoformat(obj["__date__"])
+    return obj
+
+
+def dump_context(context: dict[str, Any]) -> str:
+    return json.dumps(context, default=_encode, ensure_ascii=False)
+
+
+def load_context(text: str) -> dict[str, Any]:
+    loaded: dict[str, Any] = json.loads(text, object_hook=_decode)
+    return loaded
+
+
 def render_row(env: Environment, config: Config, notice: Notice, now: datetime) -> dict[str, Any]:
-    """Render one notice into the column values of an outbox row (without ticket_id)."""
+    """One notice as the column values of an outbox row (without ticket_id).
+
+    The subject is rendered now (lists and the JSON contract show it); the bodies are rendered
+    from the stored context at the first delivery attempt, with the MIME bytes (materialize).
+    """
     parse_address(notice.to)  # refuse what could never be a header, before anything is stored
-    rendered = render(env, notice.kind, notice.context)
     message_id = new_message_id(notice.kind, notice.ref, config.notices.message_id_domain)
     return {
         "kind": notice.kind,
         "dedupe_key": notice.dedupe_key,
         "to_address": notice.to,
-        "subject": rendered.subject,
+        "subject": render_subject(env, notice.kind, notice.context),
         "message_id": message_id.strip("<>"),
-        "body_text": rendered.text,
-        "body_html": rendered.html,
+        "body_text": "",
+        "body_html": "",
+        "context": dump_context(notice.context),
         "in_reply_to": notice.in_reply_to,
         "references": " ".join(notice.references[-8:]),
         "status": OUT_QUEUED,
@@ -104,8 +137,12 @@ def enqueue(session: Session, env: Environment, config: Config, notice: Notice, 
     return item
 
 
-def materialize(item: OutboxItem, config: Config) -> bytes:
-    """The MIME bytes of an outbox row (built with EmailMessage(policy=SMTP))."""
+def materialize(item: OutboxItem, config: Config, env: Environment) -> bytes:
+    """The MIME bytes of an outbox row (built with EmailMessage(policy=SMTP)); renders the
+    bodies first if they were left for now."""
+    if item.context is not None:
+        rendered = render(env, item.kind, load_context(item.context))
+        item.body_text, item.body_html, item.context = rendered.text, rendered.html, None
     msg = build_message(
         config, Rendered(item.subject, item.body_text, item.body_html), to=item.to_address,
         message_id=f"<{item.message_id}>", now=item.created_at,

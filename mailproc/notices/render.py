@@ -91,10 +91,13 @@ class Rendered:
     html: str
 
 
-def render(env: Environment, kind: str, context: dict[str, Any]) -> Rendered:
+def render_subject(env: Environment, kind: str, context: dict[str, Any]) -> str:
     # The subject is text: render it without HTML escaping, then make it header-safe.
-    subject_tpl = env.get_template(f"{kind}/subject.txt")
-    subject = clean_header(subject_tpl.render(**context), 200)
+    return clean_header(env.get_template(f"{kind}/subject.txt").render(**context), 200)
+
+
+def render(env: Environment, kind: str, context: dict[str, Any]) -> Rendered:
+    subject = render_subject(env, kind, context)
     text = env.get_template(f"{kind}/body.txt").render(**context)
     html = env.get_template(f"{kind}/body.html").render(**context)
     return Rendered(subject=subject, text=text, html=html)

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import aiosmtplib
+from jinja2 import Environment
 from sqlalchemy import Engine, or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -66,7 +67,7 @@ def classify(exc: BaseException) -> SmtpError:
     return SmtpError(f"{type(exc).__name__}: {exc}", permanent=False)
 
 
-def claim(factory: sessionmaker[Session], engine: Engine, config: Config, now: datetime,
+def claim(factory: sessionmaker[Session], engine: Engine, config: Config, env: Environment, now: datetime,
           limit: int) -> list[Claimed]:
     """Lease up to ``limit`` due rows; commits before returning (no transaction spans SMTP).
 
@@ -90,7 +91,7 @@ def claim(factory: sessionmaker[Session], engine: Engine, config: Config, now: d
         for row in rows:
             if row.raw is None:
                 try:
-                    row.raw = materialize(row, config)
+                    row.raw = materialize(row, config, env)
                 except Exception as exc:  # a template or address problem: no retry can help
                     row.status, row.last_error = OUT_FAILED, f"cannot build the message: {exc}"[:2000]
                     log.error("outbox %s cannot be built: %s", row.id, exc)
@@ -174,14 +175,14 @@ async def _deliver(items: list[Claimed], cfg: SmtpConfig, on_result: ResultCallb
                 client.close()
 
 
-def send_once(factory: sessionmaker[Session], engine: Engine, config: Config, *,
+def send_once(factory: sessionmaker[Session], engine: Engine, config: Config, env: Environment, *,
               now: Callable[[], datetime], limit: int | None = None) -> SendReport:
     """Deliver every due outbox row (in batches), then return what happened."""
     cfg = config.smtp
     report = SendReport()
     batch = max(1, min(cfg.batch_size, limit or cfg.batch_size))
     while limit is None or report.claimed < limit:
-        items = claim(factory, engine, config, now(), batch)
+        items = claim(factory, engine, config, env, now(), batch)
         if not items:
             break
         report.claimed += len(items)

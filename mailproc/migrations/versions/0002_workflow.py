@@ -26,6 +26,8 @@ def upgrade() -> None:
     sa.Column('detail', sa.Text(), nullable=True),
     sa.PrimaryKeyConstraint('key', name=op.f('pk_alerts'))
     )
+    with op.batch_alter_table('outbox', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('context', sa.Text(), nullable=True))
     with op.batch_alter_table('tickets', schema=None) as batch_op:
         batch_op.add_column(sa.Column('rules', sa.JSON(), nullable=False, server_default='[]'))
         batch_op.add_column(sa.Column('assignee', sa.String(length=320), nullable=True))
@@ -51,4 +53,6 @@ def downgrade() -> None:
         batch_op.drop_column('assignee')
         batch_op.drop_column('rules')
 
+    with op.batch_alter_table('outbox', schema=None) as batch_op:
+        batch_op.drop_column('context')
     op.drop_table('alerts')
