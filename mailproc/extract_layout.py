@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import itertools
 import re
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from mailproc.extract_text import MAX_HITS, capped, lines
 
@@ -37,8 +37,7 @@ _DATELINE_RE = re.compile(
 _DATELINE_CORE_RE = re.compile(r",[ \t]{0,3}ngay[ \t]{1,3}\d")
 
 
-@dataclass(frozen=True)
-class Layout:
+class Layout(NamedTuple):
     headers: list[tuple[int, int, str]]  # forwarded header lines, kind "from"|"subject"|"other"
     signatures: list[tuple[int, int, int]]  # (closer line start, its end, segment end)
     datelines: list[tuple[int, int]]

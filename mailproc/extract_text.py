@@ -8,13 +8,17 @@ helper here is the fast form of a plain definition; its comment says why the res
 
 from __future__ import annotations
 
+import codecs
+import functools
 import itertools
 import re
 import unicodedata
 from collections.abc import Iterable, Iterator
-from typing import TypeVar
+from dataclasses import dataclass
+from typing import NamedTuple, TypeVar
 
-from mailproc import textnorm
+from mailproc import extract_phone, textnorm
+from mailproc.config import ExtractConfig
 
 MAX_HITS = 500  # per pass: a real complaint never has more; a hostile text must stay cheap
 _T = TypeVar("_T")
@@ -28,9 +32,11 @@ def capped(items: Iterable[_T]) -> Iterator[_T]:
 
 # textnorm's mojibake hint (a lead byte Â..ô then a continuation), searched from the rarer
 # continuation character: the same pairs exist, and `re` stops at fewer candidates.
-_MOJIBAKE_TAIL_RE = re.compile(
+_MOJIBAKE_LEAD = "[\u00c2-\u00f4]"
+_MOJIBAKE_CONTINUATION = (
     "[\u0080-\u00bf\u0152\u0153\u0160\u0161\u0178\u017d\u017e\u0192\u02c6\u02dc\u2013\u2014"
-    "\u2018-\u201e\u2020-\u2022\u2026\u2030\u2039\u203a\u20ac\u2122](?<=[\u00c2-\u00f4].)")
+    "\u2018-\u201e\u2020-\u2022\u2026\u2030\u2039\u203a\u20ac\u2122]")
+_MOJIBAKE_TAIL_RE = re.compile(_MOJIBAKE_CONTINUATION + f"(?<={_MOJIBAKE_LEAD}.)")
 _CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b\u200e\u200f\ufeff]")
 
 
@@ -54,6 +60,70 @@ def normalize(text: str) -> str:
 
 # --- the length-aligned fold ----------------------------------------------------------------
 
+# Mail is mostly ASCII, Vietnamese letters and a little punctuation: give each of these
+# characters a byte "slot" of a charmap codec. Encoding to slots runs in C; decoding the slots
+# with a table of each character's own fold gives the fold (what fold_keep_length does one
+# character at a time), and text made only of these characters needs little normalising.
+
+
+def _vietnamese_letters() -> list[str]:
+    tones = ("", "\u0300", "\u0301", "\u0309", "\u0303", "\u0323")
+    letters = {unicodedata.normalize("NFC", base + tone)
+               for base in "aăâeêioôơuưyAĂÂEÊIOÔƠUƯY" for tone in tones}
+    return sorted({c for c in letters if not c.isascii()} | {"đ", "Đ"})
+
+
+_PUNCTUATION = "\u00a0–—‘’“”…•°«»·×₫©®™€"
+_UNMAPPED = "\ufffe"  # charmap_build's "no character" mark
+
+
+def _slot_table() -> str:
+    """Slot -> character: ASCII in its own slot (NUL first: charmap_build needs it), then the
+    Vietnamese letters and the punctuation in the slots of the ASCII control characters (which
+    normalize() removes) and of bytes 128-255."""
+    table = [_UNMAPPED] * 256
+    for i in (0, 9, 10, 13, *range(32, 127)):
+        table[i] = chr(i)
+    free = [i for i, c in enumerate(table) if c == _UNMAPPED]
+    others = _vietnamese_letters() + list(_PUNCTUATION)
+    assert len(others) <= len(free)
+    for i, c in zip(free, others, strict=False):
+        table[i] = c
+    return "".join(table)
+
+
+_SLOT_CHARS = _slot_table()
+_SLOTS = codecs.charmap_build(_SLOT_CHARS)
+_FOLDED_SLOTS = "".join(c if c == _UNMAPPED else textnorm.fold_keep_length(c) for c in _SLOT_CHARS)
+# textnorm's mojibake hint, by slot: 1 for a lead character (Â..ô), 2 for a continuation one.
+_MOJIBAKE_CLASSES = bytes(1 if re.fullmatch(_MOJIBAKE_LEAD, c)
+                           else 2 if re.fullmatch(_MOJIBAKE_CONTINUATION, c) else 0
+                           for c in _SLOT_CHARS)
+
+
+def to_slots(text: str) -> bytes | None:
+    """``text`` as slot bytes, or None when it holds a character that has no slot."""
+    try:
+        return codecs.charmap_encode(text, "strict", _SLOTS)[0]
+    except UnicodeEncodeError:
+        return None
+
+
+def normalize_and_fold(text: str) -> tuple[str, str, bool]:
+    """``(normalize(text), fold_aligned(normalize(text)), slotted)``: ``slotted`` when the text
+    is made of slot characters only, the case made fast. Such text has no control character
+    (NUL aside), and its characters are NFC on their own and never combine, so it is NFC:
+    only line ends and mojibake need looking at."""
+    slots = to_slots(text)
+    if slots is None or b"\x00" in slots or b"\x01\x02" in slots.translate(_MOJIBAKE_CLASSES):
+        text = normalize(text)
+        return text, fold_aligned(text), False
+    if b"\r" in slots:  # "\r" and "\n" are in their own slots
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+        slots = slots.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+    return text, codecs.charmap_decode(slots, "strict", _FOLDED_SLOTS)[0], True
+
+
 
 class _FoldTable(dict[int, str]):
     """``str.translate`` table filled lazily from :func:`textnorm.fold`, one char per char."""
@@ -73,14 +143,17 @@ _SHORT = 64  # below this, the cached table is faster than the decomposition bel
 def fold_aligned(text: str) -> str:
     """Same result as :func:`textnorm.fold_keep_length`: one folded character per character.
 
-    Fast path: map đ/Đ to d (what fold does first), decompose (NFD) and keep only the ASCII
-    characters. No character decomposes to two or more ASCII characters (tests check every
-    code point), so when the length is unchanged each character gave exactly one ASCII
-    character: its base letter, which is what fold keeps first. Otherwise a character folded
-    to nothing or to something that is not ASCII: use the per-character table.
+    Text of slot characters is decoded from its slots. Other long text: map đ/Đ to d (what
+    fold does first), decompose (NFD) and keep the ASCII characters. No character's NFD holds
+    two or more ASCII characters, and when it holds one, that one (lower-cased) is what fold
+    keeps (tests check every code point). So if the length is unchanged, each character gave
+    exactly its fold; if not, some character folds to nothing or to non-ASCII: use the table.
     """
     if text.isascii():
         return text.lower()
+    slots = to_slots(text)
+    if slots is not None:
+        return codecs.charmap_decode(slots, "strict", _FOLDED_SLOTS)[0]
     if len(text) >= _SHORT:
         base = unicodedata.normalize("NFD", text.replace("đ", "d").replace("Đ", "d"))
         ascii_only = base.encode("ascii", "ignore")
@@ -101,6 +174,20 @@ def title_view(folded: str) -> str:
     return folded.encode("ascii", "replace").title().decode("ascii")
 
 
+_ZERO_DIGITS = bytes(0x30 if 0x30 <= i <= 0x39 else i for i in range(256))
+
+
+def digit_shape(folded: str) -> bytes:
+    """The fold as ASCII bytes, every digit "0" and every other non-ASCII character "?".
+
+    For the fold of a text made of slot characters only: its digits are ASCII, and its
+    non-ASCII characters are punctuation, no more a word character, digit or blank than "?"
+    is. Patterns on digits then match the same spans on the shape with "0" for ``\\d``, and
+    ``re`` finds their literal first character ten times faster than a set of digits.
+    """
+    return folded.encode("ascii", "replace").translate(_ZERO_DIGITS)
+
+
 # --- masks, lines, numbers ------------------------------------------------------------------
 
 _BLANK_RE = re.compile(r"[^\n]")
@@ -112,8 +199,9 @@ def masked(text: str, spans: Iterable[tuple[int, int]]) -> str:
     for start, end in sorted(spans):
         start = max(start, prev)
         if end > start:
-            part = text[start:end]
-            out += [text[prev:start], _BLANK_RE.sub(" ", part) if "\n" in part else " " * len(part)]
+            out.append(text[prev:start])
+            out.append(" " * (min(end, len(text)) - start) if text.find("\n", start, end) < 0
+                       else _BLANK_RE.sub(" ", text[start:end]))
             prev = end
     if not out:
         return text
@@ -160,8 +248,60 @@ def words(*phrases: str) -> str:
 
 def title_words(*phrases: str) -> str:
     """:func:`words` for the title view: each word's first letter in upper case stands for
-    the lookbehind (phrases start with a letter, and so does every word after a space)."""
+    the lookbehind (phrases start with a letter, and so does every word after a space).
+    Phrases are grouped by first letter, longest first within a group as in :func:`words`
+    (only one group can match at a place): `re` tries one branch per letter, not per phrase."""
     assert all(p[:1].isalpha() for p in phrases)
-    longest_first = sorted(phrases, key=len, reverse=True)
-    alts = (re.escape(p.title()).replace(r"\ ", r"[ \t]{1,3}") for p in longest_first)
+    groups: dict[str, list[str]] = {}
+    for phrase in sorted(phrases, key=len, reverse=True):
+        rest = re.escape(phrase.title()[1:]).replace(r"\ ", r"[ \t]{1,3}")
+        groups.setdefault(phrase[0].upper(), []).append(rest)
+    alts = (re.escape(first) + "(?:" + "|".join(rests) + ")" for first, rests in groups.items())
     return r"(?:" + "|".join(alts) + r")(?![a-zA-Z])"
+
+
+# --- the document every step reads ----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Patterns:
+    card: re.Pattern[str]
+    decoder: re.Pattern[str]
+    decoder_min_digits: int
+    company_numbers: frozenset[str]
+    company_domains: tuple[str, ...]
+    region: str
+
+
+@functools.lru_cache(maxsize=16)
+def _compile(card: str, decoder: str, min_digits: int, numbers: tuple[str, ...],
+             domains: tuple[str, ...], region: str) -> Patterns:
+    return Patterns(re.compile(card), re.compile(decoder), min_digits,
+                    frozenset(re.sub(r"\D", "", n) for n in numbers),
+                    tuple(d.lower().lstrip("@.") for d in domains), region)
+
+
+def patterns(config: ExtractConfig) -> Patterns:
+    """Compiled once per distinct config (ExtractConfig holds lists, so it is not hashable)."""
+    return _compile(config.card_pattern, config.decoder_pattern, config.decoder_min_digits,
+                    tuple(config.company_numbers), tuple(config.company_domains), config.region)
+
+
+class Doc(NamedTuple):
+    text: str  # normalised, forwarded headers masked
+    folded: str  # fold_aligned(text)
+    title: str  # title_view(folded)
+    pats: Patterns
+    slotted: bool  # text made of slot characters only (see normalize_and_fold)
+
+    def shape(self, folded: str) -> bytes | None:
+        """digit_shape(folded) where it is valid: ``folded`` is the fold, masked."""
+        return digit_shape(folded) if self.slotted else None
+
+    def classify_phone(self, raw: str) -> extract_phone.PhoneHit | None:
+        return extract_phone.classify(raw, region=self.pats.region,
+                                      company_numbers=self.pats.company_numbers)
+
+    def is_company_email(self, address: str) -> bool:
+        domain = address.rpartition("@")[2]
+        return any(domain == d or domain.endswith("." + d) for d in self.pats.company_domains)
