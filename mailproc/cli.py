@@ -66,6 +66,33 @@ def _require_schema(app: App) -> None:
         raise click.ClickException("the database schema is not up to date: run 'mailproc db upgrade' first")
 
 
+def _at(now: datetime | None, app: App) -> datetime:
+    """--now as an aware datetime (a naive value is read in the configured time zone)."""
+    if now is None:
+        return app.now()
+    return now if now.tzinfo else now.replace(tzinfo=ZoneInfo(app.config.calendar.timezone))
+
+
+def _parse_now(_ctx: click.Context, _param: click.Parameter, value: str | None) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        return datetime.fromisoformat(value)
+    except ValueError as exc:
+        raise click.BadParameter(f"{value!r} is not an ISO 8601 date-time, e.g. 2026-11-25T08:30+07:00") from exc
+
+
+def _fixed_clock(app: App, now: datetime | None) -> None:
+    """With --now, the app's clock stands still at that moment (dry runs, backfills, tests)."""
+    if now is not None:
+        moment = _at(now, app)
+        app.now = lambda: moment
+
+
+NOW_OPTION = click.option("--now", "now", callback=_parse_now,
+                          help="Act as of this ISO 8601 date-time (dry runs, backfills).")
+
+
 @click.group()
 @click.option("--config", "config_path", type=click.Path(dir_okay=False), envvar="MAILPROC_CONFIG",
               help="Config file (default: $MAILPROC_CONFIG or config/mailproc.toml).")
@@ -80,12 +107,14 @@ def main(ctx: click.Context, config_path: str | None) -> None:
 
 @main.command()
 @click.option("--once", is_flag=True, help="Fetch and process what is there, then exit.")
+@NOW_OPTION
 @click.pass_context
-def poll(ctx: click.Context, once: bool) -> None:
+def poll(ctx: click.Context, once: bool, now: datetime | None) -> None:
     """Fetch new mail from IMAP, store it and process it into tickets."""
     if not once:
         raise click.UsageError("use 'mailproc run' for the daemon, or 'mailproc poll --once'")
     app = _app(ctx)
+    _fixed_clock(app, now)
     failed = False
     while True:
         report, processed = app.intake_once(ignore_backoff=True)
@@ -102,19 +131,23 @@ def poll(ctx: click.Context, once: bool) -> None:
 
 @main.command()
 @click.option("--once", is_flag=True, required=True, help="Process stored messages, then exit.")
+@NOW_OPTION
 @click.pass_context
-def process(ctx: click.Context, once: bool) -> None:
+def process(ctx: click.Context, once: bool, now: datetime | None) -> None:
     """Turn stored messages into tickets (no IMAP access)."""
     app = _app(ctx)
+    _fixed_clock(app, now)
     click.echo(str(app.process_once()), err=True)
 
 
 @main.command()
 @click.option("--once", is_flag=True, required=True, help="Deliver what is due in the outbox, then exit.")
+@NOW_OPTION
 @click.pass_context
-def send(ctx: click.Context, once: bool) -> None:
+def send(ctx: click.Context, once: bool, now: datetime | None) -> None:
     """Deliver due outbox e-mails over SMTP."""
     app = _app(ctx)
+    _fixed_clock(app, now)
     report = app.send_once()
     click.echo(f"send: {report}", err=True)
 
@@ -337,24 +370,8 @@ def stats_cmd(ctx: click.Context, as_json: bool) -> None:
     click.echo(table(["what", "count"], list(data.items())))
 
 
-def _at(now: datetime | None, app: App) -> datetime:
-    """--now as an aware datetime (a naive value is read in the configured time zone)."""
-    if now is None:
-        return app.now()
-    return now if now.tzinfo else now.replace(tzinfo=ZoneInfo(app.config.calendar.timezone))
-
-
-def _parse_now(_ctx: click.Context, _param: click.Parameter, value: str | None) -> datetime | None:
-    if value is None:
-        return None
-    try:
-        return datetime.fromisoformat(value)
-    except ValueError as exc:
-        raise click.BadParameter(f"{value!r} is not an ISO 8601 date-time, e.g. 2026-11-25T08:30+07:00") from exc
-
-
 @main.command()
-@click.option("--now", "now", callback=_parse_now, help="Act as of this ISO date-time (dry runs, backfills).")
+@NOW_OPTION
 @click.pass_context
 def sweep(ctx: click.Context, now: datetime | None) -> None:
     """Deadline notices, automatic acceptances, written replies, reminders and alerts due now."""

@@ -97,3 +97,15 @@ def test_two_daemons_never_both_schedule_and_the_second_takes_over(ws: Workspace
                     proc.wait(timeout=10)
                 except subprocess.TimeoutExpired:
                     proc.kill()
+
+
+@pytest.mark.e2e
+def test_poll_process_send_accept_now(ws: Workspace) -> None:
+    ws.deliver(complaint(to=ws.mailbox))
+    ws.cli("poll", "--once", "--now", "2026-12-01T10:00:00+07:00")
+    (ticket,) = ws.json("tickets", "list", "--json")
+    assert ticket["received_at"] == "2026-12-01T10:00:00+07:00"  # no Received stamp: the poll's clock
+    assert ticket["accept_due"] == "2026-12-08"
+    ws.cli("process", "--once", "--now", "2026-12-01T10:05:00")
+    ws.cli("send", "--once", "--now", "2026-12-01T10:06:00+07:00")
+    assert [o["status"] for o in ws.json("outbox", "list", "--json")] == ["sent"]
