@@ -164,7 +164,10 @@ def sweep_health(app: App, ctx: Context, now: datetime, report: SweepReport) -> 
         sink = Sink()
         state = session.get(MailboxState, ctx.config.imap.folder)
         last_ok = state.last_ok_at if state else None
-        stale = last_ok is None or now - last_ok > timedelta(minutes=wf.mailbox_stale_minutes)
+        if last_ok is None:  # never polled successfully: a problem once an attempt has failed
+            stale = state is not None and state.failures > 0
+        else:
+            stale = now - last_ok > timedelta(minutes=wf.mailbox_stale_minutes)
         if state is not None:  # nothing to say before the first poll
             when = f"{last_ok.astimezone(ctx.tz):%d/%m/%Y %H:%M}" if last_ok else "never"
             detail = f"mailbox {ctx.config.imap.folder} last polled successfully: {when}"
