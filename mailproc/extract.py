@@ -38,7 +38,14 @@ from mailproc.extract_names import prose_name, signature_name
 from mailproc.extract_names import sender_name as name_from_sender
 from mailproc.extract_shapes import amount_spans, prose_email, shape_card
 from mailproc.extract_shapes import category as find_category
-from mailproc.extract_text import Doc, fold_aligned, masked, normalize_and_fold, patterns, title_view
+from mailproc.extract_text import (
+    Doc,
+    fold_aligned,
+    masked,
+    normalize_and_fold,
+    patterns,
+    title_view,
+)
 
 __all__ = ["FIELDS", "JSON_KEYS", "Extracted", "extract", "fold_aligned"]
 
@@ -102,30 +109,33 @@ def extract(text: str, *, subject: str = "", sender_address: str | None = None,
     for name, (found, hit) in best.items():
         put(name, found.value, "prose" if hit.prose else "label")
 
-    email, spans = prose_email(doc, masked(full, layout.spans("other")))  # From: lines count
-    put("email", email, "prose")
-    claimed += spans
+    if "@" in full:  # (an address holds one)
+        email, spans = prose_email(doc, masked(full, layout.spans("other")))  # From: lines count
+        put("email", email, "prose")
+        claimed += spans
 
     # Masks only blank: masking a masked text again with more spans blanks the union.
     unclaimed = masked(doc.folded, claimed)
     # A phone is made of digits, blanks and "+().-", which fold to themselves: in a text of
     # slot characters, the fold has the same runs and the same numbers as the text.
     scanned = unclaimed if doc.slotted else masked(doc.text, claimed)
+    shape = doc.shape(unclaimed)
     phones = []
     for start, end, kind, e164 in extract_phone.find_numbers(
             scanned, region=doc.pats.region, company_numbers=doc.pats.company_numbers,
-            shape=doc.shape(unclaimed)):
+            shape=shape):
         phones.append((start, end))
         if kind == extract_phone.CUSTOMER:
             put("phone", e164, "shape")
     claimed += phones
 
     category = find_category(doc)
-    undated = masked(unclaimed, [*phones, *((s, e) for s, _, e in layout.signatures),
-                                 *layout.datelines])
+    not_dates = [*phones, *((s, e) for s, _, e in layout.signatures), *layout.datelines]
+    undated = masked(unclaimed, not_dates)
     prefer = extract_dates.PAYMENT if category == "fee" else extract_dates.INCIDENT
-    dated, chosen = extract_dates.find_and_choose(undated, mail_date=mail_date, prefer=prefer,
-                                                  shape=doc.shape(undated))
+    dated, chosen = extract_dates.find_and_choose(
+        undated, mail_date=mail_date, prefer=prefer,
+        shape=doc.shape(undated))
     claimed += dated
     if chosen is not None:
         put("incident_date", chosen.value, "prose" if chosen.tag else "shape")

@@ -3,6 +3,8 @@
 Input is the folded, length-aligned text (see ``extract.fold_aligned``) with the spans that
 must not count (forwarded headers, signatures, datelines, values already taken) blanked out.
 Day comes before month, always: Vietnamese customers never write month first.
+:func:`find_and_choose` is :func:`choose` of :func:`find_dates`, tagging only the dates that
+the choice depends on (tagging is most of the work).
 """
 
 from __future__ import annotations
@@ -97,36 +99,47 @@ def _year(raw: str | None, day: int, month: int, mail_date: date | None) -> int 
 
 def _ignored(folded: str, core: int) -> bool:
     """A birth or ID-card issue date: every such wording holds "sinh" or "cap"."""
-    before = folded[max(0, core - 45):core]
-    return (("sinh" in before or "cap" in before)
-            and _IGNORE_BEFORE_RE.search(folded, max(0, core - 45), core) is not None)
+    start = max(0, core - 45)
+    return ((folded.find("sinh", start, core) >= 0 or folded.find("cap", start, core) >= 0)
+            and _IGNORE_BEFORE_RE.search(folded, start, core) is not None)
 
 
 def _ends_period(folded: str, floor: int, core: int) -> bool:
     """The end of a period ("hết hạn ngày …"): every such wording holds "den", "han" or "het"."""
-    before = folded[max(floor, core - 20):core]
-    return (("den" in before or "han" in before or "het" in before)
-            and _END_BEFORE_RE.search(folded, max(floor, core - 20), core) is not None)
+    start = max(floor, core - 20)
+    return ((folded.find("den", start, core) >= 0 or folded.find("han", start, core) >= 0
+             or folded.find("het", start, core) >= 0)
+            and _END_BEFORE_RE.search(folded, start, core) is not None)
 
 
 def _before_clause(folded: str, core: int, floor: int) -> str:
     """The clause before a date, never reaching back past the previous date."""
-    window = folded[max(floor, core - _WINDOW):core]
-    # After the last _CLAUSE_BREAK_RE match: the last "!?;\n", or a later "." before a space.
-    cut = max(window.rfind("!"), window.rfind("?"), window.rfind(";"), window.rfind("\n"))
-    dot = window.rfind(".", cut + 1)
+    return folded[_before_clause_start(folded, core, floor):core]
+
+
+def _before_clause_start(folded: str, core: int, floor: int) -> int:
+    start = max(floor, core - _WINDOW)
+    # After the last _CLAUSE_BREAK_RE match in the window: the last "!?;\n", or a later "."
+    # before a blank (in the window: a "." ending it is followed by nothing).
+    cut = max(folded.rfind("!", start, core), folded.rfind("?", start, core),
+              folded.rfind(";", start, core), folded.rfind("\n", start, core), start - 1)
+    dot = folded.rfind(".", cut + 1, core)
     while dot >= 0:
-        if window[dot + 1:dot + 2].isspace():
-            return window[dot + 1:]
-        dot = window.rfind(".", cut + 1, dot)
-    return window[cut + 1:]
+        if dot + 1 < core and folded[dot + 1].isspace():
+            return dot + 1
+        dot = folded.rfind(".", cut + 1, dot)
+    return cut + 1
 
 
 def _after_clause(folded: str, end: int, ceiling: int) -> str:
     """The clause after a date, never reaching the next date."""
-    window = folded[end:min(ceiling, end + _WINDOW)]
-    brk = _CLAUSE_BREAK_RE.search(window)
-    return window[:brk.start()] if brk else window
+    return folded[end:_after_clause_end(folded, end, ceiling)]
+
+
+def _after_clause_end(folded: str, end: int, ceiling: int) -> int:
+    stop = min(ceiling, end + _WINDOW)
+    brk = _CLAUSE_BREAK_RE.search(folded, end, stop)  # (its lookahead stops at stop, too)
+    return brk.start() if brk else max(end, stop)
 
 
 def _nearest_tag(before: str, after: str) -> str | None:
@@ -219,39 +232,47 @@ def find_and_choose(folded: str, *, mail_date: date | None, prefer: str,
     usable = sorted((i for i, f in enumerate(found) if mail_date is None or f[3] <= mail_date),
                     key=lambda i: (found[i][3], found[i][0]))  # stable: min() keeps the first
     tags: dict[int, str | None] = {}
-    clauses: dict[int, tuple[str, str]] = {}
+    clauses: dict[int, tuple[int, int]] = {}  # (before clause start, after clause end)
     other = INCIDENT if prefer == PAYMENT else PAYMENT
     for tag in (prefer, other, None):
         for i in usable:
             if i not in tags:
                 if tag == PAYMENT and not _may_be_payment(folded, found, i, tags, clauses):
                     continue  # not a payment date; its own tag is worked out if needed later
-                tags[i] = _nearest_tag(*clauses[i]) if i in clauses else _tag(folded, found, i)
+                if i in clauses:
+                    _, core, end, _ = found[i]
+                    before_start, after_end = clauses[i]
+                    tags[i] = _nearest_tag(folded[before_start:core], folded[end:after_end])
+                else:
+                    tags[i] = _tag(folded, found, i)
             if tags[i] == tag:
                 start, _, end, value = found[i]
                 return [(f[0], f[2]) for f in found], DateHit(start, end, value, tag)
     return [(f[0], f[2]) for f in found], None
 
 
-# Every payment trigger (before or after a date) holds one of these: a date whose clauses
-# hold none is no payment date, whatever its tag.
+# Every payment trigger (before or after a date) holds one of these (tests check every phrase
+# the triggers match): a date whose clauses hold none is no payment date, whatever its tag.
 _PAYMENT_HINT_RE = re.compile("tien|toan|cuoc|khoan|nap the|hoa don|gia han|mua goi|ky goi|bi tru")
 assert all(_PAYMENT_HINT_RE.search(alt) for alt in (*_PAYMENT_BEFORE, *_PAYMENT_AFTER))
 
 
 def _may_be_payment(folded: str, found: list[tuple[int, int, int, date]], i: int,
-                    tags: dict[int, str | None], clauses: dict[int, tuple[str, str]]) -> bool:
-    """False when ``found[i]`` cannot be tagged payment. Records what it learns on the way:
-    the tag None of a period's end, else the date's two clauses (for :func:`_nearest_tag`)."""
+                    tags: dict[int, str | None], clauses: dict[int, tuple[int, int]]) -> bool:
+    """False when ``found[i]`` cannot be tagged payment (see :func:`_tag`). Records what it
+    learns on the way: the tag None of a period's end, else where its two clauses end."""
     _, core, end, _ = found[i]
     floor = found[i - 1][2] if i else 0
     if _ends_period(folded, floor, core):
         tags[i] = None
         return False
     ceiling = found[i + 1][0] if i + 1 < len(found) else len(folded)
-    before, after = clauses[i] = (_before_clause(folded, core, floor),
-                                  _after_clause(folded, end, ceiling))
-    return _PAYMENT_HINT_RE.search(before) is not None or _PAYMENT_HINT_RE.search(after) is not None
+    before_start = _before_clause_start(folded, core, floor)
+    after_end = _after_clause_end(folded, end, ceiling)
+    clauses[i] = before_start, after_end
+    # (Literals only: searching the fold between the bounds is searching the clause.)
+    return (_PAYMENT_HINT_RE.search(folded, before_start, core) is not None
+            or _PAYMENT_HINT_RE.search(folded, end, after_end) is not None)
 
 
 def choose(hits: list[DateHit], *, mail_date: date | None, prefer: str) -> DateHit | None:

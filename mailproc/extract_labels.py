@@ -174,8 +174,8 @@ def _text_value_start(text: str, start: int, end: int, value: int) -> int:
     return value
 
 
-# Per phrase: its label, whether all its fields are free text ("Tên kênh:" is no name label:
-# the value after a name or address label is read with fewer filler words), and whether any is.
+# Per phrase: its label; whether all its fields are free text (then its separator takes fewer
+# filler words: "Tên kênh:" is no name label); whether any is (then text_value is read).
 _LABEL_INFO = {phrase: (label, _FREE_TEXT.issuperset(label.fields),
                         bool(_FREE_TEXT.intersection(label.fields)))
                for phrase, label in _LABEL_BY_PHRASE.items()}
@@ -237,8 +237,9 @@ def _card_at(doc: Doc, pos: int, cut: int) -> Found | None:
     groups = m.group().split(" ")
     # "Số thẻ 12345678 0912345678": a phone written right after the card is not part of it.
     for k in range(1, min(_TRAILING_PHONE_GROUPS, len(groups) - 1) + 1):
-        head = " ".join(groups[:-k])
-        if doc.classify_phone(" ".join(groups[-k:])) is not None and len(digits(head)) >= 8:
+        head, tail = " ".join(groups[:-k]), " ".join(groups[-k:])
+        # (Under 8 characters, under 8 digits: classify() says no at once.)
+        if len(tail) >= 8 and doc.classify_phone(tail) is not None and len(digits(head)) >= 8:
             end = m.start() + len(head)
             break
     return Found(digits(doc.text[m.start():end]), m.start(), end)

@@ -6,7 +6,6 @@ A name is kept as written (original case and diacritics), honorifics dropped ("C
 
 from __future__ import annotations
 
-import itertools
 import re
 
 from mailproc.extract_layout import CLOSER_RE, Layout
@@ -31,10 +30,14 @@ _MAX_NAME_WORDS = 6
 WORD_RUN_RE = re.compile(r"[^\W\d_]{1,20}(?:[ \t]{1,2}[^\W\d_]{1,20}){0,7}")
 
 
+# Found somewhere exactly when one of the phrases is in the text.
+_ROLE_PHRASE_RE = re.compile("|".join(map(re.escape, _ROLE_PHRASES)))
+
+
 def _is_role(words: list[str]) -> bool:
     folded = fold_aligned(" ".join(words))
     return (any(w.strip(".,") in _ROLE_WORDS for w in folded.split())
-            or any(p in folded for p in _ROLE_PHRASES))
+            or _ROLE_PHRASE_RE.search(folded) is not None)
 
 
 def plausible_name(raw: str, *, min_words: int, labelled: bool = False) -> str | None:
@@ -62,7 +65,12 @@ def capitalised_prefix(text: str, pos: int) -> str:
     words = m.group().split() if m else []
     while len(words) > 1 and fold_aligned(words[0]) in _HONORIFICS:
         words = words[1:]
-    return " ".join(itertools.takewhile(lambda w: w[0].isupper(), words[:_MAX_NAME_WORDS]))
+    capitalised = []
+    for word in words[:_MAX_NAME_WORDS]:
+        if not word[0].isupper():
+            break
+        capitalised.append(word)
+    return " ".join(capitalised)
 
 
 # "tôi tên là", "em là", "tên của tôi là" (+ "khách hàng"), on the fold ...

@@ -6,8 +6,8 @@ in space-separated groups ("0912 345 678 0987 654 321"), and its cost on a hosti
 large. Instead a linear regex finds runs of digits and separators, each run is cut into
 space-separated groups, and the longest group sequence from the left that ``phonenumbers.parse``
 accepts (after the 01xx prefix table) is taken. Cheap digit-count and prefix checks run before
-every parse, a run with fewer than 8 digits is not cut at all, parse results are cached per digit
-string, and a work budget bounds the total per text.
+every parse, a run with fewer than 8 digits is not cut at all, parse results and cut runs are
+cached (the same numbers come back), and a work budget bounds the total per text.
 """
 
 from __future__ import annotations
@@ -67,6 +67,10 @@ class PhoneHit:
     end: int
     kind: str  # CUSTOMER | COMPANY | OTHER
     e164: str | None = None
+
+
+# A phone-like number as (start, end, kind, E.164): what PhoneHit holds, without its cost.
+Number = tuple[int, int, str, str | None]
 
 
 @dataclass
@@ -162,10 +166,6 @@ def _trim(raw: str) -> str:
 def _may_start_phone(digits: str, plus: bool) -> bool:
     """Cheap check before joining groups: could a number start with these digits?"""
     return plus or digits.startswith(("0", "8", "1")) or not digits
-
-
-# A phone-like number as (start, end, kind, E.164): what PhoneHit holds, without its cost.
-Number = tuple[int, int, str, str | None]
 
 
 def _segment(text: str, start: int, end: int, region: str, company_numbers: frozenset[str],

@@ -1,9 +1,11 @@
 """Text helpers of the extractor: normalisation, the length-aligned fold, masks, lines.
 
 Every step of :mod:`mailproc.extract` reads the same strings: the normalised text, its fold
-(one character per character, so an offset found in one is valid in the other) and the fold's
-*title view* (see :func:`title_view`). Extraction has to keep up with the mail flow, so each
-helper here is the fast form of a plain definition; its comment says why the result is the same.
+(one character per character, so an offset found in one is valid in the other), and two views
+of the fold made for ``re``: the *title view* for word patterns and the *digit shape* for
+number patterns (see :func:`title_view`, :func:`digit_shape`). Extraction has to keep up with
+the mail flow, so each helper here is the fast form of a plain definition; its comment says
+why the result is the same, and tests/test_extract.py holds it to that.
 """
 
 from __future__ import annotations
@@ -124,7 +126,6 @@ def normalize_and_fold(text: str) -> tuple[str, str, bool]:
     return text, codecs.charmap_decode(slots, "strict", _FOLDED_SLOTS)[0], True
 
 
-
 class _FoldTable(dict[int, str]):
     """``str.translate`` table filled lazily from :func:`textnorm.fold`, one char per char."""
 
@@ -195,17 +196,21 @@ _BLANK_RE = re.compile(r"[^\n]")
 
 def masked(text: str, spans: Iterable[tuple[int, int]]) -> str:
     """``text`` with the spans blanked (newlines kept, so lines and offsets stay put)."""
-    out, prev = [], 0
+    out: list[str] = []
+    append, find, size, prev = out.append, text.find, len(text), 0
     for start, end in sorted(spans):
-        start = max(start, prev)
+        if start < prev:
+            start = prev
         if end > start:
-            out.append(text[prev:start])
-            out.append(" " * (min(end, len(text)) - start) if text.find("\n", start, end) < 0
-                       else _BLANK_RE.sub(" ", text[start:end]))
+            append(text[prev:start])
+            if find("\n", start, end) < 0:
+                append(" " * ((end if end < size else size) - start))
+            else:
+                append(_BLANK_RE.sub(" ", text[start:end]))
             prev = end
     if not out:
         return text
-    out.append(text[prev:])
+    append(text[prev:])
     return "".join(out)
 
 

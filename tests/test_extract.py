@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import random
+import re
 import unicodedata
 from dataclasses import dataclass, field
 from datetime import date
@@ -9,6 +11,16 @@ from typing import Any
 
 import pytest
 
+from mailproc import (
+    extract_address,
+    extract_dates,
+    extract_labels,
+    extract_names,
+    extract_phone,
+    extract_shapes,
+    extract_text,
+    textnorm,
+)
 from mailproc.config import ExtractConfig
 from mailproc.extract import JSON_KEYS, Extracted, extract, fold_aligned
 from mailproc.extract_phone import OLD_MOBILE_PREFIXES, upgrade_old_mobile
@@ -204,6 +216,24 @@ CASES = [
     Case("category-paid-up-is-context", "Tôi vẫn đóng cước đầy đủ hàng tháng mà vẫn mất sóng", {}),
     Case("category-phi", "Sao lại thu phí lắp đặt?", {"category": "fee"}),
     Case("category-other", "Mất sóng kênh K+1 từ tối qua", {}),
+    # --- text outside the fast paths (see extract_text): emoji, mojibake, NBSP, other scripts --
+    Case("emoji-crlf-quotes",
+         "Số thẻ: 1234 5678 9012 😀\r\nSĐT: 0912 345 678 – gọi “giờ hành chính”\r\n"
+         "Mất sóng từ ngày 05/10/2026…",
+         {"smartcard": "123456789012", "phone": "+84912345678", "incident_date": "2026-10-05"},
+         confidence={"smartcard": "label", "phone": "label", "incident_date": "prose"}),
+    Case("mojibake-utf8-read-as-cp1252",
+         "Số thẻ: 1234 5678 9012. Tôi tên là Trần Thị Bình".encode().decode("cp1252", "replace"),
+         {"smartcard": "123456789012", "name": "Trần Thị Bình"}),
+    Case("nbsp-after-colon", "Điện thoại:\u00a00912.345.678\nĐịa chỉ:\u00a012 Lý Thường Kiệt, Hà Nội",
+         {"phone": "+84912345678", "address": "12 Lý Thường Kiệt, Hà Nội"}),
+    Case("labels-caps-tabs", "SO THE:\t1234 5678 9012\nSDT:\t0987.654.321\nDIA CHI: 5 PHO HUE, HA NOI",
+         {"smartcard": "123456789012", "phone": "+84987654321", "address": "5 PHO HUE, HA NOI"}),
+    Case("other-script-around", "Привет! Số thẻ 8012 3456 7890 bị khóa, đầu thu: KP-5530-29177",
+         {"smartcard": "801234567890", "decoder": "KP-5530-29177"}),
+    Case("hotline-twice-phone-once",
+         "Tôi gọi 1900 1592 mãi. Gọi lại 1900 1592 vẫn bận. Số của tôi 0903 123 456",
+         {"phone": "+84903123456"}, confidence={"phone": "shape"}),
     # --- forwarded complaint --------------------------------------------------------------------
     Case("forwarded",
          "Chuyển tiếp giúp em.\n\n---------- Forwarded message ---------\n"
@@ -280,3 +310,117 @@ def test_hostile_megabyte_returns() -> None:
     assert result.phone == "+84912345678"
     digits = "0" * 500_000 + "." * 500_000
     assert extract(digits, config=CONFIG).smartcard is None
+
+
+# --- the fast paths give the plain definitions' results -------------------------------------
+# (Each fast path in extract_*.py names what it stands for; these tests hold it to that, on the
+# cases above and on random text mixing what the fast paths handle with what they do not.)
+
+_PIECES = ["Số thẻ: ", "SĐT: ", "ĐT: ", "Đ/c: ", "Họ tên: ", "Địa chỉ: ", "đầu thu: ", "S/N ", "tên là ",
+           "tôi là ", "nhà tôi ở ", "Em ở ", "Khách hàng: ", "0912 345 678", "+84 (0) 912 345 678",
+           "(028) 3821 2345", "1900 1592", "1234-5678-9012", "175.000đ", "05/10/2026", "5/10",
+           "ngày 5 tháng 10", "hết hạn ngày 30/11/2026", "thanh toán ", "bị trừ ", "mất sóng ",
+           "cước ", "a@b.vn", "\n", "\r\n", "\t", " ", ", ", ". ", "–", "“", "…", "\u00a0", "😀",
+           "Привет", "٣", "\u0301", "ß", "Ø", "ﬁ", "Ã©", "9" * 12, "1 " * 8, "K+", "x"]
+
+
+def _random_texts(count: int, seed: int = 7) -> list[str]:
+    rng = random.Random(seed)
+    return ["".join(rng.choice(_PIECES) for _ in range(rng.randint(1, 60))) for _ in range(count)]
+
+
+_TEXTS = [c.text for c in CASES] + _random_texts(300)
+
+
+def test_normalize_and_fold_match_textnorm() -> None:
+    for text in _TEXTS + [t * 3 for t in _TEXTS[:40]]:
+        normal = textnorm.normalize(text)
+        assert extract_text.normalize(text) == normal
+        assert fold_aligned(text) == fold_keep_length(text)
+        assert extract_text.normalize_and_fold(text)[:2] == (normal, fold_keep_length(normal))
+
+
+def test_no_code_point_folds_through_two_ascii_characters() -> None:
+    """What fold_aligned's decomposition path relies on, for every code point."""
+    for code in range(0x110000):
+        char = chr(code)
+        base = unicodedata.normalize("NFD", char.replace("đ", "d").replace("Đ", "d"))
+        ascii_only = base.encode("ascii", "ignore")
+        assert len(ascii_only) <= 1, hex(code)
+        if ascii_only:
+            assert textnorm.fold(char)[:1] == ascii_only.decode().lower(), hex(code)
+
+
+def test_slot_characters_are_nfc_in_any_order() -> None:
+    chars = [c for c in extract_text._SLOT_CHARS if c != extract_text._UNMAPPED]
+    assert type(extract_text._SLOTS).__name__ == "EncodingMap"  # the fast charmap
+    assert all(unicodedata.is_normalized("NFC", a + b) for a in chars for b in chars)
+    assert all(len(fold_keep_length(c)) == 1 for c in chars)
+
+
+def test_title_view_regexes_match_fold_regexes() -> None:
+    fee_on_fold = re.compile(extract_text.words(*extract_shapes._FEE_WORDS))
+    for text in _TEXTS:
+        folded = fold_aligned(textnorm.normalize(text))
+        title = extract_text.title_view(folded)
+
+        def spans(pattern: re.Pattern[str], subject: str) -> list[tuple[int, int]]:
+            return [m.span() for m in pattern.finditer(subject)]
+
+        assert spans(extract_labels._LABEL_RE, title) == spans(extract_labels._LABEL_FOLD_RE, folded)
+        assert spans(extract_shapes._FEE_RE, title) == spans(fee_on_fold, folded)
+        assert ([(m.span(), m.group().split(None, 2)[1] == "La")
+                 for m in extract_names._PROSE_NAME_TITLE_RE.finditer(title)]
+                == [(m.span(), m.group("is") is not None)
+                    for m in extract_names._PROSE_NAME_RE.finditer(folded)])
+        if folded.isascii():
+            assert (spans(extract_address._PROSE_ADDRESS_TITLE_RE, title)
+                    == spans(extract_address._PROSE_ADDRESS_RE, folded))
+
+
+def test_digit_shape_scans_match_plain_scans() -> None:
+    company = frozenset({"19001592", "18001592"})
+    for text in _TEXTS:
+        full, folded, slotted = extract_text.normalize_and_fold(text)
+        if not slotted:
+            continue
+        shape = extract_text.digit_shape(folded)
+
+        plain = list(extract_phone.find_numbers(full, region="VN", company_numbers=company))
+        assert list(extract_phone.find_numbers(full, region="VN", company_numbers=company,
+                                               shape=shape)) == plain
+        # extract() scans the fold: numbers are made of characters that fold to themselves.
+        assert list(extract_phone.find_numbers(folded, region="VN", company_numbers=company,
+                                               shape=shape)) == plain
+        # With a budget given, every run is cut and the budget kept exactly.
+        assert list(extract_phone.find_numbers(full, region="VN", company_numbers=company,
+                                               budget=extract_phone.Budget())) == plain
+        assert extract_shapes.amount_spans(folded, shape) == extract_shapes.amount_spans(folded)
+        assert (extract_dates.find_dates(folded, mail_date=MAIL_DATE, shape=shape)
+                == extract_dates.find_dates(folded, mail_date=MAIL_DATE))
+
+
+def test_find_and_choose_is_choose_of_find_dates() -> None:
+    for text in _TEXTS:
+        folded = fold_aligned(textnorm.normalize(text))
+        for mail_date in (MAIL_DATE, None):
+            hits = extract_dates.find_dates(folded, mail_date=mail_date)
+            for prefer in (extract_dates.PAYMENT, extract_dates.INCIDENT):
+                spans, chosen = extract_dates.find_and_choose(folded, mail_date=mail_date,
+                                                              prefer=prefer)
+                assert spans == [(h.start, h.end) for h in hits]
+                assert chosen == extract_dates.choose(hits, mail_date=mail_date, prefer=prefer)
+
+
+def test_payment_hints_cover_every_payment_trigger() -> None:
+    for alternative in (*extract_dates._PAYMENT_BEFORE, *extract_dates._PAYMENT_AFTER):
+        m = re.fullmatch(r"([a-z ]*)\(\?:([a-z|]+)\)", alternative)
+        phrases = [m.group(1) + w for w in m.group(2).split("|")] if m else [alternative]
+        assert all(re.fullmatch(r"[a-z ]+", p) for p in phrases), alternative
+        assert all(extract_dates._PAYMENT_HINT_RE.search(p) for p in phrases), alternative
+
+
+def test_label_separator_is_shorter_than_its_colon_window() -> None:
+    for pattern in (extract_labels._SEP_RE, extract_labels._TEXT_SEP_RE):
+        width = re._parser.parse(pattern.pattern).getwidth()  # type: ignore[attr-defined]
+        assert width[1] < extract_labels._MAX_SEPARATOR
