@@ -133,9 +133,8 @@ def extract(text: str, *, subject: str = "", sender_address: str | None = None,
     not_dates = [*phones, *((s, e) for s, _, e in layout.signatures), *layout.datelines]
     undated = masked(unclaimed, not_dates)
     prefer = extract_dates.PAYMENT if category == "fee" else extract_dates.INCIDENT
-    dated, chosen = extract_dates.find_and_choose(
-        undated, mail_date=mail_date, prefer=prefer,
-        shape=doc.shape(undated))
+    dated, chosen = extract_dates.find_and_choose(undated, mail_date=mail_date, prefer=prefer,
+                                                  shape=doc.shape(undated))
     claimed += dated
     if chosen is not None:
         put("incident_date", chosen.value, "prose" if chosen.tag else "shape")

@@ -43,11 +43,11 @@ _PROSE_ADDRESS_RE = re.compile(
 # greedy "?" does, and so is each pronoun.
 _PRONOUN_PLACE = (r"[ \t]{1,3}(?:Hien[ \t]{1,3})?(?:Dang[ \t]{1,3})?"
                   r"(?:O|Song O|Song Tai|O Tai|Cu Tru Tai)")
-_PROSE_ADDRESS_TITLE_RE = re.compile(
+_PROSE_ADDRESS_TITLE_RE = re.compile((
     r"(?:Nha[ \t]{1,3}(?:Toi|Em|Minh)" + _PRONOUN_PLACE
     + "|Toi" + _PRONOUN_PLACE + "|Em" + _PRONOUN_PLACE + "|Minh" + _PRONOUN_PLACE
     + r"|Nha[ \t]{1,3}(?:Toi|Em|Minh)[ \t]{1,3}(?:O|Tai))"
-    r"[ \t]{1,3}(?:(?:Dia Chi|So Nha)[ \t]{1,3})?(?=[^\W_])")
+    r"[ \t]{1,3}(?:(?:Dia Chi|So Nha)[ \t]{1,3})?(?=[^\W_])").encode())  # the view is bytes
 # "[\n!?;]|\.(?=\s|$)" with a character set first, so that `re` skips ahead.
 _SENTENCE_END_RE = re.compile(r"[\n!?;.](?:(?<!\.)|(?=\s|$))")
 # Lower-case conjunctions end an address; matched on the original text, as folded "mà" is "Mã".
@@ -86,12 +86,12 @@ def _address_parts(doc: Doc, start: int, end: int) -> list[str]:
 
 def prose_address(doc: Doc, label_starts: Sequence[int]) -> str | None:
     """The first address written in prose; it ends before the next label (starts in order)."""
-    scan = (_PROSE_ADDRESS_TITLE_RE.finditer(doc.title) if doc.folded.isascii()
-            else _PROSE_ADDRESS_RE.finditer(doc.folded))
-    for m in capped(scan):
-        next_label = next((s for s in label_starts if s >= m.end()), len(doc.text))
-        limit = min(line_end(doc.text, m.end()), m.end() + MAX_ADDRESS, next_label)
-        parts = _address_parts(doc, m.end(), _sentence_end(doc, m.end(), limit))
+    ends = ((m.end() for m in _PROSE_ADDRESS_TITLE_RE.finditer(doc.title)) if doc.folded.isascii()
+            else (m.end() for m in _PROSE_ADDRESS_RE.finditer(doc.folded)))
+    for start in capped(ends):  # where each "tôi ở …" leaves off: the address starts
+        next_label = next((s for s in label_starts if s >= start), len(doc.text))
+        limit = min(line_end(doc.text, start), start + MAX_ADDRESS, next_label)
+        parts = _address_parts(doc, start, _sentence_end(doc, start, limit))
         value = clean_address(", ".join(parts))
         if value and (looks_like_address(fold_aligned(value)) or len(parts) > 1):
             return value

@@ -106,7 +106,7 @@ def _title_label_pattern(phrases: Iterable[str]) -> str:
     return "(?:" + "|".join(alts) + r")(?![a-zA-Z0-9])"
 
 
-_LABEL_RE = re.compile(_title_label_pattern(_LABEL_BY_PHRASE))
+_LABEL_RE = re.compile(_title_label_pattern(_LABEL_BY_PHRASE).encode())  # the view is bytes
 _PRONOUN = r"(?:toi|em|minh|anh|chi|khach hang)"
 
 

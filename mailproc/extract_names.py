@@ -73,7 +73,8 @@ def capitalised_prefix(text: str, pos: int) -> str:
     return " ".join(capitalised)
 
 
-# "tôi tên là", "em là", "tên của tôi là" (+ "khách hàng"), on the fold ...
+# "tôi tên là", "em là", "tên của tôi là" (+ "khách hàng"), on the fold: the plain form, kept
+# as the reference that the title form below must equal (tests compare them) ...
 _PROSE_NAME_RE = re.compile(
     r"(?<![a-z])(?:(?:toi|em|minh)[ \t]{1,3}(?:ten(?:[ \t]{1,3}la)?|(?P<is>la))|"
     r"ten[ \t]{1,3}(?:cua[ \t]{1,3})?(?:toi|em|minh)[ \t]{1,3}la)[ \t]{1,3}"
@@ -82,17 +83,17 @@ _PROSE_NAME_RE = re.compile(
 # its own capital so that `re` can skip ahead. "(?:toi|em|minh)" is spelt out per pronoun, so
 # "is" cannot be a group: it is the "tôi là" branch, the one whose second word is "la".
 _PRONOUN_NAME = r"[ \t]{1,3}(?:Ten(?:[ \t]{1,3}La)?|La)"
-_PROSE_NAME_TITLE_RE = re.compile(
+_PROSE_NAME_TITLE_RE = re.compile((
     r"(?:Toi" + _PRONOUN_NAME + "|Em" + _PRONOUN_NAME + "|Minh" + _PRONOUN_NAME
     + r"|Ten[ \t]{1,3}(?:Cua[ \t]{1,3})?(?:Toi|Em|Minh)[ \t]{1,3}La)[ \t]{1,3}"
-    r"(?:(?:Khach Hang|Chu Thue Bao)[ \t]{1,3})?")
+    r"(?:(?:Khach Hang|Chu Thue Bao)[ \t]{1,3})?").encode())  # the view is bytes
 _SIGNATURE_PART_RE = re.compile(r"\s[-–|]\s|[,.:;(|\t]")
 
 
 def prose_name(doc: Doc) -> str | None:
     for m in capped(_PROSE_NAME_TITLE_RE.finditer(doc.title)):
         # "tôi là X" needs two words: "tôi là Khách…" is not a name; "em tên Hùng" is.
-        min_words = 2 if m.group().split(None, 2)[1] == "La" else 1
+        min_words = 2 if m.group().split(None, 2)[1] == b"La" else 1
         name = plausible_name(capitalised_prefix(doc.text, m.end()), min_words=min_words)
         if name:
             return name

@@ -110,7 +110,7 @@ _FEE_WORDS = (
     "tinh tien", "thu tien", "mat tien", "chuyen khoan", "dong tien", "tien thue bao", "billing",
     "refund", "payment", "fee", "fees", "charge", "charged")
 # Searched on the title view (same matches as words(*_FEE_WORDS) on the fold, found faster).
-_FEE_RE = re.compile(title_words(*_FEE_WORDS))
+_FEE_RE = re.compile(title_words(*_FEE_WORDS).encode())  # the view is bytes
 # Folding merges "cước" (charge) with "cuộc" (a call), "phí" with "phi", "nạp" with "nắp": the
 # original spelling decides; without diacritics, the next word does.
 _FEE_SPELLING = {"cuoc": "cước", "phi": "phí", "nap": "nạp"}

@@ -364,12 +364,12 @@ def test_title_view_regexes_match_fold_regexes() -> None:
         folded = fold_aligned(textnorm.normalize(text))
         title = extract_text.title_view(folded)
 
-        def spans(pattern: re.Pattern[str], subject: str) -> list[tuple[int, int]]:
+        def spans(pattern: re.Pattern[Any], subject: Any) -> list[tuple[int, int]]:
             return [m.span() for m in pattern.finditer(subject)]
 
         assert spans(extract_labels._LABEL_RE, title) == spans(extract_labels._LABEL_FOLD_RE, folded)
         assert spans(extract_shapes._FEE_RE, title) == spans(fee_on_fold, folded)
-        assert ([(m.span(), m.group().split(None, 2)[1] == "La")
+        assert ([(m.span(), m.group().split(None, 2)[1] == b"La")
                  for m in extract_names._PROSE_NAME_TITLE_RE.finditer(title)]
                 == [(m.span(), m.group("is") is not None)
                     for m in extract_names._PROSE_NAME_RE.finditer(folded)])
