@@ -22,9 +22,10 @@ from sqlalchemy.orm import Session
 from mailproc.agents import Agent, Roster
 from mailproc.assess import FIELD_LABELS_VI
 from mailproc.config import Config
-from mailproc.models import Attachment, Event, OutboxAttachment, OutboxItem, Ticket, TicketMessage
+from mailproc.models import Attachment, Event, InboundMessage, OutboxAttachment, OutboxItem, Ticket, TicketMessage
 from mailproc.notices.outbox import Notice, render_row
 from mailproc.notices.render import InvalidAddress, mask, parse_address
+from mailproc.parsing import ParsedMail
 from mailproc.workdays import WorkCalendar
 from mailproc.workflow import ANSWERED, CLOSED, L2, QUEUE_OF, REJECTED, Decision, Policy, Step, TicketState, decide
 
@@ -43,6 +44,16 @@ class Sink:
 
     def event(self, ticket: Ticket, kind: str, now: datetime, actor: str = SYSTEM_ACTOR, **detail: Any) -> None:
         self.events.append((ticket, {"at": now, "actor": actor, "kind": kind, "detail": detail}))
+
+    def file_message(self, ticket: Ticket, row: InboundMessage, parsed: ParsedMail, now: datetime, *,
+                     body: str, direction: str = "in") -> None:
+        """Record an e-mail (with its attachments) on a ticket."""
+        self.messages.append((ticket, {
+            "inbound_id": row.id, "outbox_id": None, "direction": direction, "message_id": parsed.message_id,
+            "from_address": parsed.from_address or "", "subject": parsed.subject, "body_text": body,
+            "quoted_text": parsed.quoted_text, "created_at": now,
+        }, [{"filename": a.filename, "content_type": a.content_type, "size": a.size, "sha256": a.sha256,
+             "data": a.data, "note": a.note} for a in parsed.attachments]))
 
     def write(self, session: Session) -> None:
         """Insert everything collected (after the session flushed the tickets)."""

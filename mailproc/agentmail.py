@@ -28,16 +28,6 @@ from mailproc.workflow import Step, allowed, decide
 TEXT_USERS = frozenset({"resolve", "accept", "reject", "meeting", "final", "note", "consult"})
 
 
-def file_message(sink: Sink, ticket: Ticket, row: InboundMessage, parsed: ParsedMail, now: datetime,
-                 direction: str = "in") -> None:
-    sink.messages.append((ticket, {
-        "inbound_id": row.id, "outbox_id": None, "direction": direction, "message_id": parsed.message_id,
-        "from_address": parsed.from_address or "", "subject": parsed.subject, "body_text": parsed.new_text,
-        "quoted_text": parsed.quoted_text, "created_at": now,
-    }, [{"filename": a.filename, "content_type": a.content_type, "size": a.size, "sha256": a.sha256,
-         "data": a.data, "note": a.note} for a in parsed.attachments]))
-
-
 def _refuse(ctx: Context, sink: Sink, ticket: Ticket | None, agent: Agent, row: InboundMessage, reasons: list[str],
             now: datetime) -> str:
     state = ticket_state(ticket) if ticket is not None else None
@@ -75,7 +65,7 @@ def handle_agent_mail(session: Session, ctx: Context, sink: Sink, ticket: Ticket
     if ticket is None:
         return _refuse(ctx, sink, None, agent, row, [
             "no ticket found: reply to the ticket's e-mail and keep its tag [KP-…] in the subject"], now)
-    file_message(sink, ticket, row, parsed, now)
+    sink.file_message(ticket, row, parsed, now, body=parsed.new_text)
     commands = parse_commands(parsed.new_text)
     if agent.role == "department":
         return _department_answer(session, ctx, sink, ticket, row, commands, agent, now)
@@ -128,7 +118,7 @@ def file_sent_copy(ctx: Context, sink: Sink, ticket: Ticket | None, row: Inbound
     """A reply an agent sent straight from the shared mailbox: recorded on its ticket."""
     if ticket is None:
         return "sent_copy_no_ticket"
-    file_message(sink, ticket, row, parsed, now, direction="out")
+    sink.file_message(ticket, row, parsed, now, body=parsed.new_text, direction="out")
     sink.event(ticket, "agent_reply_sent", now, actor=parsed.from_address or "shared mailbox",
                message_id=parsed.message_id, to=list(parsed.to))
     ticket.updated_at = now

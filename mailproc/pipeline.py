@@ -23,6 +23,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, defer, sessionmaker
 
 from mailproc.actions import (
+    IDENTIFIER_FIELDS,
     Context,
     Sink,
     base_context,
@@ -60,7 +61,6 @@ from mailproc.workflow import DONE_STATES, L2, Step
 
 log = logging.getLogger(__name__)
 SYSTEM = "mailproc"
-IDENTIFIER_FIELDS = ("name", "address", "phone", "email", "smartcard", "decoder")
 
 
 @dataclass
@@ -204,16 +204,6 @@ def _apply_identifiers(ticket: Ticket, found: Extracted) -> list[str]:
     return changed
 
 
-def _add_message(state: BatchState, ticket: Ticket, row: InboundMessage, parsed: ParsedMail,
-                 now: datetime) -> None:
-    state.messages.append((ticket, {
-        "inbound_id": row.id, "outbox_id": None, "direction": "in", "message_id": parsed.message_id,
-        "from_address": parsed.from_address or "", "subject": parsed.subject,
-        "body_text": parsed.customer_text, "quoted_text": parsed.quoted_text, "created_at": now,
-    }, [{"filename": a.filename, "content_type": a.content_type, "size": a.size, "sha256": a.sha256,
-         "data": a.data, "note": a.note} for a in parsed.attachments]))
-
-
 def notice_context(ctx: Context, ticket: Ticket, parsed: ParsedMail | None = None) -> dict[str, Any]:
     """What the customer-facing templates may show (card and phone masked)."""
     return {**base_context(ctx, ticket), "excerpt": (parsed.new_text if parsed else "")[:600]}
@@ -271,7 +261,7 @@ def _create_ticket(session: Session, ctx: Context, state: BatchState, row: Inbou
     state.by_ref[ticket.ref] = ticket
     if parsed.message_id:
         state.by_message_id[parsed.message_id] = ticket
-    _add_message(state, ticket, row, parsed, now)
+    state.file_message(ticket, row, parsed, now, body=parsed.customer_text)
     state.event(ticket, "received", now, inbound_id=row.id, message_id=parsed.message_id,
            found=dict(found.confidence))
     state.event(ticket, "assessed", now, missing=list(verdict.missing), time_limit=verdict.time_limit,
@@ -322,7 +312,7 @@ def _join_reply(session: Session, ctx: Context, state: BatchState, ticket: Ticke
                 now: datetime) -> None:
     parsed, found = a.parsed, a.found
     assert parsed is not None and found is not None
-    _add_message(state, ticket, row, parsed, now)
+    state.file_message(ticket, row, parsed, now, body=parsed.customer_text)
     if parsed.message_id:
         state.by_message_id.setdefault(parsed.message_id, ticket)
     ticket.updated_at = now

@@ -1,10 +1,10 @@
-"""Queue outgoing notices in the outbox, inside the caller's transaction.
+"""Outbox rows for notices: what is stored when a notice is queued, and the bytes sent later.
 
-A notice is rendered when it is queued (subject, text, HTML) and its Message-ID is fixed
-then; :func:`materialize` builds the MIME bytes once, at the first delivery attempt, and the
-sender stores and reuses them on every retry. ``dedupe_key`` makes queuing idempotent: the
-same notice for the same ticket is never queued twice. Automatic notices to one address are
-capped per hour and per day (loop and flood protection).
+:func:`render_row` fixes the Message-ID and the subject when the notice is queued and keeps
+the template context; :func:`materialize` renders the bodies and builds the MIME bytes once,
+at the first delivery attempt, and the sender reuses those bytes on every retry. The unique
+``dedupe_key`` makes queuing idempotent. (The per-sender caps on automatic notices are applied
+by the pipeline, which counts them per batch.)
 """
 
 from __future__ import annotations
@@ -12,15 +12,13 @@ from __future__ import annotations
 import dataclasses
 import json
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import Any
 
 from jinja2 import Environment
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session
 
 from mailproc.config import Config
-from mailproc.models import OUT_QUEUED, OutboxAttachment, OutboxItem, Ticket
+from mailproc.models import OUT_QUEUED, OutboxItem
 from mailproc.notices.render import Rendered, build_message, new_message_id, parse_address, render, render_subject
 
 # Kinds sent automatically in answer to a customer's mail: these count against the caps.
@@ -38,29 +36,6 @@ class Notice:
     in_reply_to: str | None = None
     references: tuple[str, ...] = ()
     attachments: tuple[tuple[str, str, bytes], ...] = ()
-
-
-def over_rate_limit(session: Session, address: str, now: datetime, config: Config) -> str | None:
-    """A reason string when ``address`` already got its share of automatic notices."""
-    caps = (
-        (timedelta(hours=1), config.notices.max_per_sender_per_hour, "hour"),
-        (timedelta(days=1), config.notices.max_per_sender_per_day, "day"),
-    )
-    for window, cap, label in caps:
-        count = session.scalar(
-            select(func.count(OutboxItem.id)).where(
-                OutboxItem.to_address == address,
-                OutboxItem.kind.in_(AUTOMATIC_KINDS),
-                OutboxItem.created_at > now - window,
-            )
-        ) or 0
-        if count >= cap:
-            return f"{count} automatic notices to this address in the last {label} (cap {cap})"
-    return None
-
-
-def already_queued(session: Session, dedupe_key: str) -> bool:
-    return session.scalar(select(OutboxItem.id).where(OutboxItem.dedupe_key == dedupe_key)) is not None
 
 
 def _encode(value: Any) -> Any:
@@ -114,27 +89,6 @@ def render_row(env: Environment, config: Config, notice: Notice, now: datetime) 
         "next_attempt_at": now,
         "created_at": now,
     }
-
-
-def new_item(env: Environment, config: Config, notice: Notice, now: datetime,
-             ticket: Ticket | None = None) -> OutboxItem:
-    """Render one notice into an outbox row object (not yet added to a session)."""
-    item = OutboxItem(**render_row(env, config, notice, now), attachments=[
-        OutboxAttachment(filename=name, content_type=ctype, data=data) for name, ctype, data in notice.attachments])
-    if ticket is not None:
-        item.ticket = ticket
-    else:
-        item.ticket_id = notice.ticket_id
-    return item
-
-
-def enqueue(session: Session, env: Environment, config: Config, notice: Notice, now: datetime) -> OutboxItem | None:
-    """Render and add one notice; None if an identical notice (same dedupe key) exists."""
-    if already_queued(session, notice.dedupe_key):
-        return None
-    item = new_item(env, config, notice, now)
-    session.add(item)
-    return item
 
 
 def materialize(item: OutboxItem, config: Config, env: Environment) -> bytes:
