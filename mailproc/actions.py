@@ -12,17 +12,18 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 from zoneinfo import ZoneInfo
 
 from jinja2 import Environment
-from sqlalchemy import insert, select
+from sqlalchemy import Table, insert, select
 from sqlalchemy.orm import Session
 
 from mailproc.agents import Agent, Roster
 from mailproc.assess import FIELD_LABELS_VI
 from mailproc.config import Config
-from mailproc.models import Attachment, Event, InboundMessage, OutboxAttachment, OutboxItem, Ticket, TicketMessage
+from mailproc.db import allocate_ids
+from mailproc.models import Attachment, Base, Event, InboundMessage, OutboxAttachment, OutboxItem, Ticket, TicketMessage
 from mailproc.notices.outbox import Notice, render_row
 from mailproc.notices.render import InvalidAddress, mask, parse_address
 from mailproc.parsing import ParsedMail
@@ -56,27 +57,36 @@ class Sink:
              "data": a.data, "note": a.note} for a in parsed.attachments]))
 
     def write(self, session: Session) -> None:
-        """Insert everything collected (after the session flushed the tickets)."""
-        plain = [{**row, "ticket_id": t.id} for t, row, files in self.messages if not files]
-        if plain:
-            session.execute(insert(TicketMessage), plain)
-        for ticket, row, files in self.messages:
-            if files:
-                message_id = session.execute(insert(TicketMessage).returning(TicketMessage.id),
-                                             [{**row, "ticket_id": ticket.id}]).scalar_one()
-                session.execute(insert(Attachment), [{**f, "ticket_message_id": message_id} for f in files])
-        simple = [{**row, "ticket_id": t.id if t else None} for t, row, files in self.outbox if not files]
-        if simple:
-            session.execute(insert(OutboxItem), simple)
-        for owner, row, files in self.outbox:
-            if files:
-                item = OutboxItem(**row, ticket_id=owner.id if owner else None)
-                session.add(item)
-                session.flush()
-                session.execute(insert(OutboxAttachment), [{**f, "outbox_id": item.id} for f in files])
-        if self.events:
-            session.execute(insert(Event), [{**row, "ticket_id": t.id} for t, row in self.events])
+        """Insert everything collected (after the session flushed the tickets): one
+        multi-row INSERT per table. Messages and outbox rows get their ids beforehand,
+        for their attachments to point at."""
+        ids = _insert(session, TicketMessage, [{**row, "ticket_id": t.id} for t, row, _ in self.messages],
+                      with_ids=any(files for _, _, files in self.messages))
+        if ids:
+            _insert(session, Attachment, [{**f, "ticket_message_id": mid}
+                                          for mid, (_, _, files) in zip(ids, self.messages, strict=True)
+                                          for f in files])
+        ids = _insert(session, OutboxItem, [{**row, "ticket_id": t.id if t else None} for t, row, _ in self.outbox],
+                      with_ids=any(files for _, _, files in self.outbox))
+        if ids:
+            _insert(session, OutboxAttachment, [{**f, "outbox_id": oid}
+                                                for oid, (_, _, files) in zip(ids, self.outbox, strict=True)
+                                                for f in files])
+        _insert(session, Event, [{**row, "ticket_id": t.id} for t, row in self.events])
         self.events, self.messages, self.outbox = [], [], []
+
+
+def _insert(session: Session, model: type[Base], rows: list[dict[str, Any]], *, with_ids: bool = False) -> list[int]:
+    """Insert ``rows`` in one statement (Core: no per-row ORM bookkeeping); with ``with_ids``
+    give them fresh ids first and return those, in the order of ``rows``."""
+    if not rows:
+        return []
+    table = cast(Table, model.__table__)
+    ids = allocate_ids(session, table, len(rows)) if with_ids else []
+    if ids:
+        rows = [{**row, "id": row_id} for row, row_id in zip(rows, ids, strict=True)]
+    session.execute(insert(table), rows)
+    return ids
 
 
 @dataclass(frozen=True)

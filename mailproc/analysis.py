@@ -9,6 +9,7 @@ notices) stays in :mod:`mailproc.pipeline`, in the main process.
 from __future__ import annotations
 
 import dataclasses
+import gc
 import multiprocessing
 import os
 from collections.abc import Sequence
@@ -150,15 +151,25 @@ class Analyzer:
         if self._pool is None:
             # fork: workers start in milliseconds and never touch the parent's database
             # connections (they only parse); multiprocessing ends them with os._exit.
+            # Freezing the objects that exist now (modules, config, templates) keeps every
+            # later collection, in the workers and here, from writing to their pages, so
+            # the workers go on sharing them with this process instead of copying them.
+            gc.collect()
+            gc.freeze()
             self._pool = ProcessPoolExecutor(
                 max_workers=self.workers, mp_context=multiprocessing.get_context("fork"),
                 initializer=_init_worker, initargs=(self.settings,),
             )
         return self._pool
 
+    @property
+    def parallel(self) -> bool:
+        """True when large batches go to worker processes."""
+        return self.workers >= 2
+
     def submit(self, items: Sequence[RawInbound]) -> Pending:
         """Start analysing; ``.result()`` of the returned value waits for the analyses."""
-        if self.workers < 2 or len(items) < self.pool_threshold:
+        if not self.parallel or len(items) < self.pool_threshold:
             return Pending(done=[analyse(item, self.settings) for item in items])
         pool = self._get_pool()
         size = -(-len(items) // (self.workers * 2))

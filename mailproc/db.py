@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, Select, create_engine, event
+from sqlalchemy import Engine, Select, Table, create_engine, event, func, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -74,3 +74,22 @@ def claim_query(stmt: Select[Any], engine: Engine) -> Select[Any]:
     if is_sqlite(engine):
         return stmt
     return stmt.with_for_update(skip_locked=True)
+
+
+def allocate_ids(session: Session, table: Table, n: int) -> list[int]:
+    """``n`` fresh primary keys for ``table`` (an integer ``id``), to insert rows with.
+
+    Rows whose ids are known beforehand go in as one multi-row INSERT without RETURNING:
+    SQLite cannot tie RETURNING rows to their parameters in a batched INSERT, so
+    SQLAlchemy would otherwise send one INSERT per row. On SQLite this must run inside the
+    write transaction (``BEGIN IMMEDIATE``, as every transaction here): the next ids are
+    then the table's own, ``max(id) + 1`` onwards. PostgreSQL takes them from the column's
+    sequence, as its own inserts do.
+    """
+    if n <= 0:
+        return []
+    if session.get_bind().dialect.name == "sqlite":
+        start = int(session.scalar(select(func.coalesce(func.max(table.c.id), 0))) or 0) + 1
+        return list(range(start, start + n))
+    query = text("SELECT nextval(pg_get_serial_sequence(:table, 'id')) FROM generate_series(1, :n)")
+    return [int(i) for i in session.scalars(query, {"table": table.fullname, "n": n})]

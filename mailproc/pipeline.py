@@ -13,12 +13,13 @@ from __future__ import annotations
 
 import logging
 import re
+from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, Table, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, defer, sessionmaker
 
@@ -35,10 +36,10 @@ from mailproc.actions import (
 )
 from mailproc.agentmail import file_sent_copy, handle_agent_mail
 from mailproc.agents import authenticate
-from mailproc.analysis import Analysis, Analyzer, RawInbound, local_date
+from mailproc.analysis import Analysis, Analyzer, Pending, RawInbound, local_date
 from mailproc.assess import FLAG_MISSING, STATUS_ASSESSING, STATUS_L1, assess, missing_fields
 from mailproc.crashpoints import crash_point
-from mailproc.db import claim_query, transaction
+from mailproc.db import allocate_ids, claim_query, transaction
 from mailproc.extract import Extracted
 from mailproc.filters import BOUNCE
 from mailproc.models import (
@@ -61,6 +62,7 @@ from mailproc.workflow import DONE_STATES, L2, Step
 
 log = logging.getLogger(__name__)
 SYSTEM = "mailproc"
+ANALYSIS_AHEAD = 3  # batches handed to the worker pool ahead of the one being written
 
 
 @dataclass
@@ -109,6 +111,7 @@ class BatchState(Sink):
     recent_auto: dict[str, list[datetime]] = field(default_factory=dict)
     counters: dict[str, Counter] = field(default_factory=dict)
     card_history: dict[str, list[datetime]] = field(default_factory=dict)
+    created: list[Ticket] = field(default_factory=list)
 
 
 def _refs_and_ids(ctx: Context, analyses: Iterable[Analysis]) -> tuple[set[str], set[str], set[str]]:
@@ -255,9 +258,13 @@ def _create_ticket(session: Session, ctx: Context, state: BatchState, row: Inbou
         received_at=a.received_at, accept_due=verdict.accept_due, reply_due=verdict.reply_due,
         time_limit=verdict.time_limit, flags=list(verdict.flags), missing=list(verdict.missing),
         created_at=now, updated_at=now,
+        # Every column with a default set here too: new tickets then all have the same
+        # columns and are inserted as one batch (the ORM batches rows column set by column set).
+        priority="normal", category="other", rules=[], reopened=0,
     )
     _apply_identifiers(ticket, found)
     session.add(ticket)
+    state.created.append(ticket)
     state.by_ref[ticket.ref] = ticket
     if parsed.message_id:
         state.by_message_id[parsed.message_id] = ticket
@@ -448,6 +455,11 @@ def _write_fast(factory: sessionmaker[Session], engine: Engine, ctx: Context, an
         rows = _claim(session, engine, [a.inbound_id for a in analyses])
         state = prefetch(session, ctx, analyses, now)
         outcomes = [apply(session, ctx, state, rows[a.inbound_id], a, now) for a in analyses if a.inbound_id in rows]
+        # Ids known up front: the new tickets go in as one batch, not one INSERT each.
+        fresh = [t for t in state.created if t.id is None]
+        ids = allocate_ids(session, cast(Table, Ticket.__table__), len(fresh))
+        for ticket, ticket_id in zip(fresh, ids, strict=True):
+            ticket.id = ticket_id
         session.flush()
         state.write(session)
         crash_point("pipeline.before_commit")
@@ -486,8 +498,9 @@ def process_once(factory: sessionmaker[Session], engine: Engine, ctx: Context, *
                  analyzer: Analyzer | None = None) -> ProcessReport:
     """Process every ``new`` inbound row (in batches); return the counts.
 
-    While one batch is written, the next is already being analysed by the worker pool.
-    Pass an ``analyzer`` to reuse its pool across calls (it is then not closed here).
+    While one batch is written, the next ``ANALYSIS_AHEAD`` are already being analysed by
+    the worker pool, so the workers never wait for the writer. Pass an ``analyzer`` to
+    reuse its pool across calls (it is then not closed here).
     """
     if analyzer is None:
         with Analyzer(ctx.config, workers=workers) as own:
@@ -496,14 +509,20 @@ def process_once(factory: sessionmaker[Session], engine: Engine, ctx: Context, *
     batch = ctx.config.scheduler.process_batch
     if limit is not None:
         batch = min(batch, limit)
-    items = _load(factory, 0, batch)
-    pending = analyzer.submit(items)
-    while items:
+    ahead = ANALYSIS_AHEAD if analyzer.parallel else 1
+    in_flight: deque[tuple[int, Pending]] = deque()
+    loaded, last_id = 0, 0
+    while True:
+        while len(in_flight) < ahead and (limit is None or loaded < limit):
+            items = _load(factory, last_id, batch if limit is None else min(batch, limit - loaded))
+            if not items:
+                break
+            loaded, last_id = loaded + len(items), items[-1].id
+            in_flight.append((last_id, analyzer.submit(items)))
+        if not in_flight:
+            break
+        last, pending = in_flight.popleft()
         analyses = pending.result()
-        last = items[-1].id
-        done = limit is not None and report.processed + len(analyses) >= limit
-        items = [] if done else _load(factory, last, batch)
-        pending = analyzer.submit(items)
         try:
             outcomes = _write_fast(factory, engine, ctx, analyses, now())
         except Exception:

@@ -11,9 +11,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import lru_cache
 
 from mailproc.config import RoutingRuleConfig
-from mailproc.textnorm import fold
+from mailproc.extract_text import fold_aligned
 
 DEFAULT_RULE = "default_l1"
 _PRIORITY = {"low": 0, "normal": 1, "high": 2, "urgent": 3}
@@ -27,14 +28,20 @@ class Route:
     reasons: tuple[str, ...]
 
 
+@lru_cache(maxsize=256)
+def _needles(keywords: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
+    """(keyword, " folded keyword ") pairs, folded once per rule rather than per message."""
+    folded = ((keyword, " ".join(fold_aligned(keyword).split())) for keyword in keywords)
+    return tuple((keyword, f" {needle} ") for keyword, needle in folded if needle)
+
+
 def find_keywords(text: str, rules: Sequence[RoutingRuleConfig]) -> dict[str, str]:
     """Rule name -> the first of its keywords the text contains (folded, whole words)."""
-    folded = f" {' '.join(fold(text).split())} "
+    folded = f" {' '.join(fold_aligned(text).split())} "
     hits: dict[str, str] = {}
     for rule in rules:
-        for keyword in rule.keywords:
-            needle = " ".join(fold(keyword).split())
-            if needle and f" {needle} " in folded:
+        for keyword, needle in _needles(tuple(rule.keywords)):
+            if needle in folded:
                 hits[rule.name] = keyword
                 break
     return hits

@@ -55,6 +55,7 @@ class WorkCalendar:
         # objects are large and every deadline computation asks about many days.
         self._by_year: dict[int, holidays.HolidayBase] = {}
         self._cache: dict[date, bool] = {}  # the calendar is immutable: answers never change
+        self._added: dict[tuple[date, int], date] = {}  # add_working_days answers, same reason
 
     @classmethod
     def from_config(cls, cfg: CalendarConfig) -> WorkCalendar:
@@ -117,6 +118,14 @@ class WorkCalendar:
         """
         if n < 0:
             raise ValueError(f"n must be >= 0, got {n}")
+        found = self._added.get((start, n))
+        if found is None:
+            if len(self._added) >= 50_000:  # dates come from mail too: keep it bounded
+                self._added.clear()
+            found = self._added[(start, n)] = self._add_working_days(start, n)
+        return found
+
+    def _add_working_days(self, start: date, n: int) -> date:
         d = start
         if n == 0:
             while not self.is_working_day(d):
