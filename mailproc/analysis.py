@@ -12,6 +12,8 @@ import dataclasses
 import gc
 import multiprocessing
 import os
+import threading
+import time
 from collections.abc import Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
@@ -108,13 +110,28 @@ def analyse(item: RawInbound, settings: AnalysisSettings) -> Analysis:
         return Analysis(item.id, error=f"{type(exc).__name__} during analysis: {exc}")
 
 
+ORPHAN_CHECK_SECONDS = 0.5
+
 # Worker-process state, set once by the pool initializer (each worker is its own process).
 _WORKER_SETTINGS: AnalysisSettings | None = None
 
 
-def _init_worker(settings: AnalysisSettings) -> None:
+def _init_worker(settings: AnalysisSettings, parent: int) -> None:
     global _WORKER_SETTINGS
     _WORKER_SETTINGS = settings
+    threading.Thread(target=_exit_with_parent, args=(parent,), name="mailproc-orphan-watch", daemon=True).start()
+
+
+def _exit_with_parent(parent: int) -> None:
+    """A worker whose parent died (killed, crashed) exits too, rather than linger as an
+    orphan holding memory and the parent's stdout (the executor cannot tell it to)."""
+    while os.getppid() == parent:
+        time.sleep(ORPHAN_CHECK_SECONDS)
+    os._exit(0)
+
+
+def _ready() -> bool:
+    return _WORKER_SETTINGS is not None
 
 
 def _analyse_in_worker(items: list[RawInbound]) -> list[Analysis]:
@@ -147,6 +164,11 @@ class Analyzer:
             self._pool.shutdown(wait=True, cancel_futures=True)
             self._pool = None
 
+    def start(self) -> None:
+        """Fork the workers now rather than at the first large batch (no-op without a pool)."""
+        if self.parallel:
+            self._get_pool().submit(_ready).result()
+
     def _get_pool(self) -> ProcessPoolExecutor:
         if self._pool is None:
             # fork: workers start in milliseconds and never touch the parent's database
@@ -158,7 +180,7 @@ class Analyzer:
             gc.freeze()
             self._pool = ProcessPoolExecutor(
                 max_workers=self.workers, mp_context=multiprocessing.get_context("fork"),
-                initializer=_init_worker, initargs=(self.settings,),
+                initializer=_init_worker, initargs=(self.settings, os.getpid()),
             )
         return self._pool
 

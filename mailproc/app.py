@@ -10,6 +10,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
 
 from imap_tools import BaseMailBox
 from jinja2 import Environment
@@ -39,6 +40,7 @@ class App:
     sessions: sessionmaker[Session]
     env: Environment
     calendar: WorkCalendar
+    analyzer: Analyzer
     now: Callable[[], datetime] = field(default=utcnow)
 
     @classmethod
@@ -50,8 +52,17 @@ class App:
             sessions=make_sessionmaker(engine),
             env=make_environment(config.notices.templates_dir or None),
             calendar=WorkCalendar.from_config(config.calendar),
+            analyzer=Analyzer(config),
             now=now,
         )
+
+    def start_workers(self) -> None:
+        """Fork the analysis workers now, before any thread starts and while this process
+        is lean: they then share its pages and never inherit a lock held by a thread.
+        Long-running commands (``poll --once``, ``run``) call it once; the pool serves
+        every later batch. The calendar is loaded first, so its tables are shared too."""
+        self.calendar.preload(self.now().astimezone(ZoneInfo(self.config.calendar.timezone)).year)
+        self.analyzer.start()
 
     def mailbox(self) -> BaseMailBox:
         return open_mailbox(self.config.imap)
@@ -63,7 +74,8 @@ class App:
         return poll_once(self.sessions, self.mailbox, self.config.imap, now=self.now, ignore_backoff=ignore_backoff)
 
     def process_once(self, *, limit: int | None = None) -> ProcessReport:
-        return process_once(self.sessions, self.engine, self.context(), now=self.now, limit=limit)
+        return process_once(self.sessions, self.engine, self.context(), now=self.now, limit=limit,
+                            analyzer=self.analyzer)
 
     def intake_once(self, *, ignore_backoff: bool = False) -> tuple[PollReport, ProcessReport]:
         """Poll and process at the same time: the poll runs in a thread while this thread
@@ -74,17 +86,16 @@ class App:
         total = ProcessReport()
         context = self.context()
         backlog = 4 * self.config.scheduler.process_batch  # enough to keep the worker pool busy
-        with Analyzer(self.config) as analyzer:
-            thread.start()
-            while True:
-                polling = thread.is_alive()
-                if polling and self.waiting() < backlog:
-                    thread.join(timeout=0.1)
-                    continue
-                report = process_once(self.sessions, self.engine, context, now=self.now, analyzer=analyzer)
-                total.add(report)
-                if not polling and report.processed == 0:
-                    break
+        thread.start()
+        while True:
+            polling = thread.is_alive()
+            if polling and self.waiting() < backlog:
+                thread.join(timeout=0.1)
+                continue
+            report = process_once(self.sessions, self.engine, context, now=self.now, analyzer=self.analyzer)
+            total.add(report)
+            if not polling and report.processed == 0:
+                break
         thread.join()
         return polled[0], total
 
@@ -98,4 +109,5 @@ class App:
                                       .where(InboundMessage.status == INBOUND_NEW)) or 0)
 
     def close(self) -> None:
+        self.analyzer.close()
         self.engine.dispose()

@@ -115,6 +115,7 @@ def poll(ctx: click.Context, once: bool, now: datetime | None) -> None:
         raise click.UsageError("use 'mailproc run' for the daemon, or 'mailproc poll --once'")
     app = _app(ctx)
     _fixed_clock(app, now)
+    app.start_workers()
     failed = False
     while True:
         report, processed = app.intake_once(ignore_backoff=True)
@@ -159,6 +160,7 @@ def run(ctx: click.Context) -> None:
     from mailproc.scheduler import run_daemon
 
     app = _app(ctx)
+    app.start_workers()
     run_daemon(app)
 
 

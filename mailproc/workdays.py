@@ -76,6 +76,11 @@ class WorkCalendar:
             self._by_year[year] = found
         return found
 
+    def preload(self, year: int) -> None:
+        """Build the holiday tables of ``year`` and its neighbours now rather than on first use."""
+        for y in (year - 1, year, year + 1):
+            self._holidays(y)
+
     def is_working_day(self, d: date) -> bool:
         """True if ``d`` is worked: company lists first, then holidays, then the weekend."""
         cached = self._cache.get(d)

@@ -1,0 +1,75 @@
+"""The analysis worker pool: same answers as in-process, and no orphans when the parent dies."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+from mailproc.analysis import AnalysisSettings, Analyzer, RawInbound, analyse
+from mailproc.config import Config
+
+CORPUS = Path(__file__).parent / "corpus"
+
+
+def _items() -> list[RawInbound]:
+    fetched = datetime(2026, 11, 2, 3, 0, tzinfo=UTC)
+    return [RawInbound(i, path.read_bytes(), fetched) for i, path in enumerate(sorted(CORPUS.glob("*.eml")), 1)]
+
+
+def test_pool_gives_the_same_analyses_in_the_same_order_as_in_process() -> None:
+    config = Config()
+    items = _items()
+    expected = [analyse(item, AnalysisSettings.from_config(config)) for item in items]
+    with Analyzer(config, workers=2, pool_threshold=1) as analyzer:
+        analyzer.start()
+        first = analyzer.submit(items)
+        second = analyzer.submit(items[::-1])  # two batches in flight at once
+        assert first.result() == expected
+        assert second.result() == expected[::-1]
+    assert [a.inbound_id for a in expected] == [item.id for item in items]
+    assert all(a.error is None for a in expected)
+
+
+def test_small_batches_and_one_worker_stay_in_process() -> None:
+    config = Config()
+    items = _items()[:3]
+    with Analyzer(config, workers=1) as serial:
+        assert not serial.parallel
+        assert serial.submit(items).done is not None
+    with Analyzer(config, workers=2, pool_threshold=64) as small:
+        assert small.submit(items).done is not None  # below the threshold: no pool
+        assert small._pool is None
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+def test_workers_exit_when_their_parent_is_killed(tmp_path: Path) -> None:
+    script = textwrap.dedent("""
+        import os, sys
+        from mailproc.analysis import Analyzer
+        from mailproc.config import Config
+        analyzer = Analyzer(Config(), workers=2)
+        analyzer.start()
+        print(" ".join(str(p) for p in analyzer._pool._processes), flush=True)
+        os._exit(9)  # dies without shutting the pool down, as a crash or kill -9 would
+    """)
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60,
+                          cwd=tmp_path, env={**os.environ, "PYTHONPATH": str(Path(__file__).parent.parent)})
+    assert done.returncode == 9, done.stderr
+    workers = [int(p) for p in done.stdout.split()]
+    assert len(workers) == 2
+    deadline = time.monotonic() + 10
+    while any(_alive(p) for p in workers) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not any(_alive(p) for p in workers), f"orphaned workers still running: {workers}"
