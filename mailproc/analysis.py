@@ -1,9 +1,13 @@
 """The pure, CPU-bound half of processing: raw bytes in, an :class:`Analysis` value out.
 
 parse → filter → arrival time → extract. No database, no network, so it can run in worker
-processes: :class:`Analyzer` spreads large batches over a fork-based process pool (both
-cores of the machine) and runs small ones in-process. The database half (threading, tickets,
+processes: :class:`Analyzer` spreads large batches over a fork-based process pool (one
+worker per core) and runs small ones in-process. The database half (threading, tickets,
 notices) stays in :mod:`mailproc.pipeline`, in the main process.
+
+Memory: the pool is forked once per process (``App.start_workers``), early, after a warm-up
+that loads the parsers' lazy tables and a ``gc.freeze`` that keeps collections from writing
+to the shared pages; the workers then share most of their memory with the main process.
 """
 
 from __future__ import annotations

@@ -10,6 +10,7 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
+from mailproc import analysis
 from mailproc.analysis import AnalysisSettings, Analyzer, RawInbound, analyse
 from mailproc.config import Config
 
@@ -73,3 +74,16 @@ def test_workers_exit_when_their_parent_is_killed(tmp_path: Path) -> None:
     while any(_alive(p) for p in workers) and time.monotonic() < deadline:
         time.sleep(0.1)
     assert not any(_alive(p) for p in workers), f"orphaned workers still running: {workers}"
+
+
+def test_the_warm_up_sample_takes_the_paths_it_is_meant_to_load() -> None:
+    settings = AnalysisSettings.from_config(Config())
+    sample = analyse(RawInbound(0, analysis._SAMPLE, datetime(2026, 11, 2, 1, 0, tzinfo=UTC)), settings)
+    assert sample.error is None and sample.parsed is not None and sample.found is not None
+    assert sample.parsed.charsets == ("cp1258", "utf-8")  # the windows-1258 part decoded as such
+    assert [a.filename for a in sample.parsed.attachments] == ["hoa-don.pdf"]  # mail-parser ran
+    assert sample.parsed.quoted_text  # the quote splitter found the quote
+    found = sample.found
+    assert (found.name, found.phone, found.smartcard) == ("Nguyễn Văn An", "+84901234567", "123456789012")
+    assert found.incident_date is not None and found.incident_date.isoformat() == "2026-10-01"
+    analysis.warm_up(settings)  # and the warm-up itself runs clean
