@@ -194,12 +194,14 @@ def _analyse_in_worker(items: list[RawInbound]) -> list[Analysis]:
 class Analyzer:
     """Analyse batches in-process or, for large ones, across a process pool.
 
-    ``workers=0`` means one per CPU; 1 disables the pool. The pool is created on first use
+    ``workers`` defaults to ``scheduler.analysis_workers``; 0 means one per CPU, 1 disables
+    the pool. The pool is created on first use
     and shut down by :meth:`close` (or the ``with`` block).
     """
 
-    def __init__(self, config: Config, *, workers: int = 0, pool_threshold: int = 64) -> None:
+    def __init__(self, config: Config, *, workers: int | None = None, pool_threshold: int = 64) -> None:
         self.settings = AnalysisSettings.from_config(config)
+        workers = config.scheduler.analysis_workers if workers is None else workers
         self.workers = workers or (os.cpu_count() or 1)
         self.pool_threshold = pool_threshold
         self._pool: ProcessPoolExecutor | None = None

@@ -147,6 +147,7 @@ class SchedulerConfig:
     send_seconds: float = 30.0
     lock_file: str = "var/mailproc.lock"
     process_batch: int = 200
+    analysis_workers: int = 0
 
 
 @dataclass(frozen=True)
@@ -290,7 +291,7 @@ _MINIMUMS: dict[str, float] = {
     "extract.decoder_min_digits": 0, "assess.fee_window_months": 1, "assess.other_window_months": 1,
     "calendar.accept_days": 1, "calendar.reply_days": 1, "notices.max_per_sender_per_hour": 0,
     "notices.max_per_sender_per_day": 0, "scheduler.poll_seconds": 1, "scheduler.process_seconds": 1,
-    "scheduler.send_seconds": 1, "scheduler.process_batch": 1,
+    "scheduler.send_seconds": 1, "scheduler.process_batch": 1, "scheduler.analysis_workers": 0,
 }
 _LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 

@@ -494,7 +494,7 @@ def _write_safe(factory: sessionmaker[Session], engine: Engine, ctx: Context, an
 
 
 def process_once(factory: sessionmaker[Session], engine: Engine, ctx: Context, *,
-                 now: Callable[[], datetime], limit: int | None = None, workers: int = 0,
+                 now: Callable[[], datetime], limit: int | None = None, workers: int | None = None,
                  analyzer: Analyzer | None = None) -> ProcessReport:
     """Process every ``new`` inbound row (in batches); return the counts.
 

@@ -87,3 +87,12 @@ def test_the_warm_up_sample_takes_the_paths_it_is_meant_to_load() -> None:
     assert (found.name, found.phone, found.smartcard) == ("Nguyễn Văn An", "+84901234567", "123456789012")
     assert found.incident_date is not None and found.incident_date.isoformat() == "2026-10-01"
     analysis.warm_up(settings)  # and the warm-up itself runs clean
+
+
+def test_worker_count_comes_from_the_config() -> None:
+    from mailproc.config import SchedulerConfig
+
+    assert Analyzer(Config(scheduler=SchedulerConfig(analysis_workers=1))).parallel is False
+    assert Analyzer(Config(scheduler=SchedulerConfig(analysis_workers=3))).workers == 3
+    assert Analyzer(Config()).workers == (os.cpu_count() or 1)
+    assert Analyzer(Config(scheduler=SchedulerConfig(analysis_workers=1)), workers=2).workers == 2
