@@ -155,6 +155,7 @@ def _demo(stack: MailStack, base: Path) -> None:
         _send(stack, (name, address), subject, body.format(**dates), headers)
     click.echo(f"2. {len(COMPLAINTS)} customers e-mailed {SHARED} (one of them is an out-of-office auto-reply)")
 
+    app.start_workers()  # as `mailproc run` does
     scheduler = build_scheduler(app, BackgroundScheduler)
     scheduler.start()
     try:
