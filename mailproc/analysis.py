@@ -32,6 +32,7 @@ from mailproc.extract import Extracted, extract
 from mailproc.filters import FilterContext, Verdict, first_match
 from mailproc.parsing import ParsedMail, html_to_text, parse_message
 from mailproc.routing import find_keywords
+from mailproc.threads import find_ref
 
 
 @dataclass(frozen=True)
@@ -52,6 +53,8 @@ class Analysis:
     found: Extracted | None = None    # the customer's identifiers in this message
     received_at: datetime | None = None
     keyword_hits: dict[str, str] | None = None  # routing rules whose keywords the text contains
+    subject_ref: str | None = None    # a ticket reference in the subject
+    body_ref: str | None = None       # else one in the new or the forwarded text
 
 
 @dataclass(frozen=True)
@@ -98,8 +101,12 @@ def analyse(item: RawInbound, settings: AnalysisSettings) -> Analysis:
         parsed = parse_message(item.raw, config.parsing)
         verdict = first_match(parsed, settings.filters, config.filters.rules)
         received_at = arrival_time(parsed, item.fetched_at)
+        prefix = config.notices.ref_prefix
+        subject_ref = find_ref(prefix, parsed.subject)
+        body_ref = find_ref(prefix, parsed.new_text, parsed.forwarded_text)
         if verdict is not None:
-            return Analysis(item.id, parsed=parsed, verdict=verdict, received_at=received_at)
+            return Analysis(item.id, parsed=parsed, verdict=verdict, received_at=received_at,
+                            subject_ref=subject_ref, body_ref=body_ref)
         found = extract(parsed.customer_text, subject=parsed.subject, sender_address=parsed.from_address,
                         sender_name=parsed.from_name, config=config.extract,
                         mail_date=local_date(received_at, ZoneInfo(config.calendar.timezone)))
@@ -107,7 +114,7 @@ def analyse(item: RawInbound, settings: AnalysisSettings) -> Analysis:
         # dropping it halves what a worker sends back to the main process.
         hits = find_keywords(parsed.customer_text, config.routing.rules)
         return Analysis(item.id, parsed=dataclasses.replace(parsed, text=""), found=found, received_at=received_at,
-                        keyword_hits=hits)
+                        keyword_hits=hits, subject_ref=subject_ref, body_ref=body_ref)
     except MessageRejected as exc:
         return Analysis(item.id, error=f"MessageRejected: {exc}")
     except Exception as exc:  # a bug must cost one message, not the batch

@@ -57,7 +57,7 @@ from mailproc.notices.outbox import AUTOMATIC_KINDS
 from mailproc.parsing import ParsedMail
 from mailproc.routing import route
 from mailproc.textnorm import fold
-from mailproc.threads import clean_subject, find_ref
+from mailproc.threads import clean_subject
 from mailproc.workflow import DONE_STATES, L2, Step
 
 log = logging.getLogger(__name__)
@@ -115,14 +115,13 @@ class BatchState(Sink):
 
 
 def _refs_and_ids(ctx: Context, analyses: Iterable[Analysis]) -> tuple[set[str], set[str], set[str]]:
-    prefix = ctx.config.notices.ref_prefix
     refs: set[str] = set()
     ids: set[str] = set()
     senders: set[str] = set()
     for a in analyses:
         if a.parsed is None:  # (filtered mail too: a Sent-folder copy is "our own mail")
             continue
-        for ref in (find_ref(prefix, a.parsed.subject), find_ref(prefix, a.parsed.new_text, a.parsed.forwarded_text)):
+        for ref in (a.subject_ref, a.body_ref):
             if ref:
                 refs.add(ref)
         ids.update(a.parsed.in_reply_to)
@@ -299,16 +298,16 @@ def _route(session: Session, ctx: Context, state: BatchState, ticket: Ticket, te
                   f"agent_notice:{ticket.ref}:new:{ticket.queue}", now, event="new")
 
 
-def _find_ticket(ctx: Context, state: BatchState, parsed: ParsedMail) -> Ticket | None:
-    prefix = ctx.config.notices.ref_prefix
-    ref = find_ref(prefix, parsed.subject)
-    if ref and ref in state.by_ref:
-        return state.by_ref[ref]
-    for message_id in (*parsed.in_reply_to, *reversed(parsed.references)):
+def _find_ticket(state: BatchState, a: Analysis) -> Ticket | None:
+    """The ticket a message belongs to: by the tag in its subject, then by In-Reply-To and
+    References, then by a tag in its text (a forward that lost its headers)."""
+    assert a.parsed is not None
+    if a.subject_ref and a.subject_ref in state.by_ref:
+        return state.by_ref[a.subject_ref]
+    for message_id in (*a.parsed.in_reply_to, *reversed(a.parsed.references)):
         if message_id in state.by_message_id:
             return state.by_message_id[message_id]
-    ref = find_ref(prefix, parsed.new_text, parsed.forwarded_text)
-    return state.by_ref.get(ref) if ref else None
+    return state.by_ref.get(a.body_ref) if a.body_ref else None
 
 
 def _is_customer(ticket: Ticket, sender: str | None) -> bool:
@@ -397,7 +396,7 @@ def apply(session: Session, ctx: Context, state: BatchState, row: InboundMessage
         log.error("quarantined inbound %s <%s>: %s", row.id, row.message_id, row.error)
         return "quarantined"
     if ctx.config.imap.sent_folder and row.folder == ctx.config.imap.sent_folder:
-        ticket = _find_ticket(ctx, state, a.parsed)
+        ticket = _find_ticket(state, a)
         outcome = file_sent_copy(ctx, state, ticket, row, a.parsed, now)
         row.status, row.ticket, row.outcome = (INBOUND_DONE if ticket else INBOUND_IGNORED), ticket, outcome
         return "reply" if ticket else "ignored"
@@ -408,7 +407,7 @@ def apply(session: Session, ctx: Context, state: BatchState, row: InboundMessage
             return "bounce"
         row.outcome = f"{a.verdict.rule}: {a.verdict.reason}"[:255]
         return "ignored"
-    ticket = _find_ticket(ctx, state, a.parsed)
+    ticket = _find_ticket(state, a)
     agent = ctx.roster.get(a.parsed.from_address)
     if agent is not None:
         auth = authenticate(a.parsed.headers, a.parsed.from_address, ctx.config.auth.trusted_authserv_ids)
