@@ -196,7 +196,10 @@ class TicketMessage(Base):
     ticket: Mapped[Ticket] = relationship(back_populates="messages")
     attachments: Mapped[list[Attachment]] = relationship(cascade="all, delete-orphan")
 
-    __table_args__ = (Index("ix_ticket_messages_message_id", "message_id"),)
+    __table_args__ = (
+        Index("ix_ticket_messages_message_id", "message_id"),
+        Index("ix_ticket_messages_ticket", "ticket_id"),
+    )
 
 
 class Attachment(Base):
@@ -210,6 +213,8 @@ class Attachment(Base):
     sha256: Mapped[str] = mapped_column(String(64))
     data: Mapped[bytes | None] = mapped_column(LargeBinary)  # None when over the size limit
     note: Mapped[str | None] = mapped_column(String(255))
+
+    __table_args__ = (Index("ix_attachments_message", "ticket_message_id"),)
 
 
 class Event(Base):
@@ -225,6 +230,8 @@ class Event(Base):
     detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
 
     ticket: Mapped[Ticket] = relationship(back_populates="events")
+
+    __table_args__ = (Index("ix_events_ticket", "ticket_id"),)
 
 
 class OutboxItem(Base):
@@ -268,6 +275,7 @@ class OutboxItem(Base):
     __table_args__ = (
         Index("ix_outbox_status_next", "status", "next_attempt_at"),
         Index("ix_outbox_to_created", "to_address", "created_at"),
+        Index("ix_outbox_ticket", "ticket_id"),
     )
 
 
@@ -281,6 +289,8 @@ class OutboxAttachment(Base):
     filename: Mapped[str] = mapped_column(String(255))
     content_type: Mapped[str] = mapped_column(String(127))
     data: Mapped[bytes] = mapped_column(LargeBinary)
+
+    __table_args__ = (Index("ix_outbox_attachments_outbox", "outbox_id"),)
 
 
 class Alert(Base):

@@ -29,3 +29,20 @@ def test_current_revision_follows_the_migrations(database_url: str) -> None:
         assert not is_up_to_date(engine)
     finally:
         engine.dispose()
+
+
+def test_migrations_build_exactly_the_models_schema(database_url: str) -> None:
+    """A new index or column in models.py without its migration fails here."""
+    from alembic.autogenerate import compare_metadata
+    from alembic.runtime.migration import MigrationContext
+
+    from mailproc.models import Base
+
+    engine = make_engine(database_url)
+    try:
+        upgrade(engine)
+        with engine.connect() as conn:
+            diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
+        assert diff == []
+    finally:
+        engine.dispose()
