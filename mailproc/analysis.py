@@ -47,7 +47,7 @@ class Analysis:
     """Everything the database half needs to know about one inbound message."""
 
     inbound_id: int
-    parsed: ParsedMail | None = None
+    parsed: ParsedMail | None = None  # when extracted: without text and most headers (_for_writer)
     error: str | None = None          # set when the message cannot be processed (quarantine)
     verdict: Verdict | None = None    # set when a filter rule matched (ignored / bounce)
     found: Extracted | None = None    # the customer's identifiers in this message
@@ -94,6 +94,19 @@ def local_date(when: datetime, tz: ZoneInfo) -> date:
     return when.astimezone(tz).date()
 
 
+# The headers the database half reads (agents' mail is authenticated there); the rest were
+# for the filters and the arrival time, which the analysis has already applied.
+WRITER_HEADERS = frozenset({"authentication-results"})
+
+
+def _for_writer(parsed: ParsedMail) -> ParsedMail:
+    """What a worker sends back: without the whole decoded body (new, quoted and forwarded
+    text are kept) and without the headers the writer does not read. Trace and signature
+    headers are often most of a message's header block: this halves what is pickled."""
+    headers = {name: values for name, values in parsed.headers.items() if name in WRITER_HEADERS}
+    return dataclasses.replace(parsed, text="", headers=headers)
+
+
 def analyse(item: RawInbound, settings: AnalysisSettings) -> Analysis:
     """Analyse one message; never raises (an unexpected error becomes a quarantine reason)."""
     config = settings.config
@@ -110,10 +123,8 @@ def analyse(item: RawInbound, settings: AnalysisSettings) -> Analysis:
         found = extract(parsed.customer_text, subject=parsed.subject, sender_address=parsed.from_address,
                         sender_name=parsed.from_name, config=config.extract,
                         mail_date=local_date(received_at, ZoneInfo(config.calendar.timezone)))
-        # The whole decoded body is not needed past this point (new/quoted/forwarded are kept):
-        # dropping it halves what a worker sends back to the main process.
         hits = find_keywords(parsed.customer_text, config.routing.rules)
-        return Analysis(item.id, parsed=dataclasses.replace(parsed, text=""), found=found, received_at=received_at,
+        return Analysis(item.id, parsed=_for_writer(parsed), found=found, received_at=received_at,
                         keyword_hits=hits, subject_ref=subject_ref, body_ref=body_ref)
     except MessageRejected as exc:
         return Analysis(item.id, error=f"MessageRejected: {exc}")
