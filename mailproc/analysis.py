@@ -14,12 +14,14 @@ from __future__ import annotations
 
 import dataclasses
 import gc
+import logging
 import multiprocessing
 import os
 import threading
 import time
 from collections.abc import Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from email.utils import parsedate_to_datetime
@@ -133,6 +135,8 @@ def analyse(item: RawInbound, settings: AnalysisSettings) -> Analysis:
 
 
 ORPHAN_CHECK_SECONDS = 0.5
+WORKER_DIED = "the analysis worker died while analysing this message (killed, out of memory, or a parser fault)"
+log = logging.getLogger(__name__)
 
 # A complaint that takes every path of the analysis once: multipart with a windows-1258
 # text part, an HTML alternative, an attachment, a quoted reply, phone, card, decoder, date.
@@ -273,7 +277,30 @@ class Analyzer:
         pool = self._get_pool()
         size = -(-len(items) // (self.workers * 2))
         chunks = [list(items[i:i + size]) for i in range(0, len(items), size)]
-        return Pending(futures=[pool.submit(_analyse_in_worker, chunk) for chunk in chunks])
+        return Pending(futures=[pool.submit(_analyse_in_worker, chunk) for chunk in chunks],
+                       items=list(items), analyzer=self)
+
+    def recover(self, items: list[RawInbound]) -> list[Analysis]:
+        """Analyse ``items`` again after a worker died (killed, out of memory, a fault in a
+        parser's C code): the broken pool is replaced, and each message goes alone to a
+        fresh worker, so the one that kills its worker is quarantined with that reason and
+        the others are analysed as usual."""
+        log.warning("an analysis worker died; analysing the %d messages of its batch one by one", len(items))
+        self._discard_pool()
+        analyses = []
+        for item in items:
+            try:
+                analyses += self._get_pool().submit(_analyse_in_worker, [item]).result()
+            except BrokenProcessPool:
+                log.error("inbound %s: the analysis worker died on it; quarantined", item.id)
+                analyses.append(Analysis(item.id, error=WORKER_DIED))
+                self._discard_pool()
+        return analyses
+
+    def _discard_pool(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=False, cancel_futures=True)
+            self._pool = None
 
 
 @dataclass
@@ -282,8 +309,14 @@ class Pending:
 
     done: list[Analysis] | None = None
     futures: list[Future[list[Analysis]]] = field(default_factory=list)
+    items: list[RawInbound] = field(default_factory=list)
+    analyzer: Analyzer | None = None
 
     def result(self) -> list[Analysis]:
         if self.done is not None:
             return self.done
-        return [analysis for future in self.futures for analysis in future.result()]
+        try:
+            return [analysis for future in self.futures for analysis in future.result()]
+        except BrokenProcessPool:
+            assert self.analyzer is not None
+            return self.analyzer.recover(self.items)

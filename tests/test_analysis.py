@@ -1,4 +1,4 @@
-"""The analysis worker pool: same answers as in-process, and no orphans when the parent dies."""
+"""The analysis worker pool: same answers as in-process, no orphans, and a dead worker survived."""
 
 from __future__ import annotations
 
@@ -9,6 +9,8 @@ import textwrap
 import time
 from datetime import UTC, datetime
 from pathlib import Path
+
+import pytest
 
 from mailproc import analysis
 from mailproc.analysis import AnalysisSettings, Analyzer, RawInbound, analyse
@@ -96,3 +98,32 @@ def test_worker_count_comes_from_the_config() -> None:
     assert Analyzer(Config(scheduler=SchedulerConfig(analysis_workers=3))).workers == 3
     assert Analyzer(Config()).workers == (os.cpu_count() or 1)
     assert Analyzer(Config(scheduler=SchedulerConfig(analysis_workers=1)), workers=2).workers == 2
+
+
+def test_a_message_that_kills_its_worker_is_quarantined_and_the_rest_analysed(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A worker killed mid-batch (a parser fault, the OOM killer) breaks the whole pool: the
+    batch is analysed again one message per worker, the killer gets the reason, and the
+    pool is replaced for the batches after it."""
+    real = analysis.analyse
+
+    def analyse_or_die(item: RawInbound, settings: AnalysisSettings) -> analysis.Analysis:
+        if item.raw.startswith(b"POISON"):
+            os._exit(11)  # in the worker: as a segfault would
+        return real(item, settings)
+
+    monkeypatch.setattr(analysis, "analyse", analyse_or_die)  # the workers are forked with it
+    config = Config()
+    items = _items()[:12]
+    fetched = items[0].fetched_at
+    poison = RawInbound(999, b"POISON\r\n\r\n", fetched)
+    batch = [*items[:5], poison, *items[5:]]
+    with Analyzer(config, workers=2, pool_threshold=1) as analyzer:
+        analyzer.start()
+        results = analyzer.submit(batch).result()
+        assert [a.inbound_id for a in results] == [item.id for item in batch]
+        dead = results[5]
+        assert dead.inbound_id == 999 and dead.error == analysis.WORKER_DIED
+        assert all(a.error is None and a.found is not None for a in results if a.inbound_id != 999)
+        after = analyzer.submit(items).result()  # a new pool serves the next batch
+        assert [a.inbound_id for a in after] == [item.id for item in items]
+        assert all(a.error is None for a in after)
