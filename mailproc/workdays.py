@@ -77,9 +77,9 @@ class WorkCalendar:
         return found
 
     def preload(self, year: int) -> None:
-        """Build the holiday tables of ``year`` and its neighbours now rather than on first use."""
-        for y in (year - 1, year, year + 1):
-            self._holidays(y)
+        """Build the holiday table of ``year`` now rather than on first use (other years are
+        built when a date in them is asked about)."""
+        self._holidays(year)
 
     def is_working_day(self, d: date) -> bool:
         """True if ``d`` is worked: company lists first, then holidays, then the weekend."""
