@@ -217,8 +217,8 @@ class Analyzer:
     """Analyse batches in-process or, for large ones, across a process pool.
 
     ``workers`` defaults to ``scheduler.analysis_workers``; 0 means one per CPU, 1 disables
-    the pool. The pool is created on first use
-    and shut down by :meth:`close` (or the ``with`` block).
+    the pool. The pool is created by :meth:`start` or on first use, and shut down by
+    :meth:`close` (or the ``with`` block).
     """
 
     def __init__(self, config: Config, *, workers: int | None = None, pool_threshold: int = 64) -> None:

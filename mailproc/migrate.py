@@ -47,7 +47,7 @@ def head_revision() -> str | None:
 
 def current_revision(engine: Engine) -> str | None:
     """The database's revision; None for a database never migrated."""
-    if "alembic_version" not in _table_names(engine):
+    if not _has_version_table(engine):
         return None
     with engine.connect() as conn:
         rows = conn.execute(text("SELECT version_num FROM alembic_version")).scalars().all()
@@ -56,13 +56,13 @@ def current_revision(engine: Engine) -> str | None:
     return rows[0] if rows else None
 
 
-def _table_names(engine: Engine) -> set[str]:
+def _has_version_table(engine: Engine) -> bool:
     from sqlalchemy import inspect
 
     try:
-        return set(inspect(engine).get_table_names())
+        return inspect(engine).has_table("alembic_version")
     except DBAPIError:
-        return set()
+        return False
 
 
 def is_up_to_date(engine: Engine) -> bool:

@@ -114,7 +114,7 @@ class BatchState(Sink):
     created: list[Ticket] = field(default_factory=list)
 
 
-def _refs_and_ids(ctx: Context, analyses: Iterable[Analysis]) -> tuple[set[str], set[str], set[str]]:
+def _refs_and_ids(analyses: Iterable[Analysis]) -> tuple[set[str], set[str], set[str]]:
     refs: set[str] = set()
     ids: set[str] = set()
     senders: set[str] = set()
@@ -134,7 +134,7 @@ def _refs_and_ids(ctx: Context, analyses: Iterable[Analysis]) -> tuple[set[str],
 def prefetch(session: Session, ctx: Context, analyses: list[Analysis], now: datetime) -> BatchState:
     """One round of queries for the whole batch instead of several per message."""
     state = BatchState()
-    refs, ids, senders = _refs_and_ids(ctx, analyses)
+    refs, ids, senders = _refs_and_ids(analyses)
     tickets: dict[int, Ticket] = {}
     if refs:
         for ticket in session.scalars(select(Ticket).where(Ticket.ref.in_(refs))):
@@ -506,8 +506,6 @@ def process_once(factory: sessionmaker[Session], engine: Engine, ctx: Context, *
             return process_once(factory, engine, ctx, now=now, limit=limit, analyzer=own)
     report = ProcessReport()
     batch = ctx.config.scheduler.process_batch
-    if limit is not None:
-        batch = min(batch, limit)
     ahead = ANALYSIS_AHEAD if analyzer.parallel else 1
     in_flight: deque[tuple[int, Pending]] = deque()
     loaded, last_id = 0, 0

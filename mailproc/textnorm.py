@@ -42,9 +42,8 @@ _FTFY_CONFIG = ftfy.TextFixerConfig(
     normalization="NFC",
     explain=False,
 )
-# Letters that NFD decomposition does not split but that fold to ASCII for matching.
-# Letters NFD does not split into a base and a mark; str.replace per letter beats a
-# translate table (a dict lookup per character) several times over on long texts.
+# Letters that NFD decomposition does not split but that fold to ASCII for matching
+# (str.replace per letter beats a translate table, a dict lookup per character, on long texts).
 _FOLD_EXTRA = (("đ", "d"), ("Đ", "d"), ("ð", "d"), ("Ð", "d"), ("ø", "o"), ("ł", "l"))
 
 

@@ -21,6 +21,7 @@ from mailproc.app import App
 from mailproc.config import Config, from_mapping
 from mailproc.devstack import MailStack
 from mailproc.migrate import upgrade
+from tests.clihelp import Workspace
 
 PG_URL = os.environ.get("MAILPROC_TEST_DATABASE_URL", "")
 BACKENDS = ["sqlite", "postgresql"] if PG_URL else ["sqlite"]
@@ -99,3 +100,12 @@ def app(config: Config, clock: Clock) -> Iterator[App]:
         yield application
     finally:
         application.close()
+
+
+@pytest.fixture
+def ws(mailstack: MailStack, shared_mailbox: str, database_url: str, tmp_path: Path) -> Workspace:
+    """A CLI workspace: its config file written and its database migrated."""
+    workspace = Workspace(mailstack, shared_mailbox, database_url, tmp_path)
+    workspace.configure()
+    workspace.cli("db", "upgrade")
+    return workspace

@@ -10,17 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from mailproc.devstack import MailStack
 from tests.clihelp import Workspace, subprocess_env
 from tests.mailfactory import complaint
-
-
-@pytest.fixture
-def ws(mailstack: MailStack, shared_mailbox: str, database_url: str, tmp_path: Path) -> Workspace:
-    workspace = Workspace(mailstack, shared_mailbox, database_url, tmp_path)
-    workspace.configure()
-    workspace.cli("db", "upgrade")
-    return workspace
 
 
 def test_calendar_due_prints_the_day_and_what_it_skipped(tmp_path: Path) -> None:

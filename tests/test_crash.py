@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from pathlib import Path
 
 import pytest
 
@@ -21,14 +20,6 @@ from tests.clihelp import CRASH_EXIT_CODE, REF_PATTERN, Workspace, customer, mes
 from tests.mailfactory import complaint
 
 pytestmark = [pytest.mark.crash, pytest.mark.e2e]
-
-
-@pytest.fixture
-def ws(mailstack: MailStack, shared_mailbox: str, database_url: str, tmp_path: Path) -> Workspace:
-    workspace = Workspace(mailstack, shared_mailbox, database_url, tmp_path)
-    workspace.configure()
-    workspace.cli("db", "upgrade")
-    return workspace
 
 
 def _complaints(ws: Workspace, count: int) -> list[bytes]:

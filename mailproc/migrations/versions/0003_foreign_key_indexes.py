@@ -48,4 +48,3 @@ def downgrade() -> None:
 
     with op.batch_alter_table('attachments', schema=None) as batch_op:
         batch_op.drop_index('ix_attachments_message')
-
