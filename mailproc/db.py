@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from mailproc.config import DatabaseConfig
 
 SQLITE_BUSY_MS = 30_000
+SQLITE_CACHE_KIB = 512  # page cache per connection (default 2 MiB); the OS caches the file as well
 
 
 def make_engine(cfg: DatabaseConfig | str) -> Engine:
@@ -47,6 +48,7 @@ def _make_sqlite_safe(engine: Engine) -> None:
         cur.execute("PRAGMA synchronous=FULL")
         cur.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_MS}")
         cur.execute("PRAGMA foreign_keys=ON")
+        cur.execute(f"PRAGMA cache_size=-{SQLITE_CACHE_KIB}")
         cur.close()
 
     @event.listens_for(engine, "begin")

@@ -129,7 +129,7 @@ def _kind(raw: str, region: str, company_numbers: frozenset[str],
     return _parsed_kind(digits, national, region, company_numbers)
 
 
-@functools.lru_cache(maxsize=4096)
+@functools.lru_cache(maxsize=256)
 def _parsed_kind(digits: str, national: str | None, region: str,
                  company_numbers: frozenset[str]) -> tuple[str, str | None] | None:
     """(kind, E.164) of a number ``phonenumbers`` accepts, else None. Pure, so cached: the
@@ -190,7 +190,7 @@ def _segment(text: str, start: int, end: int, region: str, company_numbers: froz
             i += 1
 
 
-@functools.lru_cache(maxsize=2048)
+@functools.lru_cache(maxsize=256)
 def _cut(run: str, region: str, company_numbers: frozenset[str]) -> tuple[tuple[Number, ...], int, int]:
     """:func:`_segment` on a whole run, as (numbers, checks spent, parses spent).
 

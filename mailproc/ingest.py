@@ -10,6 +10,7 @@ re-fetched messages from being stored twice.
 
 from __future__ import annotations
 
+import bisect
 import contextlib
 import hashlib
 import imaplib
@@ -17,6 +18,7 @@ import logging
 import re
 import socket
 import ssl
+from array import array
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
@@ -226,10 +228,11 @@ def _poll(box: BaseMailBox, factory: sessionmaker[Session], cfg: ImapConfig, rep
                             folder, state.uidvalidity, uidvalidity)
             state.uidvalidity, state.last_uid = uidvalidity, 0
         last_uid = state.last_uid
-    uids = sorted(int(u) for u in box.uids("ALL"))
+    # Compact (8 bytes a UID): the lists live as long as the poll, and a folder can hold 100,000.
+    uids = array("L", sorted(int(u) for u in box.uids("ALL")))
     report.seen = len(uids)
-    stored_before = [u for u in uids if u <= last_uid]
-    pending = [u for u in uids if u > last_uid]
+    split = bisect.bisect_right(uids, last_uid)
+    stored_before, pending = uids[:split], uids[split:]
     todo = pending[: cfg.max_per_poll]
     report.left_behind = len(pending) - len(todo)
     if dest and stored_before:

@@ -125,7 +125,7 @@ class WorkCalendar:
             raise ValueError(f"n must be >= 0, got {n}")
         found = self._added.get((start, n))
         if found is None:
-            if len(self._added) >= 50_000:  # dates come from mail too: keep it bounded
+            if len(self._added) >= 4096:  # dates come from mail too: keep it bounded
                 self._added.clear()
             found = self._added[(start, n)] = self._add_working_days(start, n)
         return found
