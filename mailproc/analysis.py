@@ -1,9 +1,11 @@
 """The pure, CPU-bound half of processing: raw bytes in, an :class:`Analysis` value out.
 
-parse → filter → arrival time → extract. No database, no network, so it can run in worker
+parse → filter → arrival time → extract. No writes, no network, so it can run in worker
 processes: :class:`Analyzer` spreads large batches over a fork-based process pool (one
-worker per core) and runs small ones in-process. The database half (threading, tickets,
-notices) stays in :mod:`mailproc.pipeline`, in the main process.
+worker per core) and runs small ones in-process. Stored mail is read where it is analysed
+(:class:`~mailproc.db.RawReader`), so its bytes never pass through the main process. The
+database half (threading, tickets, notices) stays in :mod:`mailproc.pipeline`, in the
+main process.
 
 Memory: the pool is forked once per process (``App.start_workers``), early, after a warm-up
 that loads the parsers' lazy tables and a ``gc.freeze`` that keeps collections from writing
@@ -13,22 +15,25 @@ to the shared pages; the workers then share most of their memory with the main p
 from __future__ import annotations
 
 import dataclasses
+import functools
 import gc
 import logging
 import multiprocessing
 import os
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from types import TracebackType
+from typing import TypeVar
 from zoneinfo import ZoneInfo
 
 from mailproc.config import Config
+from mailproc.db import RawReader
 from mailproc.errors import MessageRejected
 from mailproc.extract import Extracted, extract
 from mailproc.filters import FilterContext, Verdict, first_match
@@ -42,6 +47,16 @@ class RawInbound:
     id: int
     raw: bytes
     fetched_at: datetime
+
+
+StoredRef = tuple[int, datetime]  # a stored inbound row to analyse: (id, fetched_at)
+
+
+def read_stored(reader: RawReader, refs: Sequence[StoredRef]) -> list[RawInbound]:
+    """The stored messages ``refs``, in that order; a row that is gone is left out."""
+    raws = reader.read([inbound_id for inbound_id, _ in refs])
+    return [RawInbound(inbound_id, raws[inbound_id], fetched_at) for inbound_id, fetched_at in refs
+            if inbound_id in raws]
 
 
 @dataclass(frozen=True)
@@ -213,6 +228,17 @@ def _analyse_in_worker(items: list[RawInbound]) -> list[Analysis]:
     return [analyse(item, _WORKER_SETTINGS) for item in items]
 
 
+def _analyse_stored_in_worker(reader: RawReader, refs: list[StoredRef]) -> list[Analysis]:
+    return _analyse_in_worker(read_stored(reader, refs))
+
+
+Piece = TypeVar("Piece", RawInbound, StoredRef)
+
+
+def _inbound_id(piece: RawInbound | StoredRef) -> int:
+    return piece.id if isinstance(piece, RawInbound) else piece[0]
+
+
 class Analyzer:
     """Analyse batches in-process or, for large ones, across a process pool.
 
@@ -271,29 +297,38 @@ class Analyzer:
         return self.workers >= 2
 
     def submit(self, items: Sequence[RawInbound]) -> Pending:
-        """Start analysing; ``.result()`` of the returned value waits for the analyses."""
+        """Start analysing ``items``; ``.result()`` of the returned value waits for the analyses."""
         if not self.parallel or len(items) < self.pool_threshold:
             return Pending(done=[analyse(item, self.settings) for item in items])
-        pool = self._get_pool()
-        size = -(-len(items) // (self.workers * 2))
-        chunks = [list(items[i:i + size]) for i in range(0, len(items), size)]
-        return Pending(futures=[pool.submit(_analyse_in_worker, chunk) for chunk in chunks],
-                       items=list(items), analyzer=self)
+        return self._spread(_analyse_in_worker, list(items))
 
-    def recover(self, items: list[RawInbound]) -> list[Analysis]:
-        """Analyse ``items`` again after a worker died (killed, out of memory, a fault in a
+    def submit_stored(self, reader: RawReader, refs: Sequence[StoredRef]) -> Pending:
+        """Start analysing the stored messages ``refs``; whoever analyses them reads them."""
+        if not self.parallel or len(refs) < self.pool_threshold:
+            return Pending(done=[analyse(item, self.settings) for item in read_stored(reader, refs)])
+        return self._spread(functools.partial(_analyse_stored_in_worker, reader), list(refs))
+
+    def _spread(self, task: Callable[[list[Piece]], list[Analysis]], pieces: list[Piece]) -> Pending:
+        pool = self._get_pool()
+        size = -(-len(pieces) // (self.workers * 2))
+        chunks = [pieces[i:i + size] for i in range(0, len(pieces), size)]
+        return Pending(futures=[pool.submit(task, chunk) for chunk in chunks],
+                       recover=functools.partial(self.recover, task, pieces))
+
+    def recover(self, task: Callable[[list[Piece]], list[Analysis]], pieces: list[Piece]) -> list[Analysis]:
+        """Analyse ``pieces`` again after a worker died (killed, out of memory, a fault in a
         parser's C code): the broken pool is replaced, and each message goes alone to a
         fresh worker, so the one that kills its worker is quarantined with that reason and
         the others are analysed as usual."""
-        log.warning("an analysis worker died; analysing the %d messages of its batch one by one", len(items))
+        log.warning("an analysis worker died; analysing the %d messages of its batch one by one", len(pieces))
         self._discard_pool()
         analyses = []
-        for item in items:
+        for piece in pieces:
             try:
-                analyses += self._get_pool().submit(_analyse_in_worker, [item]).result()
+                analyses += self._get_pool().submit(task, [piece]).result()
             except BrokenProcessPool:
-                log.error("inbound %s: the analysis worker died on it; quarantined", item.id)
-                analyses.append(Analysis(item.id, error=WORKER_DIED))
+                log.error("inbound %s: the analysis worker died on it; quarantined", _inbound_id(piece))
+                analyses.append(Analysis(_inbound_id(piece), error=WORKER_DIED))
                 self._discard_pool()
         return analyses
 
@@ -309,8 +344,7 @@ class Pending:
 
     done: list[Analysis] | None = None
     futures: list[Future[list[Analysis]]] = field(default_factory=list)
-    items: list[RawInbound] = field(default_factory=list)
-    analyzer: Analyzer | None = None
+    recover: Callable[[], list[Analysis]] | None = None  # after a worker died: analyse again
 
     def result(self) -> list[Analysis]:
         if self.done is not None:
@@ -318,5 +352,5 @@ class Pending:
         try:
             return [analysis for future in self.futures for analysis in future.result()]
         except BrokenProcessPool:
-            assert self.analyzer is not None
-            return self.analyzer.recover(self.items)
+            assert self.recover is not None
+            return self.recover()

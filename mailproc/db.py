@@ -8,8 +8,12 @@ with ``FOR UPDATE SKIP LOCKED``; see :func:`claim_query`.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import contextlib
+import importlib
+import os
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -95,3 +99,75 @@ def allocate_ids(session: Session, table: Table, n: int) -> list[int]:
         return list(range(start, start + n))
     query = text("SELECT nextval(pg_get_serial_sequence(:table, 'id')) FROM generate_series(1, :n)")
     return [int(i) for i in session.scalars(query, {"table": table.fullname, "n": n})]
+
+
+@dataclass(frozen=True)
+class RawReader:
+    """Reads the stored raw bytes of inbound messages over a plain DB-API connection of the
+    calling process's own (opened on first use, reopened after a fork or an error).
+
+    The analysis workers read the mail they analyse with it, so the bytes never pass
+    through the main process, and the workers leave SQLAlchemy's objects, which they share
+    with their parent page for page, untouched. Picklable: built in the parent from its
+    engine, handed to the workers with each task."""
+
+    dbapi: str  # the DB-API module's name: sqlite3, psycopg
+    cargs: tuple[Any, ...]
+    cparams: dict[str, Any] = field(hash=False)
+    placeholder: str  # ? or %s
+    table: str
+
+    @classmethod
+    def for_engine(cls, engine: Engine, table: Table) -> RawReader:
+        cargs, cparams = engine.dialect.create_connect_args(engine.url)
+        cparams = {k: v for k, v in cparams.items() if k != "context"}  # SQLAlchemy's own adapters
+        if is_sqlite(engine):
+            cparams.update(timeout=SQLITE_BUSY_MS / 1000, isolation_level=None)
+        return cls(dbapi=engine.dialect.loaded_dbapi.__name__, cargs=tuple(cargs), cparams=cparams,
+                   placeholder="?" if engine.dialect.paramstyle == "qmark" else "%s", table=table.name)
+
+    def read(self, ids: Sequence[int]) -> dict[int, bytes]:
+        """``{id: raw}`` of those of ``ids`` that are stored; one retry on a fresh connection."""
+        if not ids:
+            return {}
+        query = f"SELECT id, raw FROM {self.table} WHERE id IN ({', '.join([self.placeholder] * len(ids))})"
+        for attempt in (1, 2):
+            conn = _reader_connection(self)
+            try:
+                cur = conn.cursor()
+                cur.execute(query, list(ids))
+                found = {int(row[0]): bytes(row[1]) for row in cur.fetchall()}
+                cur.close()
+                conn.rollback()  # end the read transaction (PostgreSQL); a no-op in autocommit
+                return found
+            except Exception:
+                _drop_reader_connection()
+                if attempt == 2:
+                    raise
+        raise AssertionError("unreachable")
+
+
+# This process's reader connection: one at a time, tagged with the pid that opened it (a
+# connection must never be used across fork).
+_READER: tuple[int, RawReader, Any] | None = None
+
+
+def _reader_connection(reader: RawReader) -> Any:
+    global _READER
+    if _READER is not None and _READER[0] == os.getpid() and _READER[1] == reader:
+        return _READER[2]
+    _drop_reader_connection()
+    conn = importlib.import_module(reader.dbapi).connect(*reader.cargs, **reader.cparams)
+    if reader.dbapi.startswith("sqlite3"):
+        conn.execute("PRAGMA query_only=ON")  # reads only: never the write lock
+        conn.execute("PRAGMA cache_size=-256")
+    _READER = (os.getpid(), reader, conn)
+    return conn
+
+
+def _drop_reader_connection() -> None:
+    global _READER
+    if _READER is not None and _READER[0] == os.getpid():
+        with contextlib.suppress(Exception):  # already broken
+            _READER[2].close()
+    _READER = None

@@ -36,10 +36,10 @@ from mailproc.actions import (
 )
 from mailproc.agentmail import file_sent_copy, handle_agent_mail
 from mailproc.agents import authenticate
-from mailproc.analysis import Analysis, Analyzer, Pending, RawInbound, local_date
+from mailproc.analysis import Analysis, Analyzer, Pending, StoredRef, local_date
 from mailproc.assess import FLAG_MISSING, STATUS_ASSESSING, STATUS_L1, assess, missing_fields
 from mailproc.crashpoints import crash_point
-from mailproc.db import allocate_ids, claim_query, transaction
+from mailproc.db import RawReader, allocate_ids, claim_query, transaction
 from mailproc.extract import Extracted
 from mailproc.filters import BOUNCE
 from mailproc.models import (
@@ -432,13 +432,14 @@ def apply(session: Session, ctx: Context, state: BatchState, row: InboundMessage
 
 # --- the batch loop ------------------------------------------------------------------------
 
-def _load(factory: sessionmaker[Session], after_id: int, limit: int) -> list[RawInbound]:
+def _next_refs(factory: sessionmaker[Session], after_id: int, limit: int) -> list[StoredRef]:
+    """The next ``new`` inbound rows to analyse (their bytes are read where they are analysed)."""
     with transaction(factory) as session:
         rows = session.execute(
-            select(InboundMessage.id, InboundMessage.raw, InboundMessage.fetched_at)
+            select(InboundMessage.id, InboundMessage.fetched_at)
             .where(InboundMessage.status == INBOUND_NEW, InboundMessage.id > after_id)
             .order_by(InboundMessage.id).limit(limit))
-        return [RawInbound(id=r.id, raw=r.raw, fetched_at=r.fetched_at) for r in rows]
+        return [(r.id, r.fetched_at) for r in rows]
 
 
 def _claim(session: Session, engine: Engine, ids: list[int]) -> dict[int, InboundMessage]:
@@ -508,14 +509,15 @@ def process_once(factory: sessionmaker[Session], engine: Engine, ctx: Context, *
     batch = ctx.config.scheduler.process_batch
     ahead = ANALYSIS_AHEAD if analyzer.parallel else 1
     in_flight: deque[tuple[int, Pending]] = deque()
+    reader = RawReader.for_engine(engine, cast(Table, InboundMessage.__table__))
     loaded, last_id = 0, 0
     while True:
         while len(in_flight) < ahead and (limit is None or loaded < limit):
-            items = _load(factory, last_id, batch if limit is None else min(batch, limit - loaded))
-            if not items:
+            refs = _next_refs(factory, last_id, batch if limit is None else min(batch, limit - loaded))
+            if not refs:
                 break
-            loaded, last_id = loaded + len(items), items[-1].id
-            in_flight.append((last_id, analyzer.submit(items)))
+            loaded, last_id = loaded + len(refs), refs[-1][0]
+            in_flight.append((last_id, analyzer.submit_stored(reader, refs)))
         if not in_flight:
             break
         last, pending = in_flight.popleft()
