@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import importlib
 import os
+import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -113,7 +114,7 @@ class RawReader:
 
     dbapi: str  # the DB-API module's name: sqlite3, psycopg
     cargs: tuple[Any, ...]
-    cparams: dict[str, Any] = field(hash=False)
+    cparams: dict[str, Any] = field(hash=False, repr=False)  # may hold the password
     placeholder: str  # ? or %s
     table: str
 
@@ -131,25 +132,36 @@ class RawReader:
         if not ids:
             return {}
         query = f"SELECT id, raw FROM {self.table} WHERE id IN ({', '.join([self.placeholder] * len(ids))})"
-        for attempt in (1, 2):
-            conn = _reader_connection(self)
-            try:
-                cur = conn.cursor()
-                cur.execute(query, list(ids))
-                found = {int(row[0]): bytes(row[1]) for row in cur.fetchall()}
-                cur.close()
-                conn.rollback()  # end the read transaction (PostgreSQL); a no-op in autocommit
-                return found
-            except Exception:
-                _drop_reader_connection()
-                if attempt == 2:
-                    raise
+        with _READER_LOCK:  # the daemon's jobs run in threads; one connection serves them in turn
+            for attempt in (1, 2):
+                conn = _reader_connection(self)
+                try:
+                    cur = conn.cursor()
+                    cur.execute(query, list(ids))
+                    found = {int(row[0]): bytes(row[1]) for row in cur.fetchall()}
+                    cur.close()
+                    conn.rollback()  # end the read transaction (PostgreSQL); a no-op in autocommit
+                    return found
+                except Exception:
+                    _drop_reader_connection()
+                    if attempt == 2:
+                        raise
         raise AssertionError("unreachable")
 
 
 # This process's reader connection: one at a time, tagged with the pid that opened it (a
-# connection must never be used across fork).
+# connection must never be used across fork), and its lock, new in a forked child (a lock
+# held by another thread at the fork would stay held there for ever).
 _READER: tuple[int, RawReader, Any] | None = None
+_READER_LOCK = threading.Lock()
+
+
+def _new_reader_lock() -> None:
+    global _READER_LOCK
+    _READER_LOCK = threading.Lock()
+
+
+os.register_at_fork(after_in_child=_new_reader_lock)
 
 
 def _reader_connection(reader: RawReader) -> Any:
