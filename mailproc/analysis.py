@@ -20,6 +20,7 @@ import gc
 import logging
 import multiprocessing
 import os
+import re
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -225,7 +226,15 @@ def _ready() -> bool:
 
 def _analyse_in_worker(items: list[RawInbound]) -> list[Analysis]:
     assert _WORKER_SETTINGS is not None
-    return [analyse(item, _WORKER_SETTINGS) for item in items]
+    try:
+        return [analyse(item, _WORKER_SETTINGS) for item in items]
+    finally:
+        # The standard library's MIME parser compiles a regex for every multipart boundary,
+        # and ``re`` caches each one (up to 512): one-off patterns that would otherwise fill
+        # the cache, and the worker's memory, over a long run. Patterns kept in module
+        # variables stay compiled; a library's ``re.sub(string, ...)`` compiles again at most
+        # once per chunk.
+        re.purge()
 
 
 def _analyse_stored_in_worker(reader: RawReader, refs: list[StoredRef]) -> list[Analysis]:
@@ -283,6 +292,7 @@ class Analyzer:
             # Freezing the objects that exist now (modules, config, templates) keeps every
             # later collection, in the workers and here, from writing to their pages, so
             # the workers go on sharing them with this process instead of copying them.
+            re.purge()  # the workers start with an empty cache, and never copy its pages to empty it
             gc.collect()
             gc.freeze()
             self._pool = ProcessPoolExecutor(

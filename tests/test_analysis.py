@@ -160,3 +160,18 @@ def test_stored_messages_are_read_where_they_are_analysed(database_url: str) -> 
     with Analyzer(config, workers=1) as serial:
         assert serial.submit_stored(reader, refs).result() == expected
     engine.dispose()
+
+
+def test_a_worker_keeps_no_compiled_boundary_patterns(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every multipart boundary becomes a cached regex in the standard library's parser; a
+    worker empties the cache after each chunk, so one-off patterns cannot pile up over a run."""
+    import re
+
+    monkeypatch.setattr(analysis, "_WORKER_SETTINGS", AnalysisSettings.from_config(Config()))
+    boundary = "b-only-in-this-test-7f3a"
+    raw = (f'From: a@example.com\r\nSubject: x\r\nMIME-Version: 1.0\r\n'
+           f'Content-Type: multipart/alternative; boundary="{boundary}"\r\n\r\n'
+           f'--{boundary}\r\nContent-Type: text/plain\r\n\r\nxin chao\r\n--{boundary}--\r\n').encode()
+    [result] = analysis._analyse_in_worker([RawInbound(1, raw, datetime(2026, 11, 2, tzinfo=UTC))])
+    assert result.error is None and result.parsed is not None
+    assert not any(re.escape(boundary) in str(key[1]) for key in re._cache)  # type: ignore[attr-defined]
