@@ -133,20 +133,20 @@ class RawReader:
             return {}
         query = f"SELECT id, raw FROM {self.table} WHERE id IN ({', '.join([self.placeholder] * len(ids))})"
         with _READER_LOCK:  # the daemon's jobs run in threads; one connection serves them in turn
-            for attempt in (1, 2):
-                conn = _reader_connection(self)
-                try:
-                    cur = conn.cursor()
-                    cur.execute(query, list(ids))
-                    found = {int(row[0]): bytes(row[1]) for row in cur.fetchall()}
-                    cur.close()
-                    conn.rollback()  # end the read transaction (PostgreSQL); a no-op in autocommit
-                    return found
-                except Exception:
-                    _drop_reader_connection()
-                    if attempt == 2:
-                        raise
-        raise AssertionError("unreachable")
+            try:
+                return self._fetch(query, ids)
+            except Exception:
+                _drop_reader_connection()
+                return self._fetch(query, ids)  # once more, on a fresh connection
+
+    def _fetch(self, query: str, ids: Sequence[int]) -> dict[int, bytes]:
+        conn = _reader_connection(self)
+        cur = conn.cursor()
+        cur.execute(query, list(ids))
+        found = {int(row[0]): bytes(row[1]) for row in cur.fetchall()}
+        cur.close()
+        conn.rollback()  # end the read transaction (PostgreSQL); a no-op in autocommit
+        return found
 
 
 # This process's reader connection: one at a time, tagged with the pid that opened it (a
