@@ -36,3 +36,8 @@ if [ ! -x .venv/bin/python ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; th
     || { echo "setup: the virtual environment is incomplete" >&2; exit 1; }
   echo "$want" > "$stamp"
 fi
+# The package is installed editable, so Python writes its bytecode on first import, unless
+# PYTHONDONTWRITEBYTECODE is set (as on these machines): then every `mailproc` start would
+# compile all its modules again (about 40 ms). Compile them here, as pip does for a regular
+# install; only changed modules are compiled again.
+.venv/bin/python -m compileall -q mailproc >/dev/null
