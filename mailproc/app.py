@@ -70,8 +70,9 @@ class App:
     def context(self) -> Context:
         return Context.build(self.config, self.env, self.calendar)
 
-    def poll_once(self, *, ignore_backoff: bool = False) -> PollReport:
-        return poll_once(self.sessions, self.mailbox, self.config.imap, now=self.now, ignore_backoff=ignore_backoff)
+    def poll_once(self, *, ignore_backoff: bool = False, on_stored: Callable[[], None] | None = None) -> PollReport:
+        return poll_once(self.sessions, self.mailbox, self.config.imap, now=self.now, ignore_backoff=ignore_backoff,
+                         on_stored=on_stored)
 
     def process_once(self, *, limit: int | None = None) -> ProcessReport:
         return process_once(self.sessions, self.engine, self.context(), now=self.now, limit=limit,
@@ -79,18 +80,30 @@ class App:
 
     def intake_once(self, *, ignore_backoff: bool = False) -> tuple[PollReport, ProcessReport]:
         """Poll and process at the same time: the poll runs in a thread while this thread
-        processes the rows it has already committed (analysis in worker processes)."""
+        processes the rows it has already committed (analysis in worker processes).
+
+        Processing starts as soon as a processing batch is stored, and whenever it has caught
+        up it waits for the poll's next commit (not a fixed interval), so the workers are
+        idle only while there is nothing stored to give them."""
         polled: list[PollReport] = []
-        thread = threading.Thread(target=lambda: polled.append(self.poll_once(ignore_backoff=ignore_backoff)),
-                                  name="mailproc-poll", daemon=True)
+        stored = threading.Event()
+
+        def poll() -> None:
+            try:
+                polled.append(self.poll_once(ignore_backoff=ignore_backoff, on_stored=stored.set))
+            finally:
+                stored.set()
+
+        thread = threading.Thread(target=poll, name="mailproc-poll", daemon=True)
         total = ProcessReport()
         context = self.context()
-        backlog = 4 * self.config.scheduler.process_batch  # enough to keep the worker pool busy
+        enough = self.config.scheduler.process_batch
         thread.start()
         while True:
+            stored.clear()  # before looking: a commit from now on ends the wait at once
             polling = thread.is_alive()
-            if polling and self.waiting() < backlog:
-                thread.join(timeout=0.1)
+            if polling and self.waiting() < enough:
+                stored.wait(timeout=1.0)
                 continue
             report = process_once(self.sessions, self.engine, context, now=self.now, analyzer=self.analyzer)
             total.add(report)

@@ -179,8 +179,11 @@ def _state(session: Session, folder: str) -> MailboxState:
 
 
 def poll_once(factory: sessionmaker[Session], mailbox: MailboxFactory, cfg: ImapConfig, *,
-              now: Callable[[], datetime], ignore_backoff: bool = False) -> PollReport:
-    """Fetch and store up to ``cfg.max_per_poll`` new messages; never raises for IMAP trouble."""
+              now: Callable[[], datetime], ignore_backoff: bool = False,
+              on_stored: Callable[[], None] | None = None) -> PollReport:
+    """Fetch and store up to ``cfg.max_per_poll`` new messages; never raises for IMAP trouble.
+
+    ``on_stored`` is called after each batch is committed (processing can start on it)."""
     report = PollReport(folder=cfg.folder)
     with transaction(factory) as session:
         state = _state(session, cfg.folder)
@@ -189,10 +192,10 @@ def poll_once(factory: sessionmaker[Session], mailbox: MailboxFactory, cfg: Imap
             return report
     try:
         with mailbox() as box:
-            _poll(box, factory, cfg, report, now, cfg.folder, cfg.processed_folder)
+            _poll(box, factory, cfg, report, now, cfg.folder, cfg.processed_folder, on_stored)
             if cfg.sent_folder and box.folder.exists(cfg.sent_folder):
                 # Agents' replies sent straight from the shared mailbox: read, never moved.
-                _poll(box, factory, cfg, PollReport(folder=cfg.sent_folder), now, cfg.sent_folder, "")
+                _poll(box, factory, cfg, PollReport(folder=cfg.sent_folder), now, cfg.sent_folder, "", on_stored)
     except TRANSIENT_ERRORS as exc:
         report.error = f"{type(exc).__name__}: {exc}"[:500]
         with transaction(factory) as session:
@@ -213,7 +216,7 @@ def poll_once(factory: sessionmaker[Session], mailbox: MailboxFactory, cfg: Imap
 
 
 def _poll(box: BaseMailBox, factory: sessionmaker[Session], cfg: ImapConfig, report: PollReport,
-          now: Callable[[], datetime], folder: str, dest: str) -> None:
+          now: Callable[[], datetime], folder: str, dest: str, on_stored: Callable[[], None] | None) -> None:
     if dest and not box.folder.exists(dest):
         box.folder.create(dest)
         log.info("created IMAP folder %r", dest)
@@ -243,6 +246,8 @@ def _poll(box: BaseMailBox, factory: sessionmaker[Session], cfg: ImapConfig, rep
     for chunk in _chunks(todo, cfg.batch_size):
         _store_batch(box, factory, cfg, folder, uidvalidity, chunk, report, now)
         crash_point("ingest.after_commit")
+        if on_stored is not None:
+            on_stored()
         if dest:
             report.moved += _move(box, chunk, dest, cfg.batch_size)
         else:

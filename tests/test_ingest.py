@@ -95,6 +95,19 @@ def test_batches_and_cap_per_poll(mailstack: MailStack, shared_mailbox: str, dat
     app.close()
 
 
+def test_each_committed_batch_is_announced_once_it_is_visible(mailstack: MailStack, shared_mailbox: str,
+                                                              database_url: str, tmp_path: Path, clock: Clock) -> None:
+    app = _app(mailstack, shared_mailbox, database_url, tmp_path, clock, imap={"batch_size": 2})
+    for i in range(5):
+        mailstack.deliver(complaint(phone=f"09123451{i:02d}"), shared_mailbox)
+    visible: list[int] = []
+
+    app.poll_once(on_stored=lambda: visible.append(_count(app)))  # read on a connection of its own
+
+    assert visible == [2, 4, 5]  # after each commit, and what it committed is already there
+    app.close()
+
+
 def test_stored_but_unmoved_messages_are_moved_without_refetch(mailstack: MailStack, shared_mailbox: str,
                                                                database_url: str, tmp_path: Path,
                                                                clock: Clock) -> None:
