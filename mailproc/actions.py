@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, cast
+from typing import Any, Protocol, cast
 from zoneinfo import ZoneInfo
 
 from jinja2 import Environment
@@ -23,7 +23,7 @@ from mailproc.agents import Agent, Roster
 from mailproc.assess import FIELD_LABELS_VI
 from mailproc.config import Config
 from mailproc.db import allocate_ids
-from mailproc.models import Attachment, Base, Event, InboundMessage, OutboxAttachment, OutboxItem, Ticket, TicketMessage
+from mailproc.models import Attachment, Base, Event, OutboxAttachment, OutboxItem, Ticket, TicketMessage
 from mailproc.notices.outbox import Notice, render_row
 from mailproc.notices.render import InvalidAddress, mask, parse_address
 from mailproc.parsing import ParsedMail
@@ -32,6 +32,13 @@ from mailproc.workflow import ANSWERED, CLOSED, L2, QUEUE_OF, REJECTED, Decision
 
 IDENTIFIER_FIELDS = ("name", "address", "phone", "email", "smartcard", "decoder")
 SYSTEM_ACTOR = "mailproc"
+
+
+class InboundRow(Protocol):
+    """What filing an e-mail on a ticket needs of its inbound row."""
+
+    @property
+    def id(self) -> int: ...
 
 
 @dataclass
@@ -46,7 +53,7 @@ class Sink:
     def event(self, ticket: Ticket, kind: str, now: datetime, actor: str = SYSTEM_ACTOR, **detail: Any) -> None:
         self.events.append((ticket, {"at": now, "actor": actor, "kind": kind, "detail": detail}))
 
-    def file_message(self, ticket: Ticket, row: InboundMessage, parsed: ParsedMail, now: datetime, *,
+    def file_message(self, ticket: Ticket, row: InboundRow, parsed: ParsedMail, now: datetime, *,
                      body: str, direction: str = "in") -> None:
         """Record an e-mail (with its attachments) on a ticket."""
         self.messages.append((ticket, {

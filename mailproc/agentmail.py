@@ -17,10 +17,10 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from mailproc.actions import Context, Sink, notify_agents, queue_notice, run_step, ticket_state
+from mailproc.actions import Context, InboundRow, Sink, notify_agents, queue_notice, run_step, ticket_state
 from mailproc.agents import Agent
 from mailproc.commands import ParsedCommands, parse_commands, spellings
-from mailproc.models import InboundMessage, Ticket
+from mailproc.models import Ticket
 from mailproc.parsing import ParsedMail
 from mailproc.workflow import Step, allowed, decide
 
@@ -28,7 +28,7 @@ from mailproc.workflow import Step, allowed, decide
 TEXT_USERS = frozenset({"resolve", "accept", "reject", "meeting", "final", "note", "consult"})
 
 
-def _refuse(ctx: Context, sink: Sink, ticket: Ticket | None, agent: Agent, row: InboundMessage, reasons: list[str],
+def _refuse(ctx: Context, sink: Sink, ticket: Ticket | None, agent: Agent, row: InboundRow, reasons: list[str],
             now: datetime) -> str:
     state = ticket_state(ticket) if ticket is not None else None
     possible = allowed(state, agent.role) if state is not None else []
@@ -59,7 +59,7 @@ def _check_all(ticket: Ticket, commands: ParsedCommands, agent: Agent, ctx: Cont
     return reasons
 
 
-def handle_agent_mail(session: Session, ctx: Context, sink: Sink, ticket: Ticket | None, row: InboundMessage,
+def handle_agent_mail(session: Session, ctx: Context, sink: Sink, ticket: Ticket | None, row: InboundRow,
                       parsed: ParsedMail, agent: Agent, now: datetime) -> str:
     """Carry out an authenticated agent's mail; returns the inbound row's outcome."""
     if ticket is None:
@@ -98,7 +98,7 @@ def handle_agent_mail(session: Session, ctx: Context, sink: Sink, ticket: Ticket
     return "agent_command" if commands.commands else "agent_relay"
 
 
-def _department_answer(session: Session, ctx: Context, sink: Sink, ticket: Ticket, row: InboundMessage,
+def _department_answer(session: Session, ctx: Context, sink: Sink, ticket: Ticket, row: InboundRow,
                        commands: ParsedCommands, agent: Agent, now: datetime) -> str:
     others = [c for c in commands.commands if c.name != "note"]
     if others:
@@ -113,7 +113,7 @@ def _department_answer(session: Session, ctx: Context, sink: Sink, ticket: Ticke
     return "consult_answer"
 
 
-def file_sent_copy(ctx: Context, sink: Sink, ticket: Ticket | None, row: InboundMessage, parsed: ParsedMail,
+def file_sent_copy(ctx: Context, sink: Sink, ticket: Ticket | None, row: InboundRow, parsed: ParsedMail,
                    now: datetime) -> str:
     """A reply an agent sent straight from the shared mailbox: recorded on its ticket."""
     if ticket is None:

@@ -16,7 +16,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Engine, Select, Table, create_engine, event, func, select, text
 from sqlalchemy.engine import make_url
@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from mailproc.config import DatabaseConfig
 
+SelectT = TypeVar("SelectT", bound=Select[*tuple[Any, ...]])
 SQLITE_BUSY_MS = 30_000
 SQLITE_CACHE_KIB = 512  # page cache per connection (default 2 MiB); the OS caches the file as well
 
@@ -76,7 +77,7 @@ def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
         yield session
 
 
-def claim_query(stmt: Select[Any], engine: Engine) -> Select[Any]:
+def claim_query(stmt: SelectT, engine: Engine) -> SelectT:
     """Lock claimed work rows on PostgreSQL; SQLite's BEGIN IMMEDIATE already serialises."""
     if is_sqlite(engine):
         return stmt

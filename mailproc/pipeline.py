@@ -19,9 +19,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Engine, Table, select
+from sqlalchemy import Engine, Table, select, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import Session, defer, sessionmaker
+from sqlalchemy.orm import Session, sessionmaker
 
 from mailproc.actions import (
     IDENTIFIER_FIELDS,
@@ -112,6 +112,28 @@ class BatchState(Sink):
     counters: dict[str, Counter] = field(default_factory=dict)
     card_history: dict[str, list[datetime]] = field(default_factory=dict)
     created: list[Ticket] = field(default_factory=list)
+
+
+@dataclass
+class Claimed:
+    """A claimed ``new`` inbound row: what processing reads of it, and the outcome it is
+    given. The outcomes of a batch are written in one UPDATE, after its tickets are flushed
+    (the rows are not loaded as ORM objects: nothing else of them is read or changed)."""
+
+    id: int
+    folder: str
+    message_id: str | None
+    attempts: int
+    status: str = INBOUND_NEW
+    outcome: str | None = None
+    error: str | None = None
+    ticket: Ticket | None = None
+    processed_at: datetime | None = None
+
+    def values(self) -> dict[str, Any]:
+        return {"id": self.id, "status": self.status, "outcome": self.outcome, "error": self.error,
+                "ticket_id": self.ticket.id if self.ticket is not None else None, "attempts": self.attempts,
+                "processed_at": self.processed_at}
 
 
 def _refs_and_ids(analyses: Iterable[Analysis]) -> tuple[set[str], set[str], set[str]]:
@@ -242,7 +264,7 @@ def _queue_customer_notice(ctx: Context, state: BatchState, ticket: Ticket,
     return outcome
 
 
-def _create_ticket(session: Session, ctx: Context, state: BatchState, row: InboundMessage, a: Analysis,
+def _create_ticket(session: Session, ctx: Context, state: BatchState, row: Claimed, a: Analysis,
                    now: datetime) -> Ticket:
     cfg = ctx.config
     parsed, found = a.parsed, a.found
@@ -314,7 +336,7 @@ def _is_customer(ticket: Ticket, sender: str | None) -> bool:
     return bool(sender) and sender in {ticket.customer_address.lower(), (ticket.email or "").lower()}
 
 
-def _join_reply(session: Session, ctx: Context, state: BatchState, ticket: Ticket, row: InboundMessage, a: Analysis,
+def _join_reply(session: Session, ctx: Context, state: BatchState, ticket: Ticket, row: Claimed, a: Analysis,
                 now: datetime) -> None:
     parsed, found = a.parsed, a.found
     assert parsed is not None and found is not None
@@ -357,7 +379,7 @@ _STILL_BROKEN = re.compile(r"\b(?:chua|khong|van|still|not|again|lai)\b")
 
 
 def _maybe_reopen(session: Session, ctx: Context, state: BatchState, ticket: Ticket, parsed: ParsedMail,
-                  row: InboundMessage, now: datetime) -> None:
+                  row: Claimed, now: datetime) -> None:
     """A customer writing back about a finished ticket: reopen at L2 unless it is only a thank-you."""
     folded = fold(parsed.new_text)
     if len(folded) < 200 and _THANKS.search(folded) and not _STILL_BROKEN.search(folded):
@@ -386,7 +408,7 @@ def _record_bounce(session: Session, state: BatchState, parsed: ParsedMail, now:
     return f"bounce of outbox {item.id}"
 
 
-def apply(session: Session, ctx: Context, state: BatchState, row: InboundMessage, a: Analysis,
+def apply(session: Session, ctx: Context, state: BatchState, row: Claimed, a: Analysis,
           now: datetime) -> str:
     """Give one inbound row its outcome from its analysis; returns the outcome's name."""
     row.attempts += 1
@@ -442,10 +464,18 @@ def _next_refs(factory: sessionmaker[Session], after_id: int, limit: int) -> lis
         return [(r.id, r.fetched_at) for r in rows]
 
 
-def _claim(session: Session, engine: Engine, ids: list[int]) -> dict[int, InboundMessage]:
-    stmt = (select(InboundMessage).options(defer(InboundMessage.raw))
+def _claim(session: Session, engine: Engine, ids: list[int]) -> dict[int, Claimed]:
+    stmt = (select(InboundMessage.id, InboundMessage.folder, InboundMessage.message_id, InboundMessage.attempts)
             .where(InboundMessage.id.in_(ids), InboundMessage.status == INBOUND_NEW))
-    return {row.id: row for row in session.scalars(claim_query(stmt, engine))}
+    return {r.id: Claimed(r.id, r.folder, r.message_id, r.attempts) for r in session.execute(claim_query(stmt, engine))}
+
+
+def _record_outcomes(session: Session, rows: Iterable[Claimed]) -> None:
+    """The claimed rows' outcomes, by primary key in one executemany (after the flush that
+    gave their new tickets ids)."""
+    values = [row.values() for row in rows if row.status != INBOUND_NEW]
+    if values:
+        session.execute(update(InboundMessage), values)
 
 
 def _write_fast(factory: sessionmaker[Session], engine: Engine, ctx: Context, analyses: list[Analysis],
@@ -462,6 +492,7 @@ def _write_fast(factory: sessionmaker[Session], engine: Engine, ctx: Context, an
             ticket.id = ticket_id
         session.flush()
         state.write(session)
+        _record_outcomes(session, rows.values())
         crash_point("pipeline.before_commit")
     return outcomes
 
@@ -482,11 +513,13 @@ def _write_safe(factory: sessionmaker[Session], engine: Engine, ctx: Context, an
                     outcome = apply(session, ctx, state, row, a, now)
                     session.flush()
                     state.write(session)
+                    _record_outcomes(session, [row])
             except Exception as exc:
                 log.exception("writing inbound %s failed; quarantined", row.id)
-                row.status, row.outcome = INBOUND_QUARANTINED, "quarantined"
+                row.status, row.outcome, row.ticket = INBOUND_QUARANTINED, "quarantined", None
                 row.error = f"{type(exc).__name__} while writing: {exc}"[:4000]
                 row.processed_at = now
+                _record_outcomes(session, [row])
                 outcome = "quarantined"
             outcomes.append(outcome)
         crash_point("pipeline.before_commit")
