@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Engine, Table, select, update
+from sqlalchemy import Engine, Table, bindparam, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -131,7 +131,7 @@ class Claimed:
     processed_at: datetime | None = None
 
     def values(self) -> dict[str, Any]:
-        return {"id": self.id, "status": self.status, "outcome": self.outcome, "error": self.error,
+        return {"row_id": self.id, "status": self.status, "outcome": self.outcome, "error": self.error,
                 "ticket_id": self.ticket.id if self.ticket is not None else None, "attempts": self.attempts,
                 "processed_at": self.processed_at}
 
@@ -470,12 +470,19 @@ def _claim(session: Session, engine: Engine, ids: list[int]) -> dict[int, Claime
     return {r.id: Claimed(r.id, r.folder, r.message_id, r.attempts) for r in session.execute(claim_query(stmt, engine))}
 
 
+_OUTCOME = (update(cast(Table, InboundMessage.__table__))
+            .where(InboundMessage.__table__.c.id == bindparam("row_id"))
+            .values(status=bindparam("status"), outcome=bindparam("outcome"), error=bindparam("error"),
+                    ticket_id=bindparam("ticket_id"), attempts=bindparam("attempts"),
+                    processed_at=bindparam("processed_at")))
+
+
 def _record_outcomes(session: Session, rows: Iterable[Claimed]) -> None:
-    """The claimed rows' outcomes, by primary key in one executemany (after the flush that
-    gave their new tickets ids)."""
+    """The claimed rows' outcomes in one executemany (after the flush that gave their new
+    tickets ids)."""
     values = [row.values() for row in rows if row.status != INBOUND_NEW]
     if values:
-        session.execute(update(InboundMessage), values)
+        session.execute(_OUTCOME, values)
 
 
 def _write_fast(factory: sessionmaker[Session], engine: Engine, ctx: Context, analyses: list[Analysis],
