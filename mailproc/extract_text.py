@@ -30,36 +30,6 @@ def capped(items: Iterable[_T]) -> Iterator[_T]:
     return itertools.islice(items, MAX_HITS)
 
 
-# --- normalisation --------------------------------------------------------------------------
-
-# textnorm's mojibake hint (a lead byte Â..ô then a continuation), searched from the rarer
-# continuation character: the same pairs exist, and `re` stops at fewer candidates.
-_MOJIBAKE_LEAD = "[\u00c2-\u00f4]"
-_MOJIBAKE_CONTINUATION = (
-    "[\u0080-\u00bf\u0152\u0153\u0160\u0161\u0178\u017d\u017e\u0192\u02c6\u02dc\u2013\u2014"
-    "\u2018-\u201e\u2020-\u2022\u2026\u2030\u2039\u203a\u20ac\u2122]")
-_MOJIBAKE_TAIL_RE = re.compile(_MOJIBAKE_CONTINUATION + f"(?<={_MOJIBAKE_LEAD}.)")
-_CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b\u200e\u200f\ufeff]")
-
-
-def normalize(text: str) -> str:
-    """Same result as :func:`textnorm.normalize` (a test compares them), without its costly
-    steps on text that does not need them."""
-    if not text:
-        return ""
-    if not text.isascii():
-        if _MOJIBAKE_TAIL_RE.search(text):
-            return textnorm.normalize(text)  # ftfy's repair: leave it to the original
-        text = unicodedata.normalize("NFC", text).replace("\u00d0", "\u0110")
-    if "\r" in text:
-        text = text.replace("\r\n", "\n").replace("\r", "\n")
-    # Every character _CONTROL_RE removes is non-printable; tab and newline are the only
-    # non-printable characters mail text normally has.
-    if text.replace("\n", "").replace("\t", "").isprintable():
-        return text
-    return _CONTROL_RE.sub("", text)
-
-
 # --- the length-aligned fold ----------------------------------------------------------------
 
 # Mail is mostly ASCII, Vietnamese letters and a little punctuation: give each of these
@@ -98,8 +68,8 @@ _SLOT_CHARS = _slot_table()
 _SLOTS = codecs.charmap_build(_SLOT_CHARS)
 _FOLDED_SLOTS = "".join(c if c == _UNMAPPED else textnorm.fold_keep_length(c) for c in _SLOT_CHARS)
 # textnorm's mojibake hint, by slot: 1 for a lead character (Â..ô), 2 for a continuation one.
-_MOJIBAKE_CLASSES = bytes(1 if re.fullmatch(_MOJIBAKE_LEAD, c)
-                           else 2 if re.fullmatch(_MOJIBAKE_CONTINUATION, c) else 0
+_MOJIBAKE_CLASSES = bytes(1 if re.fullmatch(textnorm.MOJIBAKE_LEAD, c)
+                           else 2 if re.fullmatch(textnorm.MOJIBAKE_CONTINUATION, c) else 0
                            for c in _SLOT_CHARS)
 _NOT_CONTINUATIONS = bytes(i for i, k in enumerate(_MOJIBAKE_CLASSES) if k != 2)
 
@@ -121,7 +91,7 @@ def normalize_and_fold(text: str) -> tuple[str, str, bool]:
     if (slots is None or b"\x00" in slots
             or (slots.translate(None, _NOT_CONTINUATIONS)  # rarely any left: skip the pairs
                 and b"\x01\x02" in slots.translate(_MOJIBAKE_CLASSES))):
-        text = normalize(text)
+        text = textnorm.normalize(text)
         return text, fold_aligned(text), False
     if b"\r" in slots:  # "\r" and "\n" are in their own slots
         text = text.replace("\r\n", "\n").replace("\r", "\n")
