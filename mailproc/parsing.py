@@ -15,7 +15,6 @@ import email.policy
 import hashlib
 import re
 import unicodedata
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from email.errors import HeaderParseError
@@ -200,37 +199,41 @@ def _date(value: str | None) -> datetime | None:
     return parsed if parsed.tzinfo is not None else None
 
 
-def _has_attachments(msg: Message) -> bool:
-    """True when some leaf part is not an inline text body (a file, an image, a report, ...)."""
-    for part in msg.walk():
-        if part.is_multipart():
-            continue
-        if part.get_content_type() not in ("text/plain", "text/html"):
-            return True
-        disposition = str(part.get("Content-Disposition") or "").split(";")[0].strip().lower()
-        if disposition == "attachment" or part.get_param("filename", header="content-disposition") \
-                or part.get_param("name"):
-            return True
-    return False
-
-
-def _walk_text_parts(msg: Message) -> Iterator[tuple[str, bytes, str | None]]:
-    """Yield (subtype, payload bytes, declared charset) of the inline text parts."""
+def _leaves(msg: Message) -> tuple[list[tuple[str, Message]], bool]:
+    """One walk of the MIME tree: the inline text parts as (subtype, part), in order, and
+    whether some leaf is anything else (a file, an image, a report, a named text part, ...)."""
+    texts: list[tuple[str, Message]] = []
+    others = False
     for part in msg.walk():
         if part.is_multipart():
             continue
         ctype = part.get_content_type()
         if ctype not in ("text/plain", "text/html"):
+            others = True
             continue
         disposition = str(part.get("Content-Disposition") or "").split(";")[0].strip().lower()
+        if disposition == "attachment" or part.get_param("filename", header="content-disposition") \
+                or part.get_param("name"):
+            others = True
         if disposition == "attachment" or (part.get_filename() and disposition != "inline"):
+            continue
+        texts.append((ctype[5:], part))
+    return texts, others
+
+
+def _decoded(parts: list[tuple[str, Message]], subtype: str, cfg: ParsingConfig) -> list[tuple[str, str]]:
+    """(text, charset used) of the ``subtype`` parts among ``parts``."""
+    found = []
+    for kind, part in parts:
+        if kind != subtype:
             continue
         try:
             payload = part.get_payload(decode=True)
         except Exception:
             payload = None
         if isinstance(payload, bytes):
-            yield part.get_content_subtype(), payload, part.get_content_charset()
+            found.append(decode_bytes(payload[: cfg.max_text_chars * 4], part.get_content_charset()))
+    return found
 
 
 def html_to_text(html: str) -> str:
@@ -241,22 +244,20 @@ def html_to_text(html: str) -> str:
         return normalize(re.sub(r"<[^>]{0,2000}>", " ", html))
 
 
-def _bodies(msg: Message, cfg: ParsingConfig) -> tuple[str, tuple[str, ...]]:
-    plain: list[str] = []
-    html: list[str] = []
-    charsets: list[str] = []
-    for subtype, payload, declared in _walk_text_parts(msg):
-        text, used = decode_bytes(payload[: cfg.max_text_chars * 4], declared)
-        charsets.append(used)
-        (html if subtype == "html" else plain).append(text)
-    if plain:
-        body = "\n\n".join(plain)
-    elif html:
-        body = "\n\n".join(html_to_text(h) for h in html)
+_BLANK_LINES_RE = re.compile(r"\n{3,}")
+
+
+def _bodies(texts: list[tuple[str, Message]], cfg: ParsingConfig) -> tuple[str, tuple[str, ...]]:
+    """The body text: the plain parts, else the HTML ones made readable (an HTML alternative
+    to a plain part is not decoded at all); and the charsets the decoded parts were read in."""
+    decoded = _decoded(texts, "plain", cfg)
+    if decoded:
+        body = "\n\n".join(text for text, _ in decoded)
     else:
-        body = ""
-    body = re.sub(r"\n{3,}", "\n\n", "\n".join(line.rstrip() for line in body.split("\n")))
-    return body[: cfg.max_text_chars], tuple(charsets)
+        decoded = _decoded(texts, "html", cfg)
+        body = "\n\n".join(html_to_text(text) for text, _ in decoded)
+    body = _BLANK_LINES_RE.sub("\n\n", "\n".join(line.rstrip() for line in body.split("\n")))
+    return body[: cfg.max_text_chars], tuple(used for _, used in decoded)
 
 
 def _attachments(parser: mailparser.MailParser, cfg: ParsingConfig) -> tuple[AttachmentInfo, ...]:
@@ -321,7 +322,8 @@ def parse_message(raw: bytes, cfg: ParsingConfig) -> ParsedMail:
         msg = email.message_from_bytes(raw)
         _check_structure(msg, cfg)
         # mail-parser finds and decodes attachments; a message with none does not need it.
-        parser = mailparser.MailParser(msg) if _has_attachments(msg) else None
+        texts, others = _leaves(msg)
+        parser = mailparser.MailParser(msg) if others else None
         headers, raw_addresses = _headers(msg)
     except MessageRejected:
         raise
@@ -331,16 +333,16 @@ def parse_message(raw: bytes, cfg: ParsingConfig) -> ParsedMail:
         raise MessageRejected(f"unparseable message: {type(exc).__name__}: {exc}") from exc
 
     try:
-        return _build(msg, parser, headers, raw_addresses, cfg)
+        return _build(msg, texts, parser, headers, raw_addresses, cfg)
     except Exception as exc:  # CPython's email package raises many types on hostile input
         raise MessageRejected(f"unparseable message: {type(exc).__name__}: {exc}") from exc
 
 
-def _build(msg: Message, parser: mailparser.MailParser | None, headers: dict[str, tuple[str, ...]],
-           raw_addresses: dict[str, list[str]], cfg: ParsingConfig) -> ParsedMail:
+def _build(msg: Message, texts: list[tuple[str, Message]], parser: mailparser.MailParser | None,
+           headers: dict[str, tuple[str, ...]], raw_addresses: dict[str, list[str]], cfg: ParsingConfig) -> ParsedMail:
     froms = _addresses(raw_addresses.get("from", []) or raw_addresses.get("sender", []))
     subject = clean_header(headers.get("subject", ("",))[0], MAX_SUBJECT)
-    text, charsets = _bodies(msg, cfg)
+    text, charsets = _bodies(texts, cfg)
     split = split_body(text, subject=subject)
     message_id = (message_ids(headers.get("message-id", ("",))[0]) or (None,))[0]
     return ParsedMail(
