@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from mailproc.actions import Context
 from mailproc.analysis import Analyzer
 from mailproc.config import Config
-from mailproc.db import make_engine, make_sessionmaker
+from mailproc.db import make_engine, make_sessionmaker, reading
 from mailproc.ingest import PollReport, open_mailbox, poll_once
 from mailproc.models import INBOUND_NEW, InboundMessage
 from mailproc.notices.render import make_environment
@@ -126,7 +126,7 @@ class App:
 
     def waiting(self) -> int:
         """Stored messages not processed yet."""
-        with self.sessions() as session:
+        with reading(self.sessions) as session:
             return int(session.scalar(select(func.count(InboundMessage.id))
                                       .where(InboundMessage.status == INBOUND_NEW)) or 0)
 

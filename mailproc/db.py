@@ -2,8 +2,10 @@
 
 SQLite gets WAL, ``synchronous=FULL``, a busy timeout and ``BEGIN IMMEDIATE`` for every
 transaction (a transaction that reads then writes must take the write lock up front, or it
-fails with "database is locked" whatever the timeout). PostgreSQL work queues claim rows
-with ``FOR UPDATE SKIP LOCKED``; see :func:`claim_query`.
+fails with "database is locked" whatever the timeout), except the read-only ones
+(:func:`reading`). The threads of one process take the write lock in turn (see
+``_make_sqlite_safe``). PostgreSQL work queues claim rows with ``FOR UPDATE SKIP LOCKED``;
+see :func:`claim_query`.
 """
 
 from __future__ import annotations
@@ -46,6 +48,10 @@ def make_engine(cfg: DatabaseConfig | str) -> Engine:
     return create_engine(url, echo=echo, pool_pre_ping=True)
 
 
+_READ_ONLY = "mailproc_read_only"  # execution option: see reading()
+_TURN = "mailproc_write_turn"  # in a connection's info while it holds this process's write turn
+
+
 def _make_sqlite_safe(engine: Engine) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:
@@ -57,9 +63,39 @@ def _make_sqlite_safe(engine: Engine) -> None:
         cur.execute(f"PRAGMA cache_size=-{SQLITE_CACHE_KIB}")
         cur.close()
 
+    # The threads of this process take write transactions in turn through a lock, which wakes
+    # a waiting thread the moment it is free. SQLite's own busy handler (still there for other
+    # processes) sleeps between tries, up to 100 ms at a time: the poller's store would sit
+    # that long after the writer's transaction ended, and the workers with it, waiting for
+    # mail. A thread that cannot get the lock within the busy timeout goes on to SQLite's wait.
+    turn = threading.Lock()
+
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        if conn.get_execution_options().get(_READ_ONLY):
+            conn.exec_driver_sql("BEGIN")  # a snapshot: it neither takes nor waits for the write lock
+            return
+        held = turn.acquire(timeout=SQLITE_BUSY_MS / 1000)
+        try:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        except BaseException:
+            if held:
+                turn.release()
+            raise
+        if held:
+            conn.info[_TURN] = True
+
+    def _end(conn: Any) -> None:
+        if conn.info.pop(_TURN, False):
+            turn.release()
+
+    def _checkin(_dbapi_conn: Any, record: Any) -> None:
+        if record is not None and record.info.pop(_TURN, False):  # (a transaction left unfinished)
+            turn.release()
+
+    event.listen(engine, "commit", _end)
+    event.listen(engine, "rollback", _end)
+    event.listen(engine, "checkin", _checkin)
 
 
 def is_sqlite(engine: Engine) -> bool:
@@ -74,6 +110,17 @@ def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
 def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
     """One unit of work: commit on success, roll back on any exception."""
     with factory() as session, session.begin():
+        yield session
+
+
+@contextmanager
+def reading(factory: sessionmaker[Session]) -> Iterator[Session]:
+    """A session for reads only: on SQLite its transaction is a plain ``BEGIN``, a snapshot
+    of the last commit that neither takes nor waits for the write lock (WAL readers never
+    block). Not for writing: it would have to upgrade to the write lock midway, which fails
+    if another connection committed since its snapshot."""
+    with factory() as session:
+        session.connection(execution_options={_READ_ONLY: True})
         yield session
 
 

@@ -39,7 +39,7 @@ from mailproc.agents import authenticate
 from mailproc.analysis import Analysis, Analyzer, Pending, StoredRef, local_date
 from mailproc.assess import FLAG_MISSING, STATUS_ASSESSING, STATUS_L1, assess, missing_fields
 from mailproc.crashpoints import crash_point
-from mailproc.db import RawReader, allocate_ids, claim_query, transaction
+from mailproc.db import RawReader, allocate_ids, claim_query, reading, transaction
 from mailproc.extract import Extracted
 from mailproc.filters import BOUNCE
 from mailproc.models import (
@@ -456,7 +456,7 @@ def apply(session: Session, ctx: Context, state: BatchState, row: Claimed, a: An
 
 def _next_refs(factory: sessionmaker[Session], after_id: int, limit: int) -> list[StoredRef]:
     """The next ``new`` inbound rows to analyse (their bytes are read where they are analysed)."""
-    with transaction(factory) as session:
+    with reading(factory) as session:
         rows = session.execute(
             select(InboundMessage.id, InboundMessage.fetched_at)
             .where(InboundMessage.status == INBOUND_NEW, InboundMessage.id > after_id)
