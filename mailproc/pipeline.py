@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Engine, Table, bindparam, select, update
+from sqlalchemy import Engine, Table, bindparam, insert, inspect, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -279,13 +279,12 @@ def _create_ticket(session: Session, ctx: Context, state: BatchState, row: Claim
         received_at=a.received_at, accept_due=verdict.accept_due, reply_due=verdict.reply_due,
         time_limit=verdict.time_limit, flags=list(verdict.flags), missing=list(verdict.missing),
         created_at=now, updated_at=now,
-        # Every column with a default set here too: new tickets then all have the same
-        # columns and are inserted as one batch (the ORM batches rows column set by column set).
+        # Every column with a default set here too: new tickets are inserted by Core, which
+        # writes what the object holds (see _insert_created).
         priority="normal", category="other", rules=[], reopened=0,
     )
     _apply_identifiers(ticket, found)
-    session.add(ticket)
-    state.created.append(ticket)
+    state.created.append(ticket)  # (not added to the session: _insert_created inserts it)
     state.by_ref[ticket.ref] = ticket
     if parsed.message_id:
         state.by_message_id[parsed.message_id] = ticket
@@ -485,6 +484,26 @@ def _record_outcomes(session: Session, rows: Iterable[Claimed]) -> None:
         session.execute(_OUTCOME, values)
 
 
+_TICKETS = cast(Table, Ticket.__table__)
+_TICKET_ATTRIBUTES = tuple((prop.key, prop.columns[0].key) for prop in inspect(Ticket).column_attrs)
+
+
+def _insert_created(session: Session, state: BatchState) -> None:
+    """Insert the batch's new tickets in one multi-row INSERT, ids given up front.
+
+    They were never added to the session: its unit of work would cost more than everything
+    else the batch does with the ORM, and nothing in the batch needs them managed (rows that
+    point at them are written after this, by Core; changes to them are made before it). They
+    stay plain objects: whatever they hold now is what is stored."""
+    fresh = [ticket for ticket in state.created if ticket.id is None]
+    if not fresh:
+        return
+    for ticket, ticket_id in zip(fresh, allocate_ids(session, _TICKETS, len(fresh)), strict=True):
+        ticket.id = ticket_id
+    session.execute(insert(_TICKETS), [{column: getattr(ticket, attribute) for attribute, column in _TICKET_ATTRIBUTES}
+                                       for ticket in fresh])
+
+
 def _write_fast(factory: sessionmaker[Session], engine: Engine, ctx: Context, analyses: list[Analysis],
                 now: datetime) -> list[str]:
     """The whole batch in one transaction with one flush; raises if anything fails."""
@@ -492,11 +511,7 @@ def _write_fast(factory: sessionmaker[Session], engine: Engine, ctx: Context, an
         rows = _claim(session, engine, [a.inbound_id for a in analyses])
         state = prefetch(session, ctx, analyses, now)
         outcomes = [apply(session, ctx, state, rows[a.inbound_id], a, now) for a in analyses if a.inbound_id in rows]
-        # Ids known up front: the new tickets go in as one batch, not one INSERT each.
-        fresh = [t for t in state.created if t.id is None]
-        ids = allocate_ids(session, cast(Table, Ticket.__table__), len(fresh))
-        for ticket, ticket_id in zip(fresh, ids, strict=True):
-            ticket.id = ticket_id
+        _insert_created(session, state)
         session.flush()
         state.write(session)
         _record_outcomes(session, rows.values())
@@ -518,6 +533,7 @@ def _write_safe(factory: sessionmaker[Session], engine: Engine, ctx: Context, an
                 with session.begin_nested(), session.no_autoflush:
                     state = prefetch(session, ctx, [a], now)
                     outcome = apply(session, ctx, state, row, a, now)
+                    _insert_created(session, state)
                     session.flush()
                     state.write(session)
                     _record_outcomes(session, [row])

@@ -116,6 +116,30 @@ def test_missing_information_is_requested_and_a_reply_completes_it(app: App, mai
     assert len(_inbox(mailstack, customer)) == 2
 
 
+def test_a_follow_up_processed_with_its_complaint_completes_the_new_ticket(app: App, mailstack: MailStack,
+                                                                          shared_mailbox: str, customer: str) -> None:
+    """Both in one batch: the ticket is created, then changed by the follow-up, before it is
+    stored; what is stored is the changed ticket, once, with both messages on it."""
+    first_id = new_id()
+    mailstack.deliver(complaint(sender=customer, to=shared_mailbox, message_id=first_id,
+                                body="Tôi bị mất kênh K+ Sport 1 từ hôm 30/10/2026. Số điện thoại 0987 654 321."),
+                      shared_mailbox)
+    mailstack.deliver(message(sender=customer, to=shared_mailbox, subject="Re: Mất sóng K+ từ 3 ngày nay",
+                              body="Tôi bổ sung: số thẻ giải mã 8401 2345 6789", message_id=new_id(),
+                              headers={"In-Reply-To": first_id}).as_bytes(), shared_mailbox)
+    _run(app)
+
+    (ticket,) = _tickets(app)
+    assert (ticket.status, ticket.queue, ticket.missing, ticket.smartcard) == ("l1", "L1", [], "840123456789")
+    assert ticket.phone == "+84987654321" and ticket.reopened == 0 and ticket.priority == "normal"
+    events = _events(app, ticket.id)
+    assert events.index("received") < events.index("customer_reply") < events.index("info_complete")
+    with app.sessions() as s:
+        assert [r.ticket_id for r in s.scalars(select(InboundMessage).order_by(InboundMessage.id))] == [ticket.id] * 2
+        assert len(list(s.scalars(select(TicketMessage).where(TicketMessage.ticket_id == ticket.id)))) == 2
+    assert [o.kind for o in _outbox(app)] == ["need_info", "receipt"]
+
+
 def test_reply_joins_by_in_reply_to_without_tag_and_forward_by_tag(app: App, mailstack: MailStack,
                                                                     shared_mailbox: str, customer: str) -> None:
     mailstack.deliver(complaint(to=shared_mailbox, sender=customer), shared_mailbox)
