@@ -23,19 +23,19 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from imap_tools import BaseMailBox, MailBox, MailBoxStartTls, MailBoxUnencrypted, MailMessage
 from imap_tools.errors import MailboxLoginError, UnexpectedCommandStatusError
-from sqlalchemy import select
+from sqlalchemy import Table, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
 from mailproc.config import ImapConfig
 from mailproc.crashpoints import crash_point
-from mailproc.db import transaction
+from mailproc.db import allocate_ids, transaction
 from mailproc.errors import ImapError
-from mailproc.models import INBOUND_NEW, InboundMessage, MailboxState
+from mailproc.models import INBOUND_NEW, InboundMessage, InboundRaw, MailboxState
 
 log = logging.getLogger(__name__)
 # Stored messages are moved to the processed folder this many at a time (one UID MOVE each):
@@ -44,6 +44,8 @@ log = logging.getLogger(__name__)
 MOVE_BATCH = 500
 
 _MSGID_HEADER = re.compile(rb"(?im)^message-id:[ \t]*(?:\r?\n[ \t]+)?(<[^<>\r\n]{1,900}>)")
+_INBOUND = cast(Table, InboundMessage.__table__)
+_RAW = cast(Table, InboundRaw.__table__)
 # Network-level failures that mean "try again later", never "stop the daemon".
 TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
     ImapError, imaplib.IMAP4.error, OSError, socket.timeout, ssl.SSLError, UnexpectedCommandStatusError, EOFError,
@@ -137,23 +139,31 @@ def _chunks(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:
         yield items[start:start + size]
 
 
-def _insert_ignoring_duplicates(session: Session, rows: list[dict[str, Any]]) -> int:
-    """Insert rows whose dedupe_key is new; return how many were inserted."""
+def _insert_ignoring_duplicates(session: Session, rows: list[dict[str, Any]], raws: list[bytes]) -> int:
+    """Insert the rows whose dedupe_key is new, each with its raw bytes (``raws``, in step
+    with ``rows``); return how many were inserted."""
     if not rows:
         return 0
     keys = [r["dedupe_key"] for r in rows]
     existing = set(session.scalars(select(InboundMessage.dedupe_key).where(InboundMessage.dedupe_key.in_(keys))))
-    fresh: dict[str, dict[str, Any]] = {}
-    for row in rows:
+    fresh: dict[str, tuple[dict[str, Any], bytes]] = {}
+    for row, raw in zip(rows, raws, strict=True):
         if row["dedupe_key"] not in existing:
-            fresh.setdefault(row["dedupe_key"], row)
+            fresh.setdefault(row["dedupe_key"], (row, raw))
     if not fresh:
         return 0
+    ids = allocate_ids(session, _INBOUND, len(fresh))
     dialect = session.get_bind().dialect.name
-    stmt: Any = sqlite.insert(InboundMessage) if dialect == "sqlite" else postgresql.insert(InboundMessage)
+    stmt: Any = sqlite.insert(_INBOUND) if dialect == "sqlite" else postgresql.insert(_INBOUND)
     stmt = stmt.on_conflict_do_nothing(index_elements=["dedupe_key"])
-    session.execute(stmt, list(fresh.values()))
-    return len(fresh)
+    session.execute(stmt, [{**row, "id": row_id} for row_id, (row, _) in zip(ids, fresh.values(), strict=True)])
+    # Only the rows that went in (another poller may have stored the same mail meanwhile).
+    stored = set(session.scalars(select(InboundMessage.id).where(InboundMessage.id.in_(ids))))
+    raw_rows = [{"id": row_id, "raw": raw} for row_id, (_, raw) in zip(ids, fresh.values(), strict=True)
+                if row_id in stored]
+    if raw_rows:
+        session.execute(insert(_RAW), raw_rows)
+    return len(raw_rows)
 
 
 def _move(box: BaseMailBox, uids: Sequence[int], dest: str, chunk: int) -> int:
@@ -268,6 +278,7 @@ def _store_batch(box: BaseMailBox, factory: sessionmaker[Session], cfg: ImapConf
                  chunk: Sequence[int], report: PollReport, now: Callable[[], datetime]) -> None:
     fetched_at = now()
     rows: list[dict[str, Any]] = []
+    raws: list[bytes] = []
     for msg in box.fetch(uid_list=[str(u) for u in chunk], mark_seen=False, bulk=True):
         raw: bytes = msg.raw  # type: ignore[attr-defined]
         if not raw or msg.uid is None:
@@ -281,14 +292,14 @@ def _store_batch(box: BaseMailBox, factory: sessionmaker[Session], cfg: ImapConf
             "uidvalidity": uidvalidity,
             "uid": int(msg.uid),
             "size": len(raw),
-            "raw": raw,
             "fetched_at": fetched_at,
             "status": INBOUND_NEW,
             "attempts": 0,
         })
+        raws.append(raw)
     crash_point("ingest.after_fetch")
     with transaction(factory) as session:
-        inserted = _insert_ignoring_duplicates(session, rows)
+        inserted = _insert_ignoring_duplicates(session, rows, raws)
         state = _state(session, folder)
         state.last_uid = max(state.last_uid, max(chunk))
     report.stored += inserted

@@ -106,7 +106,8 @@ class MailboxState(Base):
 
 
 class InboundMessage(Base):
-    """One stored e-mail, raw bytes first; processing gives it exactly one outcome."""
+    """One stored e-mail (its bytes in :class:`InboundRaw`); processing gives it exactly one
+    outcome."""
 
     __tablename__ = "inbound_messages"
 
@@ -118,7 +119,6 @@ class InboundMessage(Base):
     uidvalidity: Mapped[int] = mapped_column(BigInteger)
     uid: Mapped[int] = mapped_column(BigInteger)
     size: Mapped[int] = mapped_column(Integer)
-    raw: Mapped[bytes] = mapped_column(LargeBinary)
     fetched_at: Mapped[datetime] = mapped_column(UTCDateTime())
     status: Mapped[str] = mapped_column(String(16), default=INBOUND_NEW)
     outcome: Mapped[str | None] = mapped_column(String(255))
@@ -130,6 +130,19 @@ class InboundMessage(Base):
     ticket: Mapped[Ticket | None] = relationship()
 
     __table_args__ = (Index("ix_inbound_status_id", "status", "id"),)
+
+
+class InboundRaw(Base):
+    """The bytes of a stored e-mail, exactly as fetched, written once with its row.
+
+    A table of their own: SQLite rewrites a whole row when one of its values changes size,
+    so with the bytes in the row every status change would write the mail again (all of it,
+    attachments included)."""
+
+    __tablename__ = "inbound_raw"
+
+    id: Mapped[int] = mapped_column(ForeignKey("inbound_messages.id"), primary_key=True)
+    raw: Mapped[bytes] = mapped_column(LargeBinary)
 
 
 class Counter(Base):

@@ -49,6 +49,7 @@ from mailproc.models import (
     INBOUND_QUARANTINED,
     Counter,
     InboundMessage,
+    InboundRaw,
     OutboxItem,
     Ticket,
     TicketMessage,
@@ -565,7 +566,7 @@ def process_once(factory: sessionmaker[Session], engine: Engine, ctx: Context, *
     batch = ctx.config.scheduler.process_batch
     ahead = ANALYSIS_AHEAD if analyzer.parallel else 1
     in_flight: deque[tuple[int, Pending]] = deque()
-    reader = RawReader.for_engine(engine, cast(Table, InboundMessage.__table__))
+    reader = RawReader.for_engine(engine, cast(Table, InboundRaw.__table__))
     loaded, last_id = 0, 0
     while True:
         while len(in_flight) < ahead and (limit is None or loaded < limit):

@@ -19,7 +19,7 @@ from mailproc.analysis import AnalysisSettings, Analyzer, RawInbound, analyse
 from mailproc.config import Config, DatabaseConfig
 from mailproc.db import RawReader, make_engine, make_sessionmaker, transaction
 from mailproc.migrate import upgrade
-from mailproc.models import InboundMessage
+from mailproc.models import InboundMessage, InboundRaw
 
 CORPUS = Path(__file__).parent / "corpus"
 
@@ -143,12 +143,13 @@ def test_stored_messages_are_read_where_they_are_analysed(database_url: str) -> 
     items = _items()[:8]
     with transaction(make_sessionmaker(engine)) as session:
         rows = [InboundMessage(dedupe_key=f"k{item.id}", sha256="0" * 64, message_id=None, folder="INBOX",
-                               uidvalidity=1, uid=item.id, size=len(item.raw), raw=item.raw,
+                               uidvalidity=1, uid=item.id, size=len(item.raw),
                                fetched_at=item.fetched_at) for item in items]
         session.add_all(rows)
         session.flush()
         ids = [row.id for row in rows]
-    reader = RawReader.for_engine(engine, cast(Table, InboundMessage.__table__))
+        session.add_all(InboundRaw(id=row_id, raw=item.raw) for row_id, item in zip(ids, items, strict=True))
+    reader = RawReader.for_engine(engine, cast(Table, InboundRaw.__table__))
     assert reader.read([ids[2], 10**9, ids[0]]) == {ids[2]: items[2].raw, ids[0]: items[0].raw}
     refs = [(row_id, item.fetched_at) for row_id, item in zip(ids, items, strict=True)][::-1]
     config = Config(database=DatabaseConfig(url=database_url))

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from mailproc.app import App
 from mailproc.devstack import MailStack
 from mailproc.migrate import upgrade
-from mailproc.models import InboundMessage, MailboxState
+from mailproc.models import InboundMessage, InboundRaw, MailboxState
 from tests.conftest import Clock, make_config
 from tests.mailfactory import complaint
 
@@ -44,7 +44,7 @@ def test_poll_stores_each_message_once_and_moves_it(app: App, mailstack: MailSta
     assert mailstack.messages(shared_mailbox) == []
     assert len(mailstack.messages(shared_mailbox, "Processed")) == 3
     with app.sessions() as s:
-        stored = sorted(r.raw for r in s.scalars(select(InboundMessage)))
+        stored = sorted(s.scalars(select(InboundRaw.raw).join(InboundMessage, InboundMessage.id == InboundRaw.id)))
     assert stored == sorted(raws)  # byte for byte, nothing re-encoded
     again = app.poll_once()
     assert (again.seen, again.stored) == (0, 0)

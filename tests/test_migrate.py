@@ -46,3 +46,24 @@ def test_migrations_build_exactly_the_models_schema(database_url: str) -> None:
         assert diff == []
     finally:
         engine.dispose()
+
+
+def test_stored_mail_moves_to_its_own_table_with_its_bytes(database_url: str) -> None:
+    """0004: the bytes stored before it are kept, byte for byte, in inbound_raw."""
+    from sqlalchemy import inspect
+
+    engine = make_engine(database_url)
+    raw = b"From: a@b.vn\r\nSubject: x\r\n\r\n\xff\x00 bytes kept as they came\r\n"
+    try:
+        upgrade(engine, "0003")
+        with engine.begin() as conn:
+            conn.execute(text(
+                "INSERT INTO inbound_messages (id, dedupe_key, sha256, folder, uidvalidity, uid, size, raw, "
+                "fetched_at, status, attempts) VALUES (7, 'k', 's', 'INBOX', 1, 1, :size, :raw, :at, 'new', 0)"),
+                {"size": len(raw), "raw": raw, "at": "2026-11-25 01:00:00.000000"})
+        upgrade(engine)
+        with engine.connect() as conn:
+            assert conn.execute(text("SELECT id, raw FROM inbound_raw")).all() == [(7, raw)]
+        assert "raw" not in {c["name"] for c in inspect(engine).get_columns("inbound_messages")}
+    finally:
+        engine.dispose()
