@@ -6,6 +6,8 @@ Every daemon loop has a one-shot command here (``poll --once``, ``process --once
 
 from __future__ import annotations
 
+import atexit
+import gc
 import json
 import sys
 from datetime import datetime
@@ -101,6 +103,11 @@ NOW_OPTION = click.option("--now", "now", callback=_parse_now,
 def main(ctx: click.Context, config_path: str | None) -> None:
     """mailproc: K+ complaint e-mails in, tickets and notices out."""
     ctx.obj = Obj(config_path)
+    # At exit the interpreter runs one last full collection over every object a long run
+    # left (caches, compiled SQL and templates, tables): up to 0.2 s on one core for
+    # nothing, as the process is going. Freezing them first skips it; what needs closing
+    # (database, files, log handlers) is closed explicitly or by the later atexit handlers.
+    atexit.register(gc.freeze)
 
 
 # --- one-shot stages -----------------------------------------------------------------------
