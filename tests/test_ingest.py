@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 from imap_tools import MailBoxUnencrypted
 from sqlalchemy import func, select
 
+from mailproc import ingest
 from mailproc.app import App
 from mailproc.devstack import MailStack
 from mailproc.migrate import upgrade
@@ -105,6 +107,31 @@ def test_each_committed_batch_is_announced_once_it_is_visible(mailstack: MailSta
     app.poll_once(on_stored=lambda: visible.append(_count(app)))  # read on a connection of its own
 
     assert visible == [2, 4, 5]  # after each commit, and what it committed is already there
+    app.close()
+
+
+def test_stored_messages_are_moved_in_groups_and_only_once_committed(
+        mailstack: MailStack, shared_mailbox: str, database_url: str, tmp_path: Path, clock: Clock,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    app = _app(mailstack, shared_mailbox, database_url, tmp_path, clock, imap={"batch_size": 2})
+    for i in range(7):
+        mailstack.deliver(complaint(phone=f"09123452{i:02d}"), shared_mailbox)
+    monkeypatch.setattr(ingest, "MOVE_BATCH", 3)
+    real_move = ingest._move
+    moves: list[int] = []
+
+    def watched(box: Any, uids: Any, dest: str, chunk: int) -> int:
+        with app.sessions() as s:  # every UID it moves is already committed
+            assert max(uids) <= s.get(MailboxState, "INBOX").last_uid  # type: ignore[union-attr]
+        moves.append(len(uids))
+        return real_move(box, uids, dest, chunk)
+
+    monkeypatch.setattr(ingest, "_move", watched)
+    report = app.poll_once()
+
+    assert moves == [4, 3]  # 2 + 2 stored, then 2 + 1: moved once 3 or more wait, the rest at the end
+    assert (report.stored, report.moved) == (7, 7)
+    assert len(mailstack.messages(shared_mailbox, "Processed")) == 7
     app.close()
 
 
