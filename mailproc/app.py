@@ -11,6 +11,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from imap_tools import BaseMailBox
 from jinja2 import Environment
@@ -24,9 +25,11 @@ from mailproc.db import make_engine, make_sessionmaker, reading
 from mailproc.ingest import PollReport, open_mailbox, poll_once
 from mailproc.models import INBOUND_NEW, InboundMessage
 from mailproc.notices.render import make_environment
-from mailproc.notices.sender import SendReport, send_once
 from mailproc.pipeline import ProcessReport, process_once
 from mailproc.workdays import WorkCalendar
+
+if TYPE_CHECKING:
+    from mailproc.notices.sender import SendReport
 
 # Batch work allocates container objects by the thousand per batch (parsed mail, ORM rows,
 # notice contexts), and frees nearly all of them by reference counting. With the default
@@ -91,7 +94,7 @@ class App:
         """Poll and process at the same time: the poll runs in a thread while this thread
         processes the rows it has already committed (analysis in worker processes).
 
-        Processing starts as soon as a processing batch is stored, and whenever it has caught
+        Processing starts as soon as the poll has stored a batch, and whenever it has caught
         up it waits for the poll's next commit (not a fixed interval), so the workers are
         idle only while there is nothing stored to give them."""
         polled: list[PollReport] = []
@@ -106,7 +109,7 @@ class App:
         thread = threading.Thread(target=poll, name="mailproc-poll", daemon=True)
         total = ProcessReport()
         context = self.context()
-        enough = self.config.scheduler.process_batch
+        enough = min(self.config.scheduler.process_batch, self.config.imap.batch_size)  # one poll batch
         thread.start()
         while True:
             stored.clear()  # before looking: a commit from now on ends the wait at once
@@ -122,6 +125,8 @@ class App:
         return polled[0], total
 
     def send_once(self, *, limit: int | None = None) -> SendReport:
+        from mailproc.notices.sender import send_once  # aiosmtplib and asyncio: only when sending
+
         return send_once(self.sessions, self.engine, self.config, self.env, now=self.now, limit=limit)
 
     def waiting(self) -> int:

@@ -124,6 +124,20 @@ def reading(factory: sessionmaker[Session]) -> Iterator[Session]:
         yield session
 
 
+def insert_ignoring_conflicts(session: Session, table: Any, key: str) -> Any:
+    """``INSERT ... ON CONFLICT (key) DO NOTHING`` for ``table`` on the session's database.
+
+    The dialect's module is imported here, when first needed: SQLAlchemy's PostgreSQL dialect
+    brings asyncio with it, 20 ms of start-up that a SQLite run never uses."""
+    if session.get_bind().dialect.name == "sqlite":
+        from sqlalchemy.dialects import sqlite
+
+        return sqlite.insert(table).on_conflict_do_nothing(index_elements=[key])
+    from sqlalchemy.dialects import postgresql
+
+    return postgresql.insert(table).on_conflict_do_nothing(index_elements=[key])
+
+
 def claim_query(stmt: SelectT, engine: Engine) -> SelectT:
     """Lock claimed work rows on PostgreSQL; SQLite's BEGIN IMMEDIATE already serialises."""
     if is_sqlite(engine):

@@ -28,12 +28,11 @@ from typing import Any, TypeVar, cast
 from imap_tools import BaseMailBox, MailBox, MailBoxStartTls, MailBoxUnencrypted, MailMessage
 from imap_tools.errors import MailboxLoginError, UnexpectedCommandStatusError
 from sqlalchemy import Table, insert, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
 from mailproc.config import ImapConfig
 from mailproc.crashpoints import crash_point
-from mailproc.db import allocate_ids, transaction
+from mailproc.db import allocate_ids, insert_ignoring_conflicts, transaction
 from mailproc.errors import ImapError
 from mailproc.models import INBOUND_NEW, InboundMessage, InboundRaw, MailboxState
 
@@ -153,10 +152,8 @@ def _insert_ignoring_duplicates(session: Session, rows: list[dict[str, Any]], ra
     if not fresh:
         return 0
     ids = allocate_ids(session, _INBOUND, len(fresh))
-    dialect = session.get_bind().dialect.name
-    stmt: Any = sqlite.insert(_INBOUND) if dialect == "sqlite" else postgresql.insert(_INBOUND)
-    stmt = stmt.on_conflict_do_nothing(index_elements=["dedupe_key"])
-    session.execute(stmt, [{**row, "id": row_id} for row_id, (row, _) in zip(ids, fresh.values(), strict=True)])
+    session.execute(insert_ignoring_conflicts(session, _INBOUND, "dedupe_key"),
+                    [{**row, "id": row_id} for row_id, (row, _) in zip(ids, fresh.values(), strict=True)])
     # Only the rows that went in (another poller may have stored the same mail meanwhile).
     stored = set(session.scalars(select(InboundMessage.id).where(InboundMessage.id.in_(ids))))
     raw_rows = [{"id": row_id, "raw": raw} for row_id, (_, raw) in zip(ids, fresh.values(), strict=True)

@@ -20,7 +20,6 @@ from datetime import datetime, timedelta
 from typing import Any, cast
 
 from sqlalchemy import Engine, Table, bindparam, insert, inspect, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
 from mailproc.actions import (
@@ -39,7 +38,7 @@ from mailproc.agents import authenticate
 from mailproc.analysis import Analysis, Analyzer, Pending, StoredRef, local_date
 from mailproc.assess import FLAG_MISSING, STATUS_ASSESSING, STATUS_L1, assess, missing_fields
 from mailproc.crashpoints import crash_point
-from mailproc.db import RawReader, allocate_ids, claim_query, reading, transaction
+from mailproc.db import RawReader, allocate_ids, claim_query, insert_ignoring_conflicts, reading, transaction
 from mailproc.extract import Extracted
 from mailproc.filters import BOUNCE
 from mailproc.models import (
@@ -200,9 +199,7 @@ def next_ref(session: Session, state: BatchState, prefix: str, year: int) -> str
     name = f"ref:{prefix}:{year}"
     counter = state.counters.get(name)
     if counter is None:
-        dialect = session.get_bind().dialect.name
-        insert: Any = sqlite.insert(Counter) if dialect == "sqlite" else postgresql.insert(Counter)
-        session.execute(insert.values(name=name, value=0).on_conflict_do_nothing(index_elements=["name"]))
+        session.execute(insert_ignoring_conflicts(session, Counter, "name").values(name=name, value=0))
         counter = session.get(Counter, name, with_for_update=True, populate_existing=True)
         assert counter is not None
         state.counters[name] = counter

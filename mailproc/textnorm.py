@@ -12,7 +12,6 @@ import re
 import unicodedata
 
 import ftfy
-from charset_normalizer import from_bytes
 
 # Charsets some clients declare that Python knows under another name, or not at all.
 _CHARSET_ALIASES = {
@@ -90,6 +89,8 @@ def decode_bytes(data: bytes, declared: str | None = None) -> tuple[str, str]:
             return normalize(data.decode(codec)), codec
         except (UnicodeDecodeError, LookupError):
             continue
+    from charset_normalizer import from_bytes  # pragma: no cover - (imported for this rare case only)
+
     best = from_bytes(data).best()  # pragma: no cover - cp1258 decodes nearly anything
     if best is not None:  # pragma: no cover
         return normalize(str(best)), best.encoding
