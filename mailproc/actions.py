@@ -67,23 +67,24 @@ class Sink:
         """Insert everything collected (after the session flushed the tickets): one
         multi-row INSERT per table. Messages and outbox rows get their ids beforehand,
         for their attachments to point at."""
-        ids = _insert(session, TicketMessage, [{**row, "ticket_id": t.id} for t, row, _ in self.messages],
+        ids = insert_rows(session, TicketMessage, [{**row, "ticket_id": t.id} for t, row, _ in self.messages],
                       with_ids=any(files for _, _, files in self.messages))
         if ids:
-            _insert(session, Attachment, [{**f, "ticket_message_id": mid}
+            insert_rows(session, Attachment, [{**f, "ticket_message_id": mid}
                                           for mid, (_, _, files) in zip(ids, self.messages, strict=True)
                                           for f in files])
-        ids = _insert(session, OutboxItem, [{**row, "ticket_id": t.id if t else None} for t, row, _ in self.outbox],
+        ids = insert_rows(session, OutboxItem, [{**row, "ticket_id": t.id if t else None} for t, row, _ in self.outbox],
                       with_ids=any(files for _, _, files in self.outbox))
         if ids:
-            _insert(session, OutboxAttachment, [{**f, "outbox_id": oid}
+            insert_rows(session, OutboxAttachment, [{**f, "outbox_id": oid}
                                                 for oid, (_, _, files) in zip(ids, self.outbox, strict=True)
                                                 for f in files])
-        _insert(session, Event, [{**row, "ticket_id": t.id} for t, row in self.events])
+        insert_rows(session, Event, [{**row, "ticket_id": t.id} for t, row in self.events])
         self.events, self.messages, self.outbox = [], [], []
 
 
-def _insert(session: Session, model: type[Base], rows: list[dict[str, Any]], *, with_ids: bool = False) -> list[int]:
+def insert_rows(session: Session, model: type[Base], rows: list[dict[str, Any]], *,
+                with_ids: bool = False) -> list[int]:
     """Insert ``rows`` in one statement (Core: no per-row ORM bookkeeping); with ``with_ids``
     give them fresh ids first and return those, in the order of ``rows``."""
     if not rows:

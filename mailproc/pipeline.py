@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Engine, Table, bindparam, insert, inspect, select, update
+from sqlalchemy import Engine, Table, bindparam, inspect, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from mailproc.actions import (
@@ -27,6 +27,7 @@ from mailproc.actions import (
     Context,
     Sink,
     base_context,
+    insert_rows,
     notify_agents,
     queue_agents,
     queue_notice,
@@ -38,7 +39,7 @@ from mailproc.agents import authenticate
 from mailproc.analysis import Analysis, Analyzer, Pending, StoredRef, local_date
 from mailproc.assess import FLAG_MISSING, STATUS_ASSESSING, STATUS_L1, assess, missing_fields
 from mailproc.crashpoints import crash_point
-from mailproc.db import RawReader, allocate_ids, claim_query, insert_ignoring_conflicts, reading, transaction
+from mailproc.db import RawReader, claim_query, insert_ignoring_conflicts, reading, transaction
 from mailproc.extract import Extracted
 from mailproc.filters import BOUNCE
 from mailproc.models import (
@@ -467,8 +468,9 @@ def _claim(session: Session, engine: Engine, ids: list[int]) -> dict[int, Claime
     return {r.id: Claimed(r.id, r.folder, r.message_id, r.attempts) for r in session.execute(claim_query(stmt, engine))}
 
 
-_OUTCOME = (update(cast(Table, InboundMessage.__table__))
-            .where(InboundMessage.__table__.c.id == bindparam("row_id"))
+_INBOUND = cast(Table, InboundMessage.__table__)
+_OUTCOME = (update(_INBOUND)
+            .where(_INBOUND.c.id == bindparam("row_id"))
             .values(status=bindparam("status"), outcome=bindparam("outcome"), error=bindparam("error"),
                     ticket_id=bindparam("ticket_id"), attempts=bindparam("attempts"),
                     processed_at=bindparam("processed_at")))
@@ -482,7 +484,6 @@ def _record_outcomes(session: Session, rows: Iterable[Claimed]) -> None:
         session.execute(_OUTCOME, values)
 
 
-_TICKETS = cast(Table, Ticket.__table__)
 _TICKET_ATTRIBUTES = tuple((prop.key, prop.columns[0].key) for prop in inspect(Ticket).column_attrs)
 
 
@@ -494,12 +495,10 @@ def _insert_created(session: Session, state: BatchState) -> None:
     point at them are written after this, by Core; changes to them are made before it). They
     stay plain objects: whatever they hold now is what is stored."""
     fresh = [ticket for ticket in state.created if ticket.id is None]
-    if not fresh:
-        return
-    for ticket, ticket_id in zip(fresh, allocate_ids(session, _TICKETS, len(fresh)), strict=True):
+    ids = insert_rows(session, Ticket, [{column: getattr(ticket, attribute) for attribute, column in _TICKET_ATTRIBUTES}
+                                        for ticket in fresh], with_ids=True)
+    for ticket, ticket_id in zip(fresh, ids, strict=True):
         ticket.id = ticket_id
-    session.execute(insert(_TICKETS), [{column: getattr(ticket, attribute) for attribute, column in _TICKET_ATTRIBUTES}
-                                       for ticket in fresh])
 
 
 def _write_fast(factory: sessionmaker[Session], engine: Engine, ctx: Context, analyses: list[Analysis],
