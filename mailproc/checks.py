@@ -13,7 +13,7 @@ from sqlalchemy import text
 
 from mailproc.config import Config
 from mailproc.db import make_engine
-from mailproc.ingest import TRANSIENT_ERRORS, open_mailbox
+from mailproc.ingest import TRANSIENT_ERRORS, MoveMethod, move_method, open_mailbox
 from mailproc.migrate import current_revision, head_revision
 
 Check = tuple[str, bool, str]
@@ -25,8 +25,8 @@ def check_imap(cfg: Config) -> Check:
         with open_mailbox(imap) as box:
             if not box.folder.exists(imap.folder):
                 return "imap", False, f"imap.folder: folder {imap.folder!r} does not exist"
-            caps = box.client.capabilities
-            note = "" if "MOVE" in caps else " (server lacks MOVE: falling back to COPY + UID EXPUNGE)"
+            method = move_method(box.client.capabilities)  # as the server lists them after login
+            note = "" if method is MoveMethod.MOVE else f" (server lacks MOVE: stored mail is moved by {method})"
             return "imap", True, f"{imap.username}@{imap.host}:{imap.port}, folder {imap.folder!r}{note}"
     except TRANSIENT_ERRORS as exc:
         key = "imap.username/imap.password" if "login" in str(exc) else "imap.host/imap.port"

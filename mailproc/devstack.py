@@ -126,7 +126,8 @@ def _identity() -> _Identity:
 
 
 def _dovecot_conf(
-    layout: _Layout, who: _Identity, *, host: str, port: int, password: str, dedupe: bool
+    layout: _Layout, who: _Identity, *, host: str, port: int, password: str, dedupe: bool,
+    imap_capability: str | None = None,
 ) -> str:
     """The whole Dovecot config of one stack; nothing is read from /etc/dovecot."""
     home = f"{layout.mail}/./%u" if layout.chroot else f"{layout.mail}/%u"
@@ -162,6 +163,8 @@ def _dovecot_conf(
         f"service imap-login {{\n  inet_listener imap {{\n    port = {port}\n  }}\n}}",
         _NAMESPACE,
     ]
+    if imap_capability is not None:
+        lines.append(f"protocol imap {{\n  imap_capability = {imap_capability}\n}}")
     if not layout.chroot:
         lines += _rootless_lines(who)
     if dedupe:
@@ -348,6 +351,7 @@ class MailStack:
         smtp_port: int = 0,
         password: str = "secret",
         dedupe_by_message_id: bool = True,
+        imap_capability: str | None = None,
     ) -> None:
         if not password or any(c.isspace() or c in '%"\\' for c in password):
             raise ValueError('password must be non-empty, without spaces, %, " or \\')
@@ -356,6 +360,9 @@ class MailStack:
         self.smtp_port = smtp_port
         self.password = password
         self.dedupe_by_message_id = dedupe_by_message_id
+        # Replaces the capability list Dovecot sends after login (e.g. one without MOVE and
+        # UIDPLUS, to try how mailproc copes with a lesser server).
+        self.imap_capability = imap_capability
         self._layout = _Layout(Path(base_dir).resolve(), chroot=os.geteuid() == 0)
         self._who: _Identity | None = None
         self._dovecot: subprocess.Popen[bytes] | None = None
@@ -476,6 +483,7 @@ class MailStack:
                 port=self.imap_port,
                 password=self.password,
                 dedupe=self.dedupe_by_message_id,
+                imap_capability=self.imap_capability,
             )
         )
         log_start = layout.log.stat().st_size if layout.log.exists() else 0

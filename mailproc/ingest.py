@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import bisect
 import contextlib
+import enum
 import hashlib
 import imaplib
 import logging
@@ -27,6 +28,7 @@ from typing import Any, TypeVar, cast
 
 from imap_tools import BaseMailBox, MailBox, MailBoxStartTls, MailBoxUnencrypted, MailMessage
 from imap_tools.errors import MailboxLoginError, UnexpectedCommandStatusError
+from imap_tools.utils import encode_folder
 from sqlalchemy import Table, insert, select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -41,6 +43,9 @@ log = logging.getLogger(__name__)
 # Dovecot moves 500 for about the cost of moving 100. Until then they wait in the folder,
 # already stored; a poll that dies first leaves them to the next poll to move, not to fetch.
 MOVE_BATCH = 500
+# Set on stored messages copied to the processed folder by a server that can neither MOVE nor
+# expunge single UIDs (no UIDPLUS): they stay in the folder and polls pass over them.
+MOVED_KEYWORD = "$MailprocMoved"
 
 _MSGID_HEADER = re.compile(rb"(?im)^message-id:[ \t]*(?:\r?\n[ \t]+)?(<[^<>\r\n]{1,900}>)")
 _INBOUND = cast(Table, InboundMessage.__table__)
@@ -74,19 +79,53 @@ def _mailbox_class(cfg: ImapConfig) -> Any:
 
 
 def open_mailbox(cfg: ImapConfig) -> BaseMailBox:
-    """Connect and log in; every failure becomes ImapError (with the operation named)."""
+    """Connect and log in; every failure becomes ImapError (with the operation named).
+
+    The box's ``client.capabilities`` is the list the server sends *after* login: imaplib
+    keeps the one from before it, where Dovecot and most servers leave out MOVE, UIDPLUS and
+    the other extensions (acting on that list, the move fell back to a COPY whose clean-up
+    could remove colleagues' deleted mail)."""
     cls = _mailbox_class(cfg)
     try:
         box = cls(cfg.host, cfg.port, timeout=cfg.timeout)
     except (OSError, imaplib.IMAP4.error) as exc:
         raise ImapError("connect", f"{cfg.host}:{cfg.port}: {exc}") from exc
     try:
-        return box.login(cfg.username, cfg.password, initial_folder=None)
+        box.login(cfg.username, cfg.password, initial_folder=None)
+        refresh_capabilities(box)
+        return box
     except (MailboxLoginError, OSError, imaplib.IMAP4.error) as exc:
         with contextlib.suppress(Exception):
             box.client.shutdown()  # a failed login must not leak the socket
         detail = f"user {cfg.username!r} rejected: {exc}" if isinstance(exc, MailboxLoginError) else str(exc)
         raise ImapError("login", detail) from exc
+
+
+def refresh_capabilities(box: BaseMailBox) -> tuple[str, ...]:
+    """Ask the server for its capabilities now (after login or STARTTLS) and keep them on the
+    client, where imap-tools and :func:`move_uids` look."""
+    typ, data = box.client.capability()
+    if typ != "OK" or not data or not isinstance(data[-1], bytes):
+        raise ImapError("capability", f"unexpected answer {typ} {data!r}"[:300])
+    caps = tuple(data[-1].decode("ascii", "replace").upper().split())
+    box.client.capabilities = caps
+    return caps
+
+
+class MoveMethod(enum.StrEnum):
+    """How stored messages leave the complaints folder, by what the server offers."""
+
+    MOVE = "UID MOVE"
+    COPY_EXPUNGE = "UID COPY + UID EXPUNGE of our UIDs"
+    COPY_KEYWORD = f"UID COPY, then keyword {MOVED_KEYWORD} (left in place, never fetched again)"
+
+
+def move_method(caps: Sequence[str]) -> MoveMethod:
+    if "MOVE" in caps:
+        return MoveMethod.MOVE
+    if "UIDPLUS" in caps:
+        return MoveMethod.COPY_EXPUNGE
+    return MoveMethod.COPY_KEYWORD
 
 
 MailboxFactory = Callable[[], AbstractContextManager[BaseMailBox]]
@@ -163,21 +202,44 @@ def _insert_ignoring_duplicates(session: Session, rows: list[dict[str, Any]], ra
     return len(raw_rows)
 
 
+def _uid_command(box: BaseMailBox, command: str, *args: str | bytes) -> None:
+    typ, data = box.client.uid(command, *args)  # type: ignore[arg-type]  # imaplib sends bytes as they are
+    if typ != "OK":
+        raise ImapError(f"UID {command}", f"{typ} {data!r}"[:300])
+
+
 def _move(box: BaseMailBox, uids: Sequence[int], dest: str, chunk: int) -> int:
-    """Move UIDs to ``dest``: UID MOVE, else COPY + UID EXPUNGE of only our UIDs (UIDPLUS)."""
+    """Move our stored UIDs to ``dest`` without touching any other message in the folder.
+
+    ``UID MOVE`` where the server offers it; else ``UID COPY`` and, with UIDPLUS, ``\\Deleted``
+    plus ``UID EXPUNGE`` of exactly these UIDs. A plain ``EXPUNGE`` (or CLOSE) would also
+    remove every message a colleague has marked ``\\Deleted`` in the shared folder, so without
+    UIDPLUS the copies are made and the originals only get the keyword :data:`MOVED_KEYWORD`,
+    which makes later polls pass over them. (imap-tools' ``flag()``, ``delete()`` and its own
+    ``move()`` fallback all end with a plain ``EXPUNGE``: none of them is used here.)"""
     if not uids:
         return 0
-    caps = box.client.capabilities
-    text = [str(u) for u in uids]
-    if "MOVE" in caps:
-        box.move(text, dest, chunks=chunk)
-        return len(uids)
-    for part in _chunks(text, chunk):  # pragma: no cover - Dovecot always offers MOVE
-        box.copy(part, dest)
-        box.flag(part, "\\Deleted", True)
-        if "UIDPLUS" in caps:
-            box.client.uid("EXPUNGE", ",".join(part))
+    method = move_method(box.client.capabilities)
+    folder = encode_folder(dest)  # quoted modified UTF-7, as imap-tools sends it
+    for part in _chunks([str(u) for u in uids], chunk):
+        uid_set = ",".join(part)
+        if method is MoveMethod.MOVE:
+            _uid_command(box, "MOVE", uid_set, folder)
+            continue
+        _uid_command(box, "COPY", uid_set, folder)
+        if method is MoveMethod.COPY_EXPUNGE:
+            _uid_command(box, "STORE", uid_set, "+FLAGS.SILENT", "(\\Deleted)")
+            _uid_command(box, "EXPUNGE", uid_set)
+        else:
+            _uid_command(box, "STORE", uid_set, "+FLAGS.SILENT", f"({MOVED_KEYWORD})")
     return len(uids)
+
+
+def _already_moved(box: BaseMailBox) -> set[int]:
+    """UIDs left in the folder with our keyword (servers with neither MOVE nor UIDPLUS)."""
+    if move_method(box.client.capabilities) is not MoveMethod.COPY_KEYWORD:
+        return set()
+    return {int(u) for u in box.uids(f"KEYWORD {MOVED_KEYWORD}")}
 
 
 def _state(session: Session, folder: str) -> MailboxState:
@@ -244,6 +306,10 @@ def _poll(box: BaseMailBox, factory: sessionmaker[Session], cfg: ImapConfig, rep
         last_uid = state.last_uid
     # Compact (8 bytes a UID): the lists live as long as the poll, and a folder can hold 100,000.
     uids = array("L", sorted(int(u) for u in box.uids("ALL")))
+    if dest:
+        moved = _already_moved(box)
+        if moved:
+            uids = array("L", (u for u in uids if u not in moved))
     report.seen = len(uids)
     split = bisect.bisect_right(uids, last_uid)
     stored_before, pending = uids[:split], uids[split:]
