@@ -62,8 +62,13 @@ def _echo_json(data: Any) -> None:
 
 
 def _require_schema(app: App) -> None:
+    from mailproc.db import sqlite_file
     from mailproc.migrate import is_up_to_date
 
+    missing = sqlite_file(app.config.database.url)
+    if missing is not None and not missing.exists():  # do not create an empty database by looking
+        raise click.ClickException(f"no database at {missing}: run 'mailproc db upgrade' first "
+                                   "(or point database.url / paths.state_dir at the right place)")
     if not is_up_to_date(app.engine):
         raise click.ClickException("the database schema is not up to date: run 'mailproc db upgrade' first")
 
@@ -97,7 +102,7 @@ NOW_OPTION = click.option("--now", "now", callback=_parse_now,
 
 @click.group()
 @click.option("--config", "config_path", type=click.Path(dir_okay=False), envvar="MAILPROC_CONFIG",
-              help="Config file (default: $MAILPROC_CONFIG or config/mailproc.toml).")
+              help="Config file (default: $MAILPROC_CONFIG or /etc/mailproc/mailproc.toml).")
 @click.version_option(package_name="mailproc")
 @click.pass_context
 def main(ctx: click.Context, config_path: str | None) -> None:
@@ -215,6 +220,26 @@ def check_config(ctx: click.Context) -> None:
         click.echo(f"{name}: {'OK' if success else 'FAILED'}: {detail}")
     if not ok:
         sys.exit(1)
+
+
+@main.group("config")
+def config_group() -> None:
+    """The configuration file."""
+
+
+@config_group.command("init")
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--force", is_flag=True, help="Overwrite the file if it exists.")
+def config_init(path: Path, force: bool) -> None:
+    """Write the commented default configuration (every option with its default) to PATH."""
+    from mailproc.shipped import default_config_file
+
+    if path.exists() and not force:
+        raise click.ClickException(f"{path} exists; use --force to overwrite it")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(default_config_file().read_text(encoding="utf-8"), encoding="utf-8")
+    path.chmod(0o640)  # it will hold passwords
+    click.echo(f"wrote {path}: edit [imap], [smtp], [database], [notices], then 'mailproc check-config'")
 
 
 @main.group()
@@ -431,8 +456,11 @@ def calendar_due(ctx: click.Context, start: datetime, days: int) -> None:
 @click.option("--keep", is_flag=True, help="Keep the mail stack running until Ctrl-C at the end.")
 def demo(workdir: Path | None, keep: bool) -> None:
     """Run mailproc end to end on a throwaway local mail stack (Dovecot + SMTP) and SQLite."""
-    from mailproc.demo import run_demo
-
+    try:
+        from mailproc.demo import run_demo
+    except ModuleNotFoundError as exc:  # the SMTP server of the throwaway stack
+        raise click.ClickException(f"the demo needs the 'demo' extra ({exc.name} is missing): "
+                                   "pip install 'mailproc[demo]'") from exc
     run_demo(workdir, keep=keep)
 
 

@@ -19,8 +19,11 @@ from typing import Any
 
 from mailproc.errors import ConfigError
 
-DEFAULT_CONFIG_PATH = Path("config/mailproc.toml")
+DEFAULT_CONFIG_PATH = Path("/etc/mailproc/mailproc.toml")
 ENV_CONFIG = "MAILPROC_CONFIG"
+ENV_STATE_DIR = "MAILPROC_STATE_DIR"
+SQLITE_FILE = "mailproc.sqlite3"
+LOCK_FILE = "mailproc.lock"
 # Secrets (and the database URL) may come from the environment instead of the file.
 ENV_OVERRIDES: dict[str, tuple[str, str]] = {
     "MAILPROC_IMAP_PASSWORD": ("imap", "password"),
@@ -67,7 +70,7 @@ class SmtpConfig:
 
 @dataclass(frozen=True)
 class DatabaseConfig:
-    url: str = field(default="sqlite:///var/mailproc.sqlite3", repr=False)  # may hold a password
+    url: str = field(default="", repr=False)  # may hold a password; "" = SQLite in the state directory
     echo: bool = False
 
 
@@ -145,9 +148,14 @@ class SchedulerConfig:
     poll_seconds: float = 60.0
     process_seconds: float = 30.0
     send_seconds: float = 30.0
-    lock_file: str = "var/mailproc.lock"
+    lock_file: str = ""  # "" = mailproc.lock in the state directory
     process_batch: int = 200
     analysis_workers: int = 0
+
+
+@dataclass(frozen=True)
+class PathsConfig:
+    state_dir: str = ""  # "" = $MAILPROC_STATE_DIR, systemd's $STATE_DIRECTORY, or the platform's default
 
 
 @dataclass(frozen=True)
@@ -224,6 +232,7 @@ class Config:
     workflow: WorkflowConfig = field(default_factory=WorkflowConfig)
     routing: RoutingConfig = field(default_factory=RoutingConfig)
     digest: DigestConfig = field(default_factory=DigestConfig)
+    paths: PathsConfig = field(default_factory=PathsConfig)
     source: str = field(default="<defaults>", compare=False)
 
     def replace(self, section: str, **changes: Any) -> Config:
@@ -423,8 +432,45 @@ def from_mapping(data: dict[str, Any], *, env: typing.Mapping[str, str] | None =
         else:
             sections[name] = _build_section(name, SECTIONS[name], value)
     config = Config(**sections, source=source)
+    config = resolve_paths(config, env or {})
     validate(config)
     return config
+
+
+def default_state_dir(env: typing.Mapping[str, str]) -> Path:
+    """Where mailproc keeps its state when ``paths.state_dir`` is not set: the environment's
+    word first (``$MAILPROC_STATE_DIR``, then systemd's ``$STATE_DIRECTORY``), else
+    ``/var/lib/mailproc`` for root and the XDG state folder for anyone else. Never the
+    current directory."""
+    for var in (ENV_STATE_DIR, "STATE_DIRECTORY"):
+        value = env.get(var, "").split(":")[0]
+        if value:
+            return Path(value)
+    if os.geteuid() == 0:
+        return Path("/var/lib/mailproc")
+    xdg = env.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
+    return Path(xdg) / "mailproc"
+
+
+def resolve_paths(config: Config, env: typing.Mapping[str, str]) -> Config:
+    """Make every path in the config absolute, under the one state directory: the SQLite
+    database and the scheduler lock by default, and any relative path given for them."""
+    state = Path(config.paths.state_dir) if config.paths.state_dir else default_state_dir(env)
+    if not state.is_absolute():
+        raise ConfigError("paths.state_dir", f"{str(state)!r} must be an absolute path")
+    url = config.database.url or f"sqlite:///{state / SQLITE_FILE}"
+    prefix = "sqlite:///"
+    if url.startswith(prefix) and not url.startswith(prefix + "/"):
+        rest = url[len(prefix):]
+        if rest and not rest.startswith(":memory:") and not rest.startswith("?"):
+            url = prefix + str(state / rest)  # relative to the state directory, never the current one
+    lock = Path(config.scheduler.lock_file or LOCK_FILE)
+    return dataclasses.replace(
+        config,
+        paths=dataclasses.replace(config.paths, state_dir=str(state)),
+        database=dataclasses.replace(config.database, url=url),
+        scheduler=dataclasses.replace(config.scheduler, lock_file=str(lock if lock.is_absolute() else state / lock)),
+    )
 
 
 def load(path: str | os.PathLike[str] | None = None, *, env: typing.Mapping[str, str] | None = None) -> Config:

@@ -31,13 +31,27 @@ SQLITE_BUSY_MS = 30_000
 SQLITE_CACHE_KIB = 512  # page cache per connection (default 2 MiB); the OS caches the file as well
 
 
+def sqlite_file(url: str) -> Path | None:
+    """The database file of a SQLite URL (None for other databases and in-memory ones)."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or not parsed.database or parsed.database == ":memory:":
+        return None
+    return Path(parsed.database)
+
+
+def prepare_sqlite_dir(engine: Engine) -> None:
+    """Create the folder of a SQLite database (private to mailproc's user) before it is first
+    created; only commands that create the schema call this, so looking never creates one."""
+    path = sqlite_file(engine.url.render_as_string(hide_password=False))
+    if path is not None:
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+
+
 def make_engine(cfg: DatabaseConfig | str) -> Engine:
-    """Create the engine for ``cfg.url``; for SQLite, create the file's folder if needed."""
+    """Create the engine for ``cfg.url`` (nothing is created on disk: see :func:`prepare_sqlite_dir`)."""
     url = make_url(cfg if isinstance(cfg, str) else cfg.url)
     echo = False if isinstance(cfg, str) else cfg.echo
     if url.get_backend_name() == "sqlite":
-        if url.database and url.database != ":memory:":
-            Path(url.database).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(
             url,
             echo=echo,

@@ -33,6 +33,9 @@ def _alembic_config(engine: Engine) -> AlembicConfig:
 def upgrade(engine: Engine, revision: str = "head") -> None:
     from alembic import command
 
+    from mailproc.db import prepare_sqlite_dir
+
+    prepare_sqlite_dir(engine)
     cfg = _alembic_config(engine)
     with engine.begin() as conn:
         cfg.attributes["connection"] = conn

@@ -26,12 +26,15 @@ if [ ${#need_apt[@]} -gt 0 ]; then
 fi
 
 stamp=.venv/.mailproc-installed
-want="$(sha256sum pyproject.toml | cut -d' ' -f1)"
+want="$(cat pyproject.toml constraints.txt | sha256sum | cut -d' ' -f1)"
 if [ ! -x .venv/bin/python ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   echo "setup: creating the virtual environment in .venv" >&2
   python3 -m venv .venv
   .venv/bin/pip install -q --disable-pip-version-check -U pip 2>&1 | grep -v '^WARNING: Location' || true
-  .venv/bin/pip install -q --disable-pip-version-check -e ".[dev]" 2>&1 | grep -v '^WARNING: Location' || true
+  # constraints.txt pins the versions the suite was last run with (the production install
+  # uses the same file); refresh it with scripts/pin.sh.
+  .venv/bin/pip install -q --disable-pip-version-check -c constraints.txt -e ".[dev]" 2>&1 \
+    | grep -v '^WARNING: Location' || true
   .venv/bin/python -c 'import mailproc.cli, imap_tools, mailparser, aiosmtplib, apscheduler, aiosmtpd' \
     || { echo "setup: the virtual environment is incomplete" >&2; exit 1; }
   echo "$want" > "$stamp"

@@ -19,6 +19,7 @@ from mailproc.config import (
     SmtpConfig,
     from_mapping,
     load,
+    resolve_paths,
 )
 from mailproc.errors import ConfigError
 
@@ -67,12 +68,29 @@ def test_shipped_section_lists_every_option_with_its_default(shipped: dict[str, 
 
 
 def test_shipped_file_loads_to_the_defaults() -> None:
-    assert load(SHIPPED, env={}) == Config()
+    assert load(SHIPPED, env={}) == resolve_paths(Config(), {})
     assert load(SHIPPED, env={}).source == str(SHIPPED)
 
 
 def test_defaults_are_valid() -> None:
-    assert from_mapping({}, env={}) == Config()
+    assert from_mapping({}, env={}) == resolve_paths(Config(), {})
+
+
+def test_every_path_lives_in_the_one_absolute_state_directory(tmp_path: Path) -> None:
+    state = tmp_path / "state"
+    config = from_mapping({"paths": {"state_dir": str(state)}}, env={})
+    assert config.database.url == f"sqlite:///{state}/mailproc.sqlite3"
+    assert config.scheduler.lock_file == str(state / "mailproc.lock")
+    relative = from_mapping({"paths": {"state_dir": str(state)}, "database": {"url": "sqlite:///k.db"},
+                             "scheduler": {"lock_file": "run/x.lock"}}, env={})
+    assert relative.database.url == f"sqlite:///{state}/k.db"
+    assert relative.scheduler.lock_file == str(state / "run" / "x.lock")
+    assert from_mapping({}, env={"MAILPROC_STATE_DIR": str(state)}).paths.state_dir == str(state)
+    assert from_mapping({}, env={"STATE_DIRECTORY": f"{state}:/other"}).paths.state_dir == str(state)
+    absolute = from_mapping({"database": {"url": "sqlite:////srv/m.db"}}, env={})
+    assert absolute.database.url == "sqlite:////srv/m.db"
+    with pytest.raises(ConfigError, match="paths.state_dir"):
+        from_mapping({"paths": {"state_dir": "var"}}, env={})
 
 
 @pytest.mark.parametrize(
@@ -143,7 +161,7 @@ def test_valid_values(data: dict[str, Any], section: str, key: str, expected: ob
 def test_environment_wins_over_the_file(var: str, target: tuple[str, str], tmp_path: Path) -> None:
     section, key = target
     value = "postgresql+psycopg://mailproc@db/mailproc" if key == "url" else "from-env-s3cret"
-    file_value = "sqlite:///file.sqlite3" if key == "url" else "from-file"
+    file_value = "sqlite:////srv/file.sqlite3" if key == "url" else "from-file"
     path = tmp_path / "mailproc.toml"
     path.write_text(f'[{section}]\n{key} = "{file_value}"\n', encoding="utf-8")
     assert getattr(getattr(load(path, env={}), section), key) == file_value
@@ -199,7 +217,8 @@ def test_load_file_named_by_environment(tmp_path: Path) -> None:
 
 def test_load_without_a_default_file_gives_defaults(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
-    assert load(env={}) == Config()
+    monkeypatch.setattr("mailproc.config.DEFAULT_CONFIG_PATH", tmp_path / "absent.toml")
+    assert load(env={}) == resolve_paths(Config(), {})
 
 
 def test_load_invalid_toml_raises(tmp_path: Path) -> None:

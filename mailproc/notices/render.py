@@ -21,10 +21,9 @@ from zoneinfo import ZoneInfo
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
+from mailproc import shipped
 from mailproc.config import Config
 from mailproc.parsing import clean_header
-
-DEFAULT_TEMPLATES = Path(__file__).resolve().parent.parent.parent / "templates"
 
 
 class InvalidAddress(ValueError):
@@ -56,7 +55,7 @@ def mask(value: str | None, keep: int = 4) -> str:
 
 def make_environment(templates_dir: str | Path | None = None) -> Environment:
     env = Environment(
-        loader=FileSystemLoader(str(templates_dir or DEFAULT_TEMPLATES)),
+        loader=FileSystemLoader(str(templates_dir or shipped.templates_dir())),
         autoescape=select_autoescape(
             enabled_extensions=("html", "htm"), disabled_extensions=("txt",), default_for_string=True, default=True,
         ),
