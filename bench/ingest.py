@@ -18,7 +18,7 @@ every 100 ms and after each 2 MB of RSS growth; see ``_LAUNCHER``):
 * baseline, in mailbox A: stock imap-tools ``fetch(mark_seen=False, bulk=100)`` plus
   ``mailparser.MailParser(msg.obj)`` per message, no database;
 * end to end, in a fresh mailbox B: the real CLI, ``mailproc --config <toml> poll --once``,
-  against a fresh database migrated with ``mailproc.migrate.upgrade``.
+  against a fresh database migrated with ``mailproc.store.migrate.upgrade``.
 
 Rates are messages divided by the wall time of the whole subprocess (interpreter start and
 imports included, for both). Afterwards it checks the database (every inbound row
@@ -721,8 +721,8 @@ class Databases:
         from sqlalchemy import create_engine, text
         from sqlalchemy.engine import make_url
 
-        from mailproc.db import make_engine
-        from mailproc.migrate import upgrade
+        from mailproc.store.db import make_engine
+        from mailproc.store.migrate import upgrade
 
         if self.spec == "sqlite":
             url = f"sqlite:///{self.workdir / label}.sqlite3"
@@ -779,8 +779,8 @@ _LOG_TIME = re.compile(r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d),(\d{3}) \w+ ([\w.]+):
 def split_times(lines: list[str], started: float) -> tuple[float, float, float] | None:
     """(startup, IMAP poll, processing) seconds from the CLI's own INFO log lines.
 
-    Startup runs to the first log line; each ``poll`` line (mailproc.ingest) ends a poll and
-    each ``process`` line (mailproc.pipeline) ends a processing round. Best effort: None when
+    Startup runs to the first log line; each ``poll`` line (mailproc.intake.poll) ends a poll and
+    each ``process`` line (mailproc.workflow.process) ends a processing round. Best effort: None when
     the log format or level does not show them.
     """
     startup = poll = process = 0.0
@@ -792,9 +792,9 @@ def split_times(lines: list[str], started: float) -> tuple[float, float, float] 
         when = time.mktime(time.strptime(match[1], "%Y-%m-%d %H:%M:%S")) + int(match[2]) / 1000
         if previous is None:
             startup, previous = when - started, when
-        if (match[3], match[4]) == ("mailproc.ingest", "poll"):
+        if (match[3], match[4]) == ("mailproc.intake.poll", "poll"):
             poll, previous = poll + when - previous, when
-        elif (match[3], match[4]) == ("mailproc.pipeline", "process"):
+        elif (match[3], match[4]) == ("mailproc.workflow.process", "process"):
             process, previous = process + when - previous, when
     return (startup, poll, process) if process else None
 
@@ -817,7 +817,7 @@ def check_run(stack: Any, user: str, database_url: str, n: int, replies: int) ->
     from imap_tools import MailBoxUnencrypted
     from sqlalchemy import text
 
-    from mailproc.db import make_engine
+    from mailproc.store.db import make_engine
 
     engine = make_engine(database_url)
     with engine.connect() as conn:
@@ -1002,7 +1002,7 @@ def main(argv: list[str]) -> int:
         return 0
     args = parse_args(argv)
     try:
-        from mailproc.devstack import MailStack
+        from mailproc.testing.devstack import MailStack
     except ModuleNotFoundError as exc:
         raise BenchError(f"{exc}: run it with the project's venv, .venv/bin/python") from exc
 

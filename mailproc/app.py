@@ -18,15 +18,15 @@ from jinja2 import Environment
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from mailproc.actions import Context
-from mailproc.analysis import Analyzer
+from mailproc.analysis.pool import Analyzer
 from mailproc.config import Config
-from mailproc.db import make_engine, make_sessionmaker, reading
-from mailproc.ingest import PollReport, open_mailbox, poll_once
-from mailproc.models import INBOUND_NEW, InboundMessage
+from mailproc.core.workdays import WorkCalendar
+from mailproc.intake.poll import PollReport, open_mailbox, poll_once
 from mailproc.notices.render import make_environment
-from mailproc.pipeline import ProcessReport, process_once
-from mailproc.workdays import WorkCalendar
+from mailproc.store.db import make_engine, make_sessionmaker, reading
+from mailproc.store.models import INBOUND_NEW, InboundMessage
+from mailproc.workflow.process import ProcessReport, process_once
+from mailproc.workflow.steps import Context
 
 if TYPE_CHECKING:
     from mailproc.notices.sender import SendReport

@@ -21,9 +21,9 @@ from sqlalchemy import select
 from mailproc import config as config_mod
 from mailproc.app import App
 from mailproc.errors import ConfigError, MailprocError
-from mailproc.logsetup import setup_logging
-from mailproc.models import INBOUND_QUARANTINED, Event, InboundMessage, Ticket, TicketMessage
-from mailproc.views import event_json, list_outbox, list_tickets, outbox_json, stats, table, ticket_json
+from mailproc.ops.logs import setup_logging
+from mailproc.ops.views import event_json, list_outbox, list_tickets, outbox_json, stats, table, ticket_json
+from mailproc.store.models import INBOUND_QUARANTINED, Event, InboundMessage, Ticket, TicketMessage
 
 
 class Obj:
@@ -62,8 +62,8 @@ def _echo_json(data: Any) -> None:
 
 
 def _require_schema(app: App) -> None:
-    from mailproc.db import sqlite_file
-    from mailproc.migrate import is_up_to_date
+    from mailproc.store.db import sqlite_file
+    from mailproc.store.migrate import is_up_to_date
 
     missing = sqlite_file(app.config.database.url)
     if missing is not None and not missing.exists():  # do not create an empty database by looking
@@ -169,7 +169,7 @@ def send(ctx: click.Context, once: bool, now: datetime | None) -> None:
 @click.pass_context
 def run(ctx: click.Context) -> None:
     """Run the daemon: poll, process and send on a timer until interrupted."""
-    from mailproc.scheduler import run_daemon
+    from mailproc.ops.scheduler import run_daemon
 
     app = _app(ctx)
     app.start_workers()
@@ -184,8 +184,8 @@ def run(ctx: click.Context) -> None:
 @click.pass_context
 def extract(ctx: click.Context, file: Path, as_json: bool) -> None:
     """Extract the customer's identifiers from an .eml file."""
-    from mailproc.extract import extract as run_extract
-    from mailproc.parsing import parse_message
+    from mailproc.analysis.extract.fields import extract as run_extract
+    from mailproc.analysis.parsing import parse_message
 
     cfg = ctx.obj.config()
     try:
@@ -210,7 +210,7 @@ def extract(ctx: click.Context, file: Path, as_json: bool) -> None:
 @click.pass_context
 def check_config(ctx: click.Context) -> None:
     """Validate the config file and connect to IMAP, SMTP and the database."""
-    from mailproc.checks import run_checks
+    from mailproc.ops.checks import run_checks
 
     cfg = ctx.obj.config()
     click.echo(f"config: {cfg.source}: OK")
@@ -251,7 +251,7 @@ def db() -> None:
 @click.pass_context
 def db_upgrade(ctx: click.Context) -> None:
     """Create or migrate the schema to the newest revision."""
-    from mailproc.migrate import current_revision, upgrade
+    from mailproc.store.migrate import current_revision, upgrade
 
     app = _app(ctx, schema=False)
     upgrade(app.engine)
@@ -292,7 +292,7 @@ def quarantine_list(ctx: click.Context, as_json: bool) -> None:
 @click.pass_context
 def quarantine_retry(ctx: click.Context, inbound_id: int) -> None:
     """Queue a quarantined message again and process it now."""
-    from mailproc.pipeline import retry_quarantined
+    from mailproc.workflow.process import retry_quarantined
 
     app = _app(ctx)
     if not retry_quarantined(app.sessions, inbound_id):
@@ -409,7 +409,7 @@ def stats_cmd(ctx: click.Context, as_json: bool) -> None:
 @click.pass_context
 def sweep(ctx: click.Context, now: datetime | None) -> None:
     """Deadline notices, automatic acceptances, written replies, reminders and alerts due now."""
-    from mailproc.deadlines import sweep_once
+    from mailproc.workflow.deadlines import sweep_once
 
     app = _app(ctx)
     click.echo(str(sweep_once(app, _at(now, app))))
@@ -421,7 +421,7 @@ def sweep(ctx: click.Context, now: datetime | None) -> None:
 @click.pass_context
 def digest(ctx: click.Context, now: datetime | None, send: bool) -> None:
     """The supervisors' digest: printed here, and with --send e-mailed."""
-    from mailproc.reports import digest_once
+    from mailproc.ops.reports import digest_once
 
     app = _app(ctx)
     run = digest_once(app, _at(now, app), send=send)
@@ -441,7 +441,7 @@ def calendar() -> None:
 @click.pass_context
 def calendar_due(ctx: click.Context, start: datetime, days: int) -> None:
     """The day N working days after --from (that day not counted), and the days skipped."""
-    from mailproc.workdays import WorkCalendar
+    from mailproc.core.workdays import WorkCalendar
 
     cal = WorkCalendar.from_config(ctx.obj.config().calendar)
     due = cal.add_working_days(start.date(), days)
@@ -457,7 +457,7 @@ def calendar_due(ctx: click.Context, start: datetime, days: int) -> None:
 def demo(workdir: Path | None, keep: bool) -> None:
     """Run mailproc end to end on a throwaway local mail stack (Dovecot + SMTP) and SQLite."""
     try:
-        from mailproc.demo import run_demo
+        from mailproc.ops.demo import run_demo
     except ModuleNotFoundError as exc:  # the SMTP server of the throwaway stack
         raise click.ClickException(f"the demo needs the 'demo' extra ({exc.name} is missing): "
                                    "pip install 'mailproc[demo]'") from exc

@@ -365,7 +365,7 @@ def validate(config: Config) -> None:
     except (ZoneInfoNotFoundError, ValueError) as exc:
         raise ConfigError("calendar.timezone", f"unknown time zone {config.calendar.timezone!r}") from exc
     _validate_workflow(config)
-    from mailproc.filters import RULES
+    from mailproc.analysis.filters import RULES
 
     for rule in config.filters.rules:
         if rule not in RULES:

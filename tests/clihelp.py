@@ -30,9 +30,9 @@ from sqlalchemy import Connection, Engine, event, select
 from sqlalchemy.orm import Session
 
 from mailproc.cli import main
-from mailproc.db import make_engine
-from mailproc.devstack import MailStack
-from mailproc.models import InboundMessage, OutboxItem, Ticket, TicketMessage
+from mailproc.store.db import make_engine
+from mailproc.store.models import InboundMessage, OutboxItem, Ticket, TicketMessage
+from mailproc.testing.devstack import MailStack
 
 # Variables that would silently override the config file (or crash the CLI on purpose).
 MAILPROC_VARS = ("MAILPROC_CONFIG", "MAILPROC_DATABASE_URL", "MAILPROC_IMAP_PASSWORD",

@@ -19,8 +19,8 @@ from sqlalchemy import create_engine, text
 
 from mailproc.app import App
 from mailproc.config import Config, from_mapping
-from mailproc.devstack import MailStack
-from mailproc.migrate import upgrade
+from mailproc.store.migrate import upgrade
+from mailproc.testing.devstack import MailStack
 from tests.clihelp import Workspace
 
 PG_URL = os.environ.get("MAILPROC_TEST_DATABASE_URL", "")

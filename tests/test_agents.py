@@ -15,7 +15,7 @@ from collections.abc import Callable
 
 import pytest
 
-from mailproc.agents import ROLES, Agent, AuthResult, Roster, authenticate
+from mailproc.core.roster import ROLES, Agent, AuthResult, Roster, authenticate
 
 MX = ("mx.kplus.example",)
 L2 = "l2.le@kplus.example"

@@ -14,12 +14,12 @@ from typing import cast
 import pytest
 from sqlalchemy import Table
 
-from mailproc import analysis
-from mailproc.analysis import AnalysisSettings, Analyzer, RawInbound, analyse
+from mailproc.analysis import pool as analysis
+from mailproc.analysis.pool import AnalysisSettings, Analyzer, RawInbound, analyse
 from mailproc.config import Config, DatabaseConfig
-from mailproc.db import RawReader, make_engine, make_sessionmaker, transaction
-from mailproc.migrate import upgrade
-from mailproc.models import InboundMessage, InboundRaw
+from mailproc.store.db import RawReader, make_engine, make_sessionmaker, transaction
+from mailproc.store.migrate import upgrade
+from mailproc.store.models import InboundMessage, InboundRaw
 
 CORPUS = Path(__file__).parent / "corpus"
 
@@ -65,7 +65,7 @@ def _alive(pid: int) -> bool:
 def test_workers_exit_when_their_parent_is_killed(tmp_path: Path) -> None:
     script = textwrap.dedent("""
         import os, sys
-        from mailproc.analysis import Analyzer
+        from mailproc.analysis.pool import Analyzer
         from mailproc.config import Config
         analyzer = Analyzer(Config(), workers=2)
         analyzer.start()

@@ -18,9 +18,9 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from mailproc.config import CalendarConfig
-from mailproc.devstack import MailStack
-from mailproc.migrate import head_revision
-from mailproc.workdays import WorkCalendar
+from mailproc.core.workdays import WorkCalendar
+from mailproc.store.migrate import head_revision
+from mailproc.testing.devstack import MailStack
 from tests.clihelp import (
     EXTRACT_KEYS,
     OUTBOX_KEYS,

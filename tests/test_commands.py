@@ -11,7 +11,7 @@ import unicodedata
 
 import pytest
 
-from mailproc.commands import ALIASES, CANONICAL, Command, ParsedCommands, parse_commands, spellings
+from mailproc.workflow.commands import ALIASES, CANONICAL, Command, ParsedCommands, parse_commands, spellings
 
 BODY = "Kính gửi Quý khách,\nK+ đã kích hoạt lại thẻ của Quý khách."
 

@@ -15,7 +15,7 @@ from collections import Counter
 
 import pytest
 
-from mailproc.devstack import MailStack
+from mailproc.testing.devstack import MailStack
 from tests.clihelp import CRASH_EXIT_CODE, REF_PATTERN, Workspace, customer, message_id_of
 from tests.mailfactory import complaint
 

@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
-from mailproc.db import make_engine, make_sessionmaker, reading, transaction
+from mailproc.store.db import make_engine, make_sessionmaker, reading, transaction
 
 HANG = 10.0  # seconds: far more than any of these steps takes, far less than the busy timeout
 

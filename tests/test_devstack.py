@@ -1,4 +1,4 @@
-"""End-to-end checks of mailproc.devstack against the real Dovecot and SMTP servers it starts."""
+"""End-to-end checks of mailproc.testing.devstack against the real Dovecot and SMTP servers it starts."""
 
 from __future__ import annotations
 
@@ -14,8 +14,8 @@ import pytest
 from imap_tools import MailBoxUnencrypted
 from imap_tools.errors import MailboxLoginError
 
-from mailproc import devstack
-from mailproc.devstack import DevStackError, MailStack
+from mailproc.testing import devstack
+from mailproc.testing.devstack import DevStackError, MailStack
 
 pytestmark = pytest.mark.e2e
 

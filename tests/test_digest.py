@@ -12,7 +12,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from mailproc.digest import (
+from mailproc.core.workdays import WorkCalendar
+from mailproc.notices.digest import (
     CSV_HEADER,
     UNASSIGNED,
     Digest,
@@ -25,7 +26,6 @@ from mailproc.digest import (
     text_table,
 )
 from mailproc.notices.render import make_environment, render
-from mailproc.workdays import WorkCalendar
 
 HANOI = ZoneInfo("Asia/Ho_Chi_Minh")
 NOW = datetime(2026, 1, 8, 1, 0, tzinfo=UTC)  # Thu 08/01/2026 08:00 in Hà Nội

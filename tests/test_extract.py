@@ -1,4 +1,4 @@
-"""Table-driven tests of mailproc.extract: every expected value was read off the text by hand."""
+"""Table-driven tests of mailproc.analysis.extract.fields: every expected value was read off the text by hand."""
 
 from __future__ import annotations
 
@@ -12,20 +12,18 @@ from typing import Any
 import ftfy
 import pytest
 
-from mailproc import (
-    extract_address,
-    extract_dates,
-    extract_labels,
-    extract_names,
-    extract_phone,
-    extract_shapes,
-    extract_text,
-    textnorm,
-)
+from mailproc.analysis.extract import address as extract_address
+from mailproc.analysis.extract import dates as extract_dates
+from mailproc.analysis.extract import labels as extract_labels
+from mailproc.analysis.extract import names as extract_names
+from mailproc.analysis.extract import phone as extract_phone
+from mailproc.analysis.extract import shapes as extract_shapes
+from mailproc.analysis.extract import text as extract_text
+from mailproc.analysis.extract.fields import JSON_KEYS, Extracted, extract, fold_aligned
+from mailproc.analysis.extract.phone import OLD_MOBILE_PREFIXES, upgrade_old_mobile
 from mailproc.config import ExtractConfig
-from mailproc.extract import JSON_KEYS, Extracted, extract, fold_aligned
-from mailproc.extract_phone import OLD_MOBILE_PREFIXES, upgrade_old_mobile
-from mailproc.textnorm import fold_keep_length
+from mailproc.core import textnorm
+from mailproc.core.textnorm import fold_keep_length
 
 CONFIG = ExtractConfig()
 MAIL_DATE = date(2026, 10, 20)

@@ -11,9 +11,9 @@ from email.policy import SMTP
 
 import pytest
 
+from mailproc.analysis.filters import BOUNCE, RULES, FilterContext, Rule, Verdict, first_match
+from mailproc.analysis.parsing import ParsedMail, parse_message
 from mailproc.config import FilterConfig, ParsingConfig
-from mailproc.filters import BOUNCE, RULES, FilterContext, Rule, Verdict, first_match
-from mailproc.parsing import ParsedMail, parse_message
 from tests.mailfactory import complaint
 
 CTX = FilterContext(

@@ -13,12 +13,12 @@ from pathlib import Path
 import pytest
 from imap_tools import MailBoxUnencrypted
 
-from mailproc import ingest
 from mailproc.app import App
-from mailproc.checks import check_imap
-from mailproc.devstack import MailStack
-from mailproc.ingest import MOVED_KEYWORD, MoveMethod, move_method
-from mailproc.migrate import upgrade
+from mailproc.intake import poll as ingest
+from mailproc.intake.poll import MOVED_KEYWORD, MoveMethod, move_method
+from mailproc.ops.checks import check_imap
+from mailproc.store.migrate import upgrade
+from mailproc.testing.devstack import MailStack
 from tests.conftest import Clock, make_config
 from tests.mailfactory import complaint
 

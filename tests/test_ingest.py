@@ -9,11 +9,11 @@ import pytest
 from imap_tools import MailBoxUnencrypted
 from sqlalchemy import func, select
 
-from mailproc import ingest
 from mailproc.app import App
-from mailproc.devstack import MailStack
-from mailproc.migrate import upgrade
-from mailproc.models import InboundMessage, InboundRaw, MailboxState
+from mailproc.intake import poll as ingest
+from mailproc.store.migrate import upgrade
+from mailproc.store.models import InboundMessage, InboundRaw, MailboxState
+from mailproc.testing.devstack import MailStack
 from tests.conftest import Clock, make_config
 from tests.mailfactory import complaint
 

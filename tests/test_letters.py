@@ -17,7 +17,7 @@ import pytest
 from fontTools.ttLib import TTFont
 
 from mailproc.config import Config
-from mailproc.letters import (
+from mailproc.notices.letters import (
     Letter,
     LetterError,
     body_paragraphs,

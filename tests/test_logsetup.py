@@ -12,7 +12,7 @@ import sys
 
 import pytest
 
-from mailproc.logsetup import RedactingFilter, redact, setup_logging
+from mailproc.ops.logs import RedactingFilter, redact, setup_logging
 
 
 @pytest.mark.parametrize(

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from sqlalchemy import text
 
-from mailproc.db import make_engine
-from mailproc.migrate import SCHEMA_HEAD, current_revision, head_revision, is_up_to_date, upgrade
+from mailproc.store.db import make_engine
+from mailproc.store.migrate import SCHEMA_HEAD, current_revision, head_revision, is_up_to_date, upgrade
 
 
 def test_schema_head_constant_is_the_newest_migration_script() -> None:
@@ -36,7 +36,7 @@ def test_migrations_build_exactly_the_models_schema(database_url: str) -> None:
     from alembic.autogenerate import compare_metadata
     from alembic.runtime.migration import MigrationContext
 
-    from mailproc.models import Base
+    from mailproc.store.models import Base
 
     engine = make_engine(database_url)
     try:

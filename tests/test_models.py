@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import Column, DateTime, Integer, MetaData, Table, create_engine, insert, select, text
 from sqlalchemy.dialects import sqlite
 
-from mailproc.models import UTCDateTime
+from mailproc.store.models import UTCDateTime
 
 ICT = timezone(timedelta(hours=7))
 MOMENTS = [datetime(2026, 11, 20, 3, 4, 5, 678, tzinfo=UTC), datetime(2026, 1, 1, tzinfo=ICT),

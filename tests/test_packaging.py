@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from mailproc.devstack import MailStack
+from mailproc.testing.devstack import MailStack
 from tests.clihelp import MAILPROC_VARS, toml_text
 from tests.mailfactory import complaint
 
@@ -63,7 +63,7 @@ def test_the_wheel_carries_templates_and_the_default_config(wheel: Path) -> None
     assert shipped_templates
     assert {f"mailproc/_shipped/templates/{name}" for name in shipped_templates} <= names
     assert "mailproc/_shipped/mailproc.toml" in names
-    assert any(n.startswith("mailproc/migrations/versions/") for n in names)
+    assert any(n.startswith("mailproc/store/migrations/versions/") for n in names)
     assert not any(n.startswith("tests/") for n in names)
 
 

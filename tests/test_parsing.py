@@ -19,9 +19,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from mailproc.config import ParsingConfig
-from mailproc.errors import MessageRejected
-from mailproc.parsing import (
+from mailproc.analysis.parsing import (
     ParsedMail,
     clean_header,
     html_to_text,
@@ -29,6 +27,8 @@ from mailproc.parsing import (
     parse_message,
     safe_filename,
 )
+from mailproc.config import ParsingConfig
+from mailproc.errors import MessageRejected
 
 CFG = ParsingConfig()
 VI = (

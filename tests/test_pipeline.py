@@ -13,9 +13,9 @@ import pytest
 from sqlalchemy import select
 
 from mailproc.app import App
-from mailproc.devstack import MailStack
-from mailproc.migrate import upgrade
-from mailproc.models import Event, InboundMessage, InboundRaw, OutboxItem, Ticket, TicketMessage
+from mailproc.store.migrate import upgrade
+from mailproc.store.models import Event, InboundMessage, InboundRaw, OutboxItem, Ticket, TicketMessage
+from mailproc.testing.devstack import MailStack
 from tests.conftest import Clock, make_config
 from tests.mailfactory import complaint, message, new_id
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from mailproc.quoting import SplitBody, is_forward_subject, split_body
+from mailproc.analysis.quoting import SplitBody, is_forward_subject, split_body
 
 NEW = "Tôi vẫn chưa xem được K+.\nSố thẻ: 0123 4567 8901"
 OLD = "Kính gửi Quý khách,\nXin cung cấp số thẻ giải mã."

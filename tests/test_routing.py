@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from mailproc.analysis.routing import DEFAULT_RULE, find_keywords, route
 from mailproc.config import RoutingConfig, RoutingRuleConfig
-from mailproc.routing import DEFAULT_RULE, find_keywords, route
 
 RULES = RoutingConfig().rules  # the shipped defaults: repeat_card, legal_threat, ...
 NOW = datetime(2026, 11, 20, 3, 0, tzinfo=UTC)

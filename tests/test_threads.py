@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from mailproc.threads import clean_subject, find_ref, format_ref, strip_prefixes, tagged_subject
+from mailproc.analysis.threads import clean_subject, find_ref, format_ref, strip_prefixes, tagged_subject
 
 REF = "KP-2026-000123"
 

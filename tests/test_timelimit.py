@@ -14,13 +14,13 @@ from datetime import date
 import pytest
 
 from mailproc.config import AssessConfig
-from mailproc.timelimit import (
+from mailproc.core.workdays import COMPANY_DAY_OFF, WorkCalendar
+from mailproc.workflow.timelimit import (
     TimeLimitResult,
     add_months,
     assess_time_limit,
     complaint_window_end,
 )
-from mailproc.workdays import COMPANY_DAY_OFF, WorkCalendar
 
 D = date
 CFG = AssessConfig()  # fee 1 month, other 3 months

@@ -16,8 +16,8 @@ from datetime import date
 import pytest
 
 from mailproc.config import CalendarConfig
+from mailproc.core.workdays import COMPANY_DAY_OFF, WorkCalendar
 from mailproc.errors import ConfigError
-from mailproc.workdays import COMPANY_DAY_OFF, WorkCalendar
 
 D = date
 PLAIN = WorkCalendar()

@@ -15,11 +15,11 @@ import pytest
 from sqlalchemy import select
 
 from mailproc.app import App
-from mailproc.deadlines import sweep_once
-from mailproc.devstack import MailStack
-from mailproc.migrate import upgrade
-from mailproc.models import Event, OutboxItem, Ticket
-from mailproc.reports import digest_once
+from mailproc.ops.reports import digest_once
+from mailproc.store.migrate import upgrade
+from mailproc.store.models import Event, OutboxItem, Ticket
+from mailproc.testing.devstack import MailStack
+from mailproc.workflow.deadlines import sweep_once
 from tests.conftest import Clock, make_config
 from tests.mailfactory import complaint, message
 

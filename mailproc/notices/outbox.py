@@ -18,8 +18,8 @@ from typing import Any
 from jinja2 import Environment
 
 from mailproc.config import Config
-from mailproc.models import OUT_QUEUED, OutboxItem
 from mailproc.notices.render import Rendered, build_message, new_message_id, parse_address, render, render_subject
+from mailproc.store.models import OUT_QUEUED, OutboxItem
 
 # Kinds sent automatically in answer to a customer's mail: these count against the caps.
 AUTOMATIC_KINDS = ("receipt", "need_info")

@@ -22,8 +22,8 @@ from zoneinfo import ZoneInfo
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from mailproc import shipped
+from mailproc.analysis.parsing import clean_header
 from mailproc.config import Config
-from mailproc.parsing import clean_header
 
 
 class InvalidAddress(ValueError):

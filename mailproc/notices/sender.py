@@ -22,11 +22,11 @@ from sqlalchemy import Engine, or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from mailproc.config import Config, SmtpConfig
-from mailproc.crashpoints import crash_point
-from mailproc.db import claim_query, transaction
+from mailproc.core.crashpoints import crash_point
 from mailproc.errors import SmtpError
-from mailproc.models import OUT_FAILED, OUT_QUEUED, OUT_SENDING, OUT_SENT, OutboxItem
 from mailproc.notices.outbox import materialize
+from mailproc.store.db import claim_query, transaction
+from mailproc.store.models import OUT_FAILED, OUT_QUEUED, OUT_SENDING, OUT_SENT, OutboxItem
 
 log = logging.getLogger(__name__)
 

@@ -1,0 +1,98 @@
+"""Find the customer's address: what an address looks like, and addresses written in prose.
+
+"Nhà tôi ở số 5 ngõ 10 Kim Mã, Ba Đình. Từ hôm qua mất sóng" -> "số 5 ngõ 10 Kim Mã, Ba Đình":
+after "tôi ở", the comma-parts that look like parts of an address, up to the sentence's end.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from mailproc.analysis.extract.text import Doc, capped, fold_aligned, line_end, words
+
+ADDRESS_WORDS_RE = re.compile(words(
+    "so", "duong", "pho", "ngo", "ngach", "hem", "kiet", "phuong", "xa", "quan", "huyen", "tinh",
+    "thanh pho", "tp", "thon", "ap", "xom", "khu", "to", "chung cu", "toa", "can ho", "thi tran",
+    "thi xa", "lo", "p", "q", "tt"))
+MAX_ADDRESS = 200
+_DIGIT_RE = re.compile(r"\d")
+_ALNUM_RE = re.compile(r"[^\W_]")  # str.isalnum(), one character: \w is alnum or "_"
+
+
+def clean_address(raw: str) -> str | None:
+    value = " ".join(raw.split()).strip(" .,;:-–—")
+    if not 3 <= len(value) <= MAX_ADDRESS or "@" in value:
+        return None
+    return value if _ALNUM_RE.search(value) else None
+
+
+def looks_like_address(folded: str) -> bool:
+    return bool(_DIGIT_RE.search(folded) or ADDRESS_WORDS_RE.search(folded))
+
+
+# "tôi ở", "nhà em ở", "mình đang sống tại" (+ "địa chỉ"), on the fold ...
+_PROSE_ADDRESS_RE = re.compile(
+    r"(?<![a-z])(?:(?:nha[ \t]{1,3})?(?:toi|em|minh)[ \t]{1,3}(?:hien[ \t]{1,3})?"
+    r"(?:dang[ \t]{1,3})?(?:o|song o|song tai|o tai|cu tru tai)|"
+    r"nha[ \t]{1,3}(?:toi|em|minh)[ \t]{1,3}(?:o|tai))"
+    r"[ \t]{1,3}(?:(?:dia chi|so nha)[ \t]{1,3})?(?=[^\W_])")
+# ... and on the title view, for an ASCII fold (the view turns other letters into "?", which
+# the final lookahead would see). Each branch starts with its own capital so that `re` can
+# skip ahead: the optional "nhà" is spelt out as a branch of its own, tried first as the
+# greedy "?" does, and so is each pronoun.
+_PRONOUN_PLACE = (r"[ \t]{1,3}(?:Hien[ \t]{1,3})?(?:Dang[ \t]{1,3})?"
+                  r"(?:O|Song O|Song Tai|O Tai|Cu Tru Tai)")
+_PROSE_ADDRESS_TITLE_RE = re.compile((
+    r"(?:Nha[ \t]{1,3}(?:Toi|Em|Minh)" + _PRONOUN_PLACE
+    + "|Toi" + _PRONOUN_PLACE + "|Em" + _PRONOUN_PLACE + "|Minh" + _PRONOUN_PLACE
+    + r"|Nha[ \t]{1,3}(?:Toi|Em|Minh)[ \t]{1,3}(?:O|Tai))"
+    r"[ \t]{1,3}(?:(?:Dia Chi|So Nha)[ \t]{1,3})?(?=[^\W_])").encode())  # the view is bytes
+# "[\n!?;]|\.(?=\s|$)" with a character set first, so that `re` skips ahead.
+_SENTENCE_END_RE = re.compile(r"[\n!?;.](?:(?<!\.)|(?=\s|$))")
+# Lower-case conjunctions end an address; matched on the original text, as folded "mà" is "Mã".
+# "(?<![^\W\d_])(?:nhưng|nhung|mà|nên|nen|thì|thi)", each first letter a branch of its own
+# (in the same order) with the lookbehind after it, so that `re` can skip ahead.
+_CONJUNCTION_RE = re.compile(r"(?:n(?<![^\W\d_]n)(?:hưng|hung|ên|en)|m(?<![^\W\d_]m)à"
+                             r"|t(?<![^\W\d_]t)(?:hì|hi))(?![^\W\d_])")
+# A period after these is an abbreviation inside an address ("P. Bến Nghé", "Q.1", "TP.HCM").
+_ABBREVIATION_RE = re.compile(r"(?<![a-z])(?:p|q|tp|tx|tt|h|x|d|kp|ql|tl|so|no|st)$")
+_ADDRESS_PART_RE = re.compile(r"[^,]{1,200}")
+
+
+def _sentence_end(doc: Doc, start: int, limit: int) -> int:
+    conjunction = _CONJUNCTION_RE.search(doc.text, start, limit)
+    limit = conjunction.start() if conjunction else limit
+    for m in _SENTENCE_END_RE.finditer(doc.folded, start, limit):
+        if m.group() != "." or not _ABBREVIATION_RE.search(doc.folded, max(start, m.start() - 3),
+                                                            m.start()):
+            return m.start()
+    return limit
+
+
+def _address_parts(doc: Doc, start: int, end: int) -> list[str]:
+    """The leading comma-parts that look like parts of an address (a number, a capital, a word
+    like "phường"); "Hà Nội, mất sóng 3 ngày" keeps only "Hà Nội"."""
+    parts = []
+    for part in _ADDRESS_PART_RE.finditer(doc.text, start, end):
+        text = part.group().strip()
+        folded = doc.folded[part.start():part.end()].strip()
+        if not text or not (text[0].isupper() or text[0].isdigit()
+                            or ADDRESS_WORDS_RE.match(folded)):
+            break
+        parts.append(text)
+    return parts
+
+
+def prose_address(doc: Doc, label_starts: Sequence[int]) -> str | None:
+    """The first address written in prose; it ends before the next label (starts in order)."""
+    ends = ((m.end() for m in _PROSE_ADDRESS_TITLE_RE.finditer(doc.title)) if doc.folded.isascii()
+            else (m.end() for m in _PROSE_ADDRESS_RE.finditer(doc.folded)))
+    for start in capped(ends):  # where each "tôi ở …" leaves off: the address starts
+        next_label = next((s for s in label_starts if s >= start), len(doc.text))
+        limit = min(line_end(doc.text, start), start + MAX_ADDRESS, next_label)
+        parts = _address_parts(doc, start, _sentence_end(doc, start, limit))
+        value = clean_address(", ".join(parts))
+        if value and (looks_like_address(fold_aligned(value)) or len(parts) > 1):
+            return value
+    return None

@@ -1,0 +1,123 @@
+"""Find the customer's name: plausibility rules, prose ("tôi tên là …"), sign-off, From header.
+
+A name is kept as written (original case and diacritics), honorifics dropped ("Chị Mai Anh" ->
+"Mai Anh"); role names ("K+ Support", "Phòng CSKH") and sentences are never names.
+"""
+
+from __future__ import annotations
+
+import re
+
+from mailproc.analysis.extract.layout import CLOSER_RE, Layout
+from mailproc.analysis.extract.text import Doc, capped, fold_aligned, lines
+
+_HONORIFICS = {"anh", "chi", "ong", "ba", "em", "co", "bac", "mr", "mrs", "ms", "miss", "dr", "kh"}
+_ROLE_WORDS = {"admin", "support", "cskh", "k+", "kplus", "team", "info", "service", "customer",
+               "care", "hotline", "noreply", "sales", "helpdesk", "ltd", "jsc", "corp", "company",
+               "shop", "store"}
+_ROLE_PHRASES = ("cong ty", "khach hang", "phong cham soc", "phong cskh", "phong kinh doanh",
+                 "bo phan", "tong dai", "cham soc", "quy khach", "thue bao", "dich vu",
+                 "ban quan ly")
+# A lower-case name after a label counts only when it starts with a common surname.
+_SURNAMES = {"nguyen", "tran", "le", "pham", "hoang", "huynh", "phan", "vu", "vo", "dang", "bui",
+             "do", "ho", "ngo", "duong", "ly", "dinh", "truong", "lam", "mai", "trinh", "doan",
+             "luong", "cao", "ha", "ta", "quach", "luu", "kieu", "thai", "tong", "vuong", "dao",
+             "trieu", "mac", "lai", "diep", "thach", "giang", "tang", "nghiem", "phung", "ung",
+             "nong", "chu", "au"}
+_NOT_NAME_WORDS = {"khong", "duoc", "bi", "toi", "da", "cua", "nhung", "xem", "mat", "song", "roi",
+                   "cho", "voi", "nay", "thi", "se", "can", "muon", "la", "va", "co"}
+_MAX_NAME_WORDS = 6
+WORD_RUN_RE = re.compile(r"[^\W\d_]{1,20}(?:[ \t]{1,2}[^\W\d_]{1,20}){0,7}")
+
+
+# Found somewhere exactly when one of the phrases is in the text.
+_ROLE_PHRASE_RE = re.compile("|".join(map(re.escape, _ROLE_PHRASES)))
+
+
+def _is_role(words: list[str]) -> bool:
+    folded = fold_aligned(" ".join(words))
+    return (any(w.strip(".,") in _ROLE_WORDS for w in folded.split())
+            or _ROLE_PHRASE_RE.search(folded) is not None)
+
+
+def plausible_name(raw: str, *, min_words: int, labelled: bool = False) -> str | None:
+    """A personal name as written (original case), honorifics dropped; None if implausible."""
+    words = raw.replace("\u00a0", " ").split()
+    while len(words) > 1 and fold_aligned(words[0]).rstrip(".") in _HONORIFICS:
+        words = words[1:]
+    if len(words) >= 3 and fold_aligned(" ".join(words[:2])) in ("khach hang", "chu thue bao"):
+        words = words[2:]
+    if not min_words <= len(words) <= _MAX_NAME_WORDS:
+        return None
+    # (Words are never empty: isalpha() on them joined is isalpha() on each.)
+    if not "".join(words).isalpha() or max(map(len, words)) > 20 or _is_role(words):
+        return None
+    if not all(w[0].isupper() for w in words):
+        folded = fold_aligned(" ".join(words)).split()
+        if not labelled or folded[0] not in _SURNAMES or _NOT_NAME_WORDS.intersection(folded):
+            return None
+    return " ".join(words)
+
+
+def capitalised_prefix(text: str, pos: int) -> str:
+    """The capitalised words at ``pos`` ("Nguyễn Văn An, ở Hà Nội" -> "Nguyễn Văn An")."""
+    m = WORD_RUN_RE.match(text, pos)
+    words = m.group().split() if m else []
+    while len(words) > 1 and fold_aligned(words[0]) in _HONORIFICS:
+        words = words[1:]
+    capitalised = []
+    for word in words[:_MAX_NAME_WORDS]:
+        if not word[0].isupper():
+            break
+        capitalised.append(word)
+    return " ".join(capitalised)
+
+
+# "tôi tên là", "em là", "tên của tôi là" (+ "khách hàng"), on the fold: the plain form, kept
+# as the reference that the title form below must equal (tests compare them) ...
+_PROSE_NAME_RE = re.compile(
+    r"(?<![a-z])(?:(?:toi|em|minh)[ \t]{1,3}(?:ten(?:[ \t]{1,3}la)?|(?P<is>la))|"
+    r"ten[ \t]{1,3}(?:cua[ \t]{1,3})?(?:toi|em|minh)[ \t]{1,3}la)[ \t]{1,3}"
+    r"(?:(?:khach hang|chu thue bao)[ \t]{1,3})?")
+# ... and the same on the title view (see extract_text.title_view), each branch starting with
+# its own capital so that `re` can skip ahead. "(?:toi|em|minh)" is spelt out per pronoun, so
+# "is" cannot be a group: it is the "tôi là" branch, the one whose second word is "la".
+_PRONOUN_NAME = r"[ \t]{1,3}(?:Ten(?:[ \t]{1,3}La)?|La)"
+_PROSE_NAME_TITLE_RE = re.compile((
+    r"(?:Toi" + _PRONOUN_NAME + "|Em" + _PRONOUN_NAME + "|Minh" + _PRONOUN_NAME
+    + r"|Ten[ \t]{1,3}(?:Cua[ \t]{1,3})?(?:Toi|Em|Minh)[ \t]{1,3}La)[ \t]{1,3}"
+    r"(?:(?:Khach Hang|Chu Thue Bao)[ \t]{1,3})?").encode())  # the view is bytes
+_SIGNATURE_PART_RE = re.compile(r"\s[-–|]\s|[,.:;(|\t]")
+
+
+def prose_name(doc: Doc) -> str | None:
+    for m in capped(_PROSE_NAME_TITLE_RE.finditer(doc.title)):
+        # "tôi là X" needs two words: "tôi là Khách…" is not a name; "em tên Hùng" is.
+        min_words = 2 if m.group().split(None, 2)[1] == b"La" else 1
+        name = plausible_name(capitalised_prefix(doc.text, m.end()), min_words=min_words)
+        if name:
+            return name
+    return None
+
+
+def signature_name(doc: Doc, layout: Layout) -> str | None:
+    for start, end, seg_end in reversed(layout.signatures):
+        closer = CLOSER_RE.match(doc.folded, start, end)
+        tail = closer.start("tail") if closer else end
+        candidates = []
+        if doc.folded[tail:end].lstrip()[:1] in (",", ":", "-"):  # "Trân trọng, Nguyễn Văn A"
+            candidates.append(doc.text[tail:end].lstrip(" \t,:-"))
+        after = [ln for ln in lines(doc.text, end + 1, seg_end) if doc.text[ln[0]:ln[1]].strip()]
+        # "Trần Quốc Bảo - 0977 888 999": the name is the line's first part.
+        candidates += [_SIGNATURE_PART_RE.split(doc.text[s:e])[0].strip() for s, e in after[:3]]
+        for raw in candidates:
+            name = plausible_name(raw, min_words=1)
+            if name:
+                return name
+    return None
+
+
+def sender_name(name: str | None) -> str | None:
+    if not name or "@" in name:
+        return None
+    return plausible_name(name.strip().strip("\"'"), min_words=2, labelled=True)

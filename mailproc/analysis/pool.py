@@ -1,0 +1,367 @@
+"""The pure, CPU-bound half of processing: raw bytes in, an :class:`Analysis` value out.
+
+parse → filter → arrival time → extract. No writes, no network, so it can run in worker
+processes: :class:`Analyzer` spreads large batches over a fork-based process pool (one
+worker per core) and runs small ones in-process. Stored mail is read where it is analysed
+(:class:`~mailproc.store.db.RawReader`), so its bytes never pass through the main process. The
+database half (threading, tickets, notices) stays in :mod:`mailproc.workflow.process`, in the
+main process.
+
+Memory: the pool is forked once per process (``App.start_workers``), early, after a warm-up
+that loads the parsers' lazy tables and a ``gc.freeze`` that keeps collections from writing
+to the shared pages; the workers then share most of their memory with the main process.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import gc
+import logging
+import multiprocessing
+import os
+import re
+import threading
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from email.utils import parsedate_to_datetime
+from types import TracebackType
+from typing import TypeVar
+from zoneinfo import ZoneInfo
+
+from mailproc.analysis.extract.fields import Extracted, extract
+from mailproc.analysis.filters import FilterContext, Verdict, first_match
+from mailproc.analysis.parsing import ParsedMail, html_to_text, parse_message
+from mailproc.analysis.routing import find_keywords
+from mailproc.analysis.threads import find_ref
+from mailproc.config import Config
+from mailproc.errors import MessageRejected
+from mailproc.store.db import RawReader
+
+
+@dataclass(frozen=True)
+class RawInbound:
+    id: int
+    raw: bytes
+    fetched_at: datetime
+
+
+StoredRef = tuple[int, datetime]  # a stored inbound row to analyse: (id, fetched_at)
+
+
+def read_stored(reader: RawReader, refs: Sequence[StoredRef]) -> list[RawInbound]:
+    """The stored messages ``refs``, in that order; a row that is gone is left out."""
+    raws = reader.read([inbound_id for inbound_id, _ in refs])
+    return [RawInbound(inbound_id, raws[inbound_id], fetched_at) for inbound_id, fetched_at in refs
+            if inbound_id in raws]
+
+
+@dataclass(frozen=True)
+class Analysis:
+    """Everything the database half needs to know about one inbound message."""
+
+    inbound_id: int
+    parsed: ParsedMail | None = None  # when extracted: without text and most headers (_for_writer)
+    error: str | None = None          # set when the message cannot be processed (quarantine)
+    verdict: Verdict | None = None    # set when a filter rule matched (ignored / bounce)
+    found: Extracted | None = None    # the customer's identifiers in this message
+    received_at: datetime | None = None
+    keyword_hits: dict[str, str] | None = None  # routing rules whose keywords the text contains
+    subject_ref: str | None = None    # a ticket reference in the subject
+    body_ref: str | None = None       # else one in the new or the forwarded text
+
+
+@dataclass(frozen=True)
+class AnalysisSettings:
+    """The parts of the config the analysis needs; small and picklable for the workers."""
+
+    config: Config
+    filters: FilterContext
+
+    @classmethod
+    def from_config(cls, config: Config) -> AnalysisSettings:
+        own = {config.smtp.from_address.lower()}
+        if config.imap.username and "@" in config.imap.username:
+            own.add(config.imap.username.lower())
+        return cls(config=config, filters=FilterContext(
+            own_addresses=frozenset(own),
+            own_message_id_domain=config.notices.message_id_domain,
+            robot_localparts=frozenset(config.filters.robot_localparts),
+        ))
+
+
+def arrival_time(parsed: ParsedMail, fetched_at: datetime) -> datetime:
+    """When the mail reached our server: the newest Received stamp, else when we fetched it."""
+    received = parsed.headers.get("received", ())
+    if received:
+        stamp = received[0].rpartition(";")[2].strip()
+        try:
+            when = parsedate_to_datetime(stamp)
+        except (TypeError, ValueError, IndexError):
+            when = None
+        if when and when.tzinfo and fetched_at - timedelta(days=30) <= when <= fetched_at + timedelta(minutes=5):
+            return when
+    return fetched_at
+
+
+def local_date(when: datetime, tz: ZoneInfo) -> date:
+    return when.astimezone(tz).date()
+
+
+# The headers the database half reads (agents' mail is authenticated there); the rest were
+# for the filters and the arrival time, which the analysis has already applied.
+WRITER_HEADERS = frozenset({"authentication-results"})
+
+
+def _for_writer(parsed: ParsedMail) -> ParsedMail:
+    """What a worker sends back: without the whole decoded body (new, quoted and forwarded
+    text are kept) and without the headers the writer does not read. Trace and signature
+    headers are often most of a message's header block: this halves what is pickled."""
+    headers = {name: values for name, values in parsed.headers.items() if name in WRITER_HEADERS}
+    return dataclasses.replace(parsed, text="", headers=headers)
+
+
+def analyse(item: RawInbound, settings: AnalysisSettings) -> Analysis:
+    """Analyse one message; never raises (an unexpected error becomes a quarantine reason)."""
+    config = settings.config
+    try:
+        parsed = parse_message(item.raw, config.parsing)
+        verdict = first_match(parsed, settings.filters, config.filters.rules)
+        received_at = arrival_time(parsed, item.fetched_at)
+        prefix = config.notices.ref_prefix
+        subject_ref = find_ref(prefix, parsed.subject)
+        body_ref = find_ref(prefix, parsed.new_text, parsed.forwarded_text)
+        if verdict is not None:
+            return Analysis(item.id, parsed=parsed, verdict=verdict, received_at=received_at,
+                            subject_ref=subject_ref, body_ref=body_ref)
+        found = extract(parsed.customer_text, subject=parsed.subject, sender_address=parsed.from_address,
+                        sender_name=parsed.from_name, config=config.extract,
+                        mail_date=local_date(received_at, ZoneInfo(config.calendar.timezone)))
+        hits = find_keywords(parsed.customer_text, config.routing.rules)
+        return Analysis(item.id, parsed=_for_writer(parsed), found=found, received_at=received_at,
+                        keyword_hits=hits, subject_ref=subject_ref, body_ref=body_ref)
+    except MessageRejected as exc:
+        return Analysis(item.id, error=f"MessageRejected: {exc}")
+    except Exception as exc:  # a bug must cost one message, not the batch
+        return Analysis(item.id, error=f"{type(exc).__name__} during analysis: {exc}")
+
+
+ORPHAN_CHECK_SECONDS = 0.5
+WORKER_DIED = "the analysis worker died while analysing this message (killed, out of memory, or a parser fault)"
+log = logging.getLogger(__name__)
+
+# A complaint that takes every path of the analysis once: multipart with a windows-1258
+# text part, an HTML alternative, an attachment, a quoted reply, phone, card, decoder, date.
+_SAMPLE = b"""\
+Received: from mx.example.net by mail.kplus.example; Mon, 2 Nov 2026 08:00:00 +0700
+From: =?utf-8?B?Tmd1eeG7hW4gVsSDbiBBbg==?= <an.nguyen@example.net>
+To: cskh@kplus.example
+Subject: =?utf-8?Q?Khi=E1=BA=BFu_n=E1=BA=A1i_ph=C3=AD?=
+Date: Mon, 2 Nov 2026 08:00:00 +0700
+Message-ID: <warm-up@example.net>
+MIME-Version: 1.0
+Content-Type: multipart/mixed; boundary="b1"
+
+--b1
+Content-Type: multipart/alternative; boundary="b2"
+
+--b2
+Content-Type: text/plain; charset="windows-1258"
+Content-Transfer-Encoding: quoted-printable
+
+Ho=F2 t=EAn: Nguy=EA=DEn V=E3n An
+=D0i=EA=F2n thoa=F2i: 0901 234 567
+S=F4=EC the=D2: 1234 5678 9012, =F0a=DE thanh to=E1n ng=E0y 01/10/2026.
+
+> Vao luc 10:00, K+ <cskh@kplus.example> da viet:
+> Cam on quy khach.
+--b2
+Content-Type: text/html; charset="utf-8"
+
+<html><body><p>M&atilde; &#273;&#7847;u thu: <b>KP12 3456</b></p><table><tr><td>x</td></tr></table></body></html>
+--b2--
+
+--b1
+Content-Type: application/pdf; name="hoa-don.pdf"
+Content-Disposition: attachment; filename="hoa-don.pdf"
+Content-Transfer-Encoding: base64
+
+JVBERi0xLjQK
+--b1--
+""".replace(b"\n", b"\r\n")
+
+
+def warm_up(settings: AnalysisSettings) -> None:
+    """Analyse :data:`_SAMPLE` once (and its HTML, which the plain part makes unused), so
+    that every lazily loaded table is loaded now."""
+    analyse(RawInbound(0, _SAMPLE, datetime(2026, 11, 2, 1, 0, tzinfo=UTC)), settings)
+    html_to_text(_SAMPLE[_SAMPLE.index(b"<html>"):_SAMPLE.index(b"</html>") + 7].decode())
+
+
+# Worker-process state, set once by the pool initializer (each worker is its own process).
+_WORKER_SETTINGS: AnalysisSettings | None = None
+
+
+def _init_worker(settings: AnalysisSettings, parent: int) -> None:
+    global _WORKER_SETTINGS
+    _WORKER_SETTINGS = settings
+    threading.Thread(target=_exit_with_parent, args=(parent,), name="mailproc-orphan-watch", daemon=True).start()
+
+
+def _exit_with_parent(parent: int) -> None:
+    """A worker whose parent died (killed, crashed) exits too, rather than linger as an
+    orphan holding memory and the parent's stdout (the executor cannot tell it to)."""
+    while os.getppid() == parent:
+        time.sleep(ORPHAN_CHECK_SECONDS)
+    os._exit(0)
+
+
+def _ready() -> bool:
+    return _WORKER_SETTINGS is not None
+
+
+def _analyse_in_worker(items: list[RawInbound]) -> list[Analysis]:
+    assert _WORKER_SETTINGS is not None
+    try:
+        return [analyse(item, _WORKER_SETTINGS) for item in items]
+    finally:
+        # The standard library's MIME parser compiles a regex for every multipart boundary,
+        # and ``re`` caches each one (up to 512): one-off patterns that would otherwise fill
+        # the cache, and the worker's memory, over a long run. Patterns kept in module
+        # variables stay compiled; a library's ``re.sub(string, ...)`` compiles again at most
+        # once per chunk.
+        re.purge()
+
+
+def _analyse_stored_in_worker(reader: RawReader, refs: list[StoredRef]) -> list[Analysis]:
+    return _analyse_in_worker(read_stored(reader, refs))
+
+
+Piece = TypeVar("Piece", RawInbound, StoredRef)
+
+
+def _inbound_id(piece: RawInbound | StoredRef) -> int:
+    return piece.id if isinstance(piece, RawInbound) else piece[0]
+
+
+class Analyzer:
+    """Analyse batches in-process or, for large ones, across a process pool.
+
+    ``workers`` defaults to ``scheduler.analysis_workers``; 0 means one per CPU, 1 disables
+    the pool. The pool is created by :meth:`start` or on first use, and shut down by
+    :meth:`close` (or the ``with`` block).
+    """
+
+    def __init__(self, config: Config, *, workers: int | None = None, pool_threshold: int = 64) -> None:
+        self.settings = AnalysisSettings.from_config(config)
+        workers = config.scheduler.analysis_workers if workers is None else workers
+        self.workers = workers or (os.cpu_count() or 1)
+        self.pool_threshold = pool_threshold
+        self._pool: ProcessPoolExecutor | None = None
+
+    def __enter__(self) -> Analyzer:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+
+    def start(self) -> None:
+        """Fork the workers now rather than at the first large batch (no-op without a pool).
+
+        A sample message is analysed here first: the parsers load their tables on first use
+        (phone metadata, charset and HTML machinery, ...), and loaded before the fork they are
+        shared with the workers instead of loaded again in each."""
+        if self.parallel:
+            warm_up(self.settings)
+            self._get_pool().submit(_ready).result()
+
+    def _get_pool(self) -> ProcessPoolExecutor:
+        if self._pool is None:
+            # fork: workers start in milliseconds and never touch the parent's database
+            # connections (they only parse); multiprocessing ends them with os._exit.
+            # Freezing the objects that exist now (modules, config, templates) keeps every
+            # later collection, in the workers and here, from writing to their pages, so
+            # the workers go on sharing them with this process instead of copying them.
+            # (No collection first, as gc's documentation advises: a full one costs 20 ms of
+            # start-up and finds next to nothing after the warm-up.)
+            re.purge()  # the workers start with an empty cache, and never copy its pages to empty it
+            gc.freeze()
+            self._pool = ProcessPoolExecutor(
+                max_workers=self.workers, mp_context=multiprocessing.get_context("fork"),
+                initializer=_init_worker, initargs=(self.settings, os.getpid()),
+            )
+        return self._pool
+
+    @property
+    def parallel(self) -> bool:
+        """True when large batches go to worker processes."""
+        return self.workers >= 2
+
+    def submit(self, items: Sequence[RawInbound]) -> Pending:
+        """Start analysing ``items``; ``.result()`` of the returned value waits for the analyses."""
+        if not self.parallel or len(items) < self.pool_threshold:
+            return Pending(done=[analyse(item, self.settings) for item in items])
+        return self._spread(_analyse_in_worker, list(items))
+
+    def submit_stored(self, reader: RawReader, refs: Sequence[StoredRef]) -> Pending:
+        """Start analysing the stored messages ``refs``; whoever analyses them reads them."""
+        if not self.parallel or len(refs) < self.pool_threshold:
+            return Pending(done=[analyse(item, self.settings) for item in read_stored(reader, refs)])
+        return self._spread(functools.partial(_analyse_stored_in_worker, reader), list(refs))
+
+    def _spread(self, task: Callable[[list[Piece]], list[Analysis]], pieces: list[Piece]) -> Pending:
+        pool = self._get_pool()
+        size = -(-len(pieces) // (self.workers * 2))
+        chunks = [pieces[i:i + size] for i in range(0, len(pieces), size)]
+        return Pending(futures=[pool.submit(task, chunk) for chunk in chunks],
+                       recover=functools.partial(self.recover, task, pieces))
+
+    def recover(self, task: Callable[[list[Piece]], list[Analysis]], pieces: list[Piece]) -> list[Analysis]:
+        """Analyse ``pieces`` again after a worker died (killed, out of memory, a fault in a
+        parser's C code): the broken pool is replaced, and each message goes alone to a
+        fresh worker, so the one that kills its worker is quarantined with that reason and
+        the others are analysed as usual."""
+        log.warning("an analysis worker died; analysing the %d messages of its batch one by one", len(pieces))
+        self._discard_pool()
+        analyses = []
+        for piece in pieces:
+            try:
+                analyses += self._get_pool().submit(task, [piece]).result()
+            except BrokenProcessPool:
+                log.error("inbound %s: the analysis worker died on it; quarantined", _inbound_id(piece))
+                analyses.append(Analysis(_inbound_id(piece), error=WORKER_DIED))
+                self._discard_pool()
+        return analyses
+
+    def _discard_pool(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=False, cancel_futures=True)
+            self._pool = None
+
+
+@dataclass
+class Pending:
+    """Analyses of one batch: finished already, or still running in the pool."""
+
+    done: list[Analysis] | None = None
+    futures: list[Future[list[Analysis]]] = field(default_factory=list)
+    recover: Callable[[], list[Analysis]] | None = None  # after a worker died: analyse again
+
+    def result(self) -> list[Analysis]:
+        if self.done is not None:
+            return self.done
+        try:
+            return [analysis for future in self.futures for analysis in future.result()]
+        except BrokenProcessPool:
+            assert self.recover is not None
+            return self.recover()

@@ -1,0 +1,369 @@
+"""Poll the IMAP folder and store every new message's raw bytes, exactly once.
+
+Per batch: fetch with ``BODY.PEEK[]`` (never sets ``\\Seen``), insert the raw rows and advance
+``last_uid`` in one transaction, commit, and only then move the batch to the processed
+folder. UIDs at or below ``last_uid`` are therefore already stored: if a crash left them in
+the folder they are moved on the next poll without being fetched again. A changed
+UIDVALIDITY resets ``last_uid``; content de-duplication (Message-ID plus body hash) keeps the
+re-fetched messages from being stored twice.
+"""
+
+from __future__ import annotations
+
+import bisect
+import contextlib
+import enum
+import hashlib
+import imaplib
+import logging
+import re
+import socket
+import ssl
+from array import array
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, TypeVar, cast
+
+from imap_tools import BaseMailBox, MailBox, MailBoxStartTls, MailBoxUnencrypted, MailMessage
+from imap_tools.errors import MailboxLoginError, UnexpectedCommandStatusError
+from imap_tools.utils import encode_folder
+from sqlalchemy import Table, insert, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from mailproc.config import ImapConfig
+from mailproc.core.crashpoints import crash_point
+from mailproc.errors import ImapError
+from mailproc.store.db import allocate_ids, insert_ignoring_conflicts, transaction
+from mailproc.store.models import INBOUND_NEW, InboundMessage, InboundRaw, MailboxState
+
+log = logging.getLogger(__name__)
+# Stored messages are moved to the processed folder this many at a time (one UID MOVE each):
+# Dovecot moves 500 for about the cost of moving 100. Until then they wait in the folder,
+# already stored; a poll that dies first leaves them to the next poll to move, not to fetch.
+MOVE_BATCH = 500
+# Set on stored messages copied to the processed folder by a server that can neither MOVE nor
+# expunge single UIDs (no UIDPLUS): they stay in the folder and polls pass over them.
+MOVED_KEYWORD = "$MailprocMoved"
+
+_MSGID_HEADER = re.compile(rb"(?im)^message-id:[ \t]*(?:\r?\n[ \t]+)?(<[^<>\r\n]{1,900}>)")
+_INBOUND = cast(Table, InboundMessage.__table__)
+_RAW = cast(Table, InboundRaw.__table__)
+# Network-level failures that mean "try again later", never "stop the daemon".
+TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
+    ImapError, imaplib.IMAP4.error, OSError, socket.timeout, ssl.SSLError, UnexpectedCommandStatusError, EOFError,
+)
+
+
+class RawMessage(MailMessage):
+    """An imap-tools message that keeps the raw bytes and skips imap-tools' own parsing.
+
+    Parsing happens later, in the pipeline, from the stored bytes.
+    """
+
+    def __init__(self, fetch_data: list) -> None:
+        raw, uid_data, flag_data = self._get_message_data_parts(fetch_data)
+        self.raw: bytes = raw
+        self._raw_uid_data = uid_data
+        self._raw_flag_data = flag_data
+
+
+def _mailbox_class(cfg: ImapConfig) -> Any:
+    base: Any = MailBox if cfg.ssl else MailBoxStartTls if cfg.starttls else MailBoxUnencrypted
+
+    class RawMailBox(base):
+        email_message_class = RawMessage
+
+    return RawMailBox
+
+
+def open_mailbox(cfg: ImapConfig) -> BaseMailBox:
+    """Connect and log in; every failure becomes ImapError (with the operation named).
+
+    The box's ``client.capabilities`` is the list the server sends *after* login: imaplib
+    keeps the one from before it, where Dovecot and most servers leave out MOVE, UIDPLUS and
+    the other extensions (acting on that list, the move fell back to a COPY whose clean-up
+    could remove colleagues' deleted mail)."""
+    cls = _mailbox_class(cfg)
+    try:
+        box = cls(cfg.host, cfg.port, timeout=cfg.timeout)
+    except (OSError, imaplib.IMAP4.error) as exc:
+        raise ImapError("connect", f"{cfg.host}:{cfg.port}: {exc}") from exc
+    try:
+        box.login(cfg.username, cfg.password, initial_folder=None)
+        refresh_capabilities(box)
+        return box
+    except (MailboxLoginError, OSError, imaplib.IMAP4.error) as exc:
+        with contextlib.suppress(Exception):
+            box.client.shutdown()  # a failed login must not leak the socket
+        detail = f"user {cfg.username!r} rejected: {exc}" if isinstance(exc, MailboxLoginError) else str(exc)
+        raise ImapError("login", detail) from exc
+
+
+def refresh_capabilities(box: BaseMailBox) -> tuple[str, ...]:
+    """Ask the server for its capabilities now (after login or STARTTLS) and keep them on the
+    client, where imap-tools and :func:`move_uids` look."""
+    typ, data = box.client.capability()
+    if typ != "OK" or not data or not isinstance(data[-1], bytes):
+        raise ImapError("capability", f"unexpected answer {typ} {data!r}"[:300])
+    caps = tuple(data[-1].decode("ascii", "replace").upper().split())
+    box.client.capabilities = caps
+    return caps
+
+
+class MoveMethod(enum.StrEnum):
+    """How stored messages leave the complaints folder, by what the server offers."""
+
+    MOVE = "UID MOVE"
+    COPY_EXPUNGE = "UID COPY + UID EXPUNGE of our UIDs"
+    COPY_KEYWORD = f"UID COPY, then keyword {MOVED_KEYWORD} (left in place, never fetched again)"
+
+
+def move_method(caps: Sequence[str]) -> MoveMethod:
+    if "MOVE" in caps:
+        return MoveMethod.MOVE
+    if "UIDPLUS" in caps:
+        return MoveMethod.COPY_EXPUNGE
+    return MoveMethod.COPY_KEYWORD
+
+
+MailboxFactory = Callable[[], AbstractContextManager[BaseMailBox]]
+
+
+@dataclass
+class PollReport:
+    folder: str
+    seen: int = 0
+    stored: int = 0
+    duplicates: int = 0
+    moved: int = 0
+    left_behind: int = 0
+    uidvalidity_reset: bool = False
+    skipped_backoff: bool = False
+    error: str | None = None
+
+    def __str__(self) -> str:
+        text = (f"poll {self.folder}: seen={self.seen} stored={self.stored} already_stored={self.duplicates} "
+                f"moved={self.moved} left_behind={self.left_behind}")
+        if self.uidvalidity_reset:
+            text += " (UIDVALIDITY changed: resynchronised)"
+        if self.error:
+            text += f" error={self.error}"
+        return text
+
+
+def dedupe_key(raw: bytes, message_id: str | None) -> str:
+    """Same Message-ID and same body = same message, whatever the trace headers say."""
+    if not message_id:
+        return hashlib.sha256(b"raw\0" + raw).hexdigest()
+    split = raw.find(b"\r\n\r\n")
+    body = raw[split + 4:] if split >= 0 else raw[raw.find(b"\n\n") + 2:] if b"\n\n" in raw else b""
+    body = body.replace(b"\r\n", b"\n").rstrip()
+    return hashlib.sha256(b"mid\0" + message_id.encode("utf-8", "replace") + b"\0" + body).hexdigest()
+
+
+def header_message_id(raw: bytes) -> str | None:
+    head = raw[: raw.find(b"\r\n\r\n") if b"\r\n\r\n" in raw else 65536]
+    match = _MSGID_HEADER.search(head)
+    return match.group(1).decode("utf-8", "replace").strip("<>") if match else None
+
+
+T = TypeVar("T")
+
+
+def _chunks(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
+
+
+def _insert_ignoring_duplicates(session: Session, rows: list[dict[str, Any]], raws: list[bytes]) -> int:
+    """Insert the rows whose dedupe_key is new, each with its raw bytes (``raws``, in step
+    with ``rows``); return how many were inserted."""
+    if not rows:
+        return 0
+    keys = [r["dedupe_key"] for r in rows]
+    existing = set(session.scalars(select(InboundMessage.dedupe_key).where(InboundMessage.dedupe_key.in_(keys))))
+    fresh: dict[str, tuple[dict[str, Any], bytes]] = {}
+    for row, raw in zip(rows, raws, strict=True):
+        if row["dedupe_key"] not in existing:
+            fresh.setdefault(row["dedupe_key"], (row, raw))
+    if not fresh:
+        return 0
+    ids = allocate_ids(session, _INBOUND, len(fresh))
+    session.execute(insert_ignoring_conflicts(session, _INBOUND, "dedupe_key"),
+                    [{**row, "id": row_id} for row_id, (row, _) in zip(ids, fresh.values(), strict=True)])
+    # Only the rows that went in (another poller may have stored the same mail meanwhile).
+    stored = set(session.scalars(select(InboundMessage.id).where(InboundMessage.id.in_(ids))))
+    raw_rows = [{"id": row_id, "raw": raw} for row_id, (_, raw) in zip(ids, fresh.values(), strict=True)
+                if row_id in stored]
+    if raw_rows:
+        session.execute(insert(_RAW), raw_rows)
+    return len(raw_rows)
+
+
+def _uid_command(box: BaseMailBox, command: str, *args: str | bytes) -> None:
+    typ, data = box.client.uid(command, *args)  # type: ignore[arg-type]  # imaplib sends bytes as they are
+    if typ != "OK":
+        raise ImapError(f"UID {command}", f"{typ} {data!r}"[:300])
+
+
+def _move(box: BaseMailBox, uids: Sequence[int], dest: str, chunk: int) -> int:
+    """Move our stored UIDs to ``dest`` without touching any other message in the folder.
+
+    ``UID MOVE`` where the server offers it; else ``UID COPY`` and, with UIDPLUS, ``\\Deleted``
+    plus ``UID EXPUNGE`` of exactly these UIDs. A plain ``EXPUNGE`` (or CLOSE) would also
+    remove every message a colleague has marked ``\\Deleted`` in the shared folder, so without
+    UIDPLUS the copies are made and the originals only get the keyword :data:`MOVED_KEYWORD`,
+    which makes later polls pass over them. (imap-tools' ``flag()``, ``delete()`` and its own
+    ``move()`` fallback all end with a plain ``EXPUNGE``: none of them is used here.)"""
+    if not uids:
+        return 0
+    method = move_method(box.client.capabilities)
+    folder = encode_folder(dest)  # quoted modified UTF-7, as imap-tools sends it
+    for part in _chunks([str(u) for u in uids], chunk):
+        uid_set = ",".join(part)
+        if method is MoveMethod.MOVE:
+            _uid_command(box, "MOVE", uid_set, folder)
+            continue
+        _uid_command(box, "COPY", uid_set, folder)
+        if method is MoveMethod.COPY_EXPUNGE:
+            _uid_command(box, "STORE", uid_set, "+FLAGS.SILENT", "(\\Deleted)")
+            _uid_command(box, "EXPUNGE", uid_set)
+        else:
+            _uid_command(box, "STORE", uid_set, "+FLAGS.SILENT", f"({MOVED_KEYWORD})")
+    return len(uids)
+
+
+def _already_moved(box: BaseMailBox) -> set[int]:
+    """UIDs left in the folder with our keyword (servers with neither MOVE nor UIDPLUS)."""
+    if move_method(box.client.capabilities) is not MoveMethod.COPY_KEYWORD:
+        return set()
+    return {int(u) for u in box.uids(f"KEYWORD {MOVED_KEYWORD}")}
+
+
+def _state(session: Session, folder: str) -> MailboxState:
+    state = session.get(MailboxState, folder)
+    if state is None:
+        state = MailboxState(folder=folder, last_uid=0, failures=0)
+        session.add(state)
+        session.flush()
+    return state
+
+
+def poll_once(factory: sessionmaker[Session], mailbox: MailboxFactory, cfg: ImapConfig, *,
+              now: Callable[[], datetime], ignore_backoff: bool = False,
+              on_stored: Callable[[], None] | None = None) -> PollReport:
+    """Fetch and store up to ``cfg.max_per_poll`` new messages; never raises for IMAP trouble.
+
+    ``on_stored`` is called after each batch is committed (processing can start on it)."""
+    report = PollReport(folder=cfg.folder)
+    with transaction(factory) as session:
+        state = _state(session, cfg.folder)
+        if not ignore_backoff and state.next_attempt_at and state.next_attempt_at > now():
+            report.skipped_backoff = True
+            return report
+    try:
+        with mailbox() as box:
+            _poll(box, factory, cfg, report, now, cfg.folder, cfg.processed_folder, on_stored)
+            if cfg.sent_folder and box.folder.exists(cfg.sent_folder):
+                # Agents' replies sent straight from the shared mailbox: read, never moved.
+                _poll(box, factory, cfg, PollReport(folder=cfg.sent_folder), now, cfg.sent_folder, "", on_stored)
+    except TRANSIENT_ERRORS as exc:
+        report.error = f"{type(exc).__name__}: {exc}"[:500]
+        with transaction(factory) as session:
+            state = _state(session, cfg.folder)
+            state.failures += 1
+            delay = min(cfg.backoff_initial * 2 ** (state.failures - 1), cfg.backoff_max)
+            state.last_poll_at = now()
+            state.next_attempt_at = now() + timedelta(seconds=delay)
+            state.last_error = report.error
+        log.warning("%s; next attempt in %.0fs", report, delay)
+        return report
+    with transaction(factory) as session:
+        state = _state(session, cfg.folder)
+        state.last_poll_at = state.last_ok_at = now()
+        state.failures, state.next_attempt_at, state.last_error = 0, None, None
+    log.info("%s", report)
+    return report
+
+
+def _poll(box: BaseMailBox, factory: sessionmaker[Session], cfg: ImapConfig, report: PollReport,
+          now: Callable[[], datetime], folder: str, dest: str, on_stored: Callable[[], None] | None) -> None:
+    if dest and not box.folder.exists(dest):
+        box.folder.create(dest)
+        log.info("created IMAP folder %r", dest)
+    box.folder.set(folder)
+    uidvalidity = int(box.folder.status(folder, ["UIDVALIDITY"])["UIDVALIDITY"])
+    with transaction(factory) as session:
+        state = _state(session, folder)
+        if state.uidvalidity != uidvalidity:
+            if state.uidvalidity is not None:
+                report.uidvalidity_reset = True
+                log.warning("UIDVALIDITY of %s changed %s -> %s: re-reading the folder, de-duplicating by content",
+                            folder, state.uidvalidity, uidvalidity)
+            state.uidvalidity, state.last_uid = uidvalidity, 0
+        last_uid = state.last_uid
+    # Compact (8 bytes a UID): the lists live as long as the poll, and a folder can hold 100,000.
+    uids = array("L", sorted(int(u) for u in box.uids("ALL")))
+    if dest:
+        moved = _already_moved(box)
+        if moved:
+            uids = array("L", (u for u in uids if u not in moved))
+    report.seen = len(uids)
+    split = bisect.bisect_right(uids, last_uid)
+    stored_before, pending = uids[:split], uids[split:]
+    todo = pending[: cfg.max_per_poll]
+    report.left_behind = len(pending) - len(todo)
+    if dest and stored_before:
+        # Stored by an earlier poll that died before moving them.
+        report.moved += _move(box, stored_before, dest, MOVE_BATCH)
+    elif stored_before:
+        report.left_behind += len(stored_before)
+    unmoved: list[int] = []  # stored (committed), not moved yet
+    for chunk in _chunks(todo, cfg.batch_size):
+        _store_batch(box, factory, cfg, folder, uidvalidity, chunk, report, now)
+        crash_point("ingest.after_commit")
+        if on_stored is not None:
+            on_stored()
+        if not dest:
+            report.left_behind += len(chunk)
+            continue
+        unmoved.extend(chunk)
+        if len(unmoved) >= MOVE_BATCH:
+            report.moved += _move(box, unmoved, dest, MOVE_BATCH)
+            unmoved = []
+    if unmoved:
+        report.moved += _move(box, unmoved, dest, MOVE_BATCH)
+
+
+def _store_batch(box: BaseMailBox, factory: sessionmaker[Session], cfg: ImapConfig, folder: str, uidvalidity: int,
+                 chunk: Sequence[int], report: PollReport, now: Callable[[], datetime]) -> None:
+    fetched_at = now()
+    rows: list[dict[str, Any]] = []
+    raws: list[bytes] = []
+    for msg in box.fetch(uid_list=[str(u) for u in chunk], mark_seen=False, bulk=True):
+        raw: bytes = msg.raw  # type: ignore[attr-defined]
+        if not raw or msg.uid is None:
+            continue
+        message_id = header_message_id(raw)
+        rows.append({
+            "dedupe_key": dedupe_key(raw, message_id),
+            "sha256": hashlib.sha256(raw).hexdigest(),
+            "message_id": message_id,
+            "folder": folder,
+            "uidvalidity": uidvalidity,
+            "uid": int(msg.uid),
+            "size": len(raw),
+            "fetched_at": fetched_at,
+            "status": INBOUND_NEW,
+            "attempts": 0,
+        })
+        raws.append(raw)
+    crash_point("ingest.after_fetch")
+    with transaction(factory) as session:
+        inserted = _insert_ignoring_duplicates(session, rows, raws)
+        state = _state(session, folder)
+        state.last_uid = max(state.last_uid, max(chunk))
+    report.stored += inserted
+    report.duplicates += len(rows) - inserted

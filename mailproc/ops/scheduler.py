@@ -1,0 +1,150 @@
+"""The daemon: APScheduler 3 as a timer only, guarded so one process schedules at a time.
+
+Jobs call the same ``*_once`` functions as the CLI; their state lives in the database, so a
+missed or coalesced run simply catches up next time. The job store is in memory and rebuilt
+at start (APScheduler's FAQ: a job store cannot be shared between processes). A second
+``mailproc run`` waits for the lock — a lock file for SQLite, ``pg_try_advisory_lock`` for
+PostgreSQL — and takes over when the first process dies.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from apscheduler.executors.pool import ThreadPoolExecutor
+from apscheduler.schedulers.base import BaseScheduler
+from apscheduler.schedulers.blocking import BlockingScheduler
+from filelock import FileLock, Timeout
+from sqlalchemy import text
+
+from mailproc.app import App
+
+log = logging.getLogger(__name__)
+ADVISORY_LOCK_ID = 0x6D61696C70726F63 & 0x7FFFFFFFFFFFFFFF  # "mailproc"
+
+
+@contextmanager
+def scheduler_lock(app: App, *, wait_seconds: float = 5.0, stop: threading.Event | None = None) -> Iterator[None]:
+    """Hold the single-scheduler lock for the duration; wait (forever, or until stop) to get it."""
+    stop = stop or threading.Event()
+    if app.engine.dialect.name == "postgresql":
+        conn = app.engine.connect()
+        try:
+            while not conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": ADVISORY_LOCK_ID}).scalar():
+                conn.rollback()
+                log.info("another mailproc holds the scheduler lock; waiting")
+                if stop.wait(wait_seconds):
+                    return
+            conn.commit()
+            yield
+        finally:
+            conn.close()  # closing the session releases the advisory lock
+        return
+    path = Path(app.config.scheduler.lock_file)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    lock = FileLock(str(path))
+    while True:
+        try:
+            lock.acquire(timeout=wait_seconds)
+            break
+        except Timeout:
+            log.info("another mailproc holds %s; waiting", path)
+            if stop.is_set():
+                return
+    try:
+        yield
+    finally:
+        lock.release()
+
+
+def _guarded(name: str, fn: Callable[[], Any]) -> Callable[[], None]:
+    """A job body that logs its failure and never lets it escape into the scheduler."""
+    def job() -> None:
+        try:
+            fn()
+        except Exception:
+            log.exception("job %s failed; it will run again at its next time", name)
+    job.__name__ = name
+    return job
+
+
+def intake(app: App) -> None:
+    app.intake_once()
+
+
+def sweep(app: App) -> None:
+    """Deadlines and alerts, then the day's digest if its time has passed and it is not out yet
+    (the catch-up after the daemon was down at digest time; the digest's dedupe key makes it once)."""
+    from mailproc.ops.reports import digest_once
+    from mailproc.workflow.deadlines import sweep_once
+
+    now = app.now()
+    sweep_once(app, now)
+    local = now.astimezone(ZoneInfo(app.config.calendar.timezone))
+    cfg = app.config.digest
+    if (local.hour, local.minute) >= (cfg.hour, cfg.minute):
+        digest_once(app, now, send=True)
+
+
+def digest(app: App) -> None:
+    from mailproc.ops.reports import digest_once
+
+    digest_once(app, app.now(), send=True)
+
+
+def build_scheduler(app: App, scheduler_class: type[BaseScheduler] = BlockingScheduler) -> BaseScheduler:
+    cfg = app.config.scheduler
+    scheduler = scheduler_class(
+        executors={"default": ThreadPoolExecutor(max_workers=3)},
+        job_defaults={"coalesce": True, "max_instances": 1},
+        timezone=app.config.calendar.timezone,
+    )
+    jobs: list[tuple[str, Callable[[], Any], float]] = [
+        ("intake", lambda: intake(app), cfg.poll_seconds),
+        ("process", app.process_once, cfg.process_seconds),
+        ("send", app.send_once, cfg.send_seconds),
+    ]
+    jobs.append(("deadlines", lambda: sweep(app), app.config.workflow.sweep_seconds))
+    for job_id, fn, seconds in jobs:
+        scheduler.add_job(_guarded(job_id, fn), "interval", seconds=seconds, id=job_id, replace_existing=True,
+                          misfire_grace_time=max(int(seconds), 1), next_run_time=_now_local(app))
+    scheduler.add_job(_guarded("digest", lambda: digest(app)), "cron", hour=app.config.digest.hour,
+                      minute=app.config.digest.minute, id="digest", replace_existing=True, misfire_grace_time=3600)
+    return scheduler
+
+
+def _now_local(app: App) -> Any:
+    return app.now().astimezone(ZoneInfo(app.config.calendar.timezone))
+
+
+def run_daemon(app: App) -> None:
+    stop = threading.Event()
+    scheduler_holder: list[BaseScheduler] = []
+
+    def on_signal(signum: int, _frame: Any) -> None:
+        log.info("signal %d: stopping", signum)
+        stop.set()
+        if scheduler_holder:
+            scheduler_holder[0].shutdown(wait=False)
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    with scheduler_lock(app, stop=stop):
+        if stop.is_set():
+            return
+        log.info("scheduler lock held: starting jobs (poll every %.0fs, send every %.0fs)",
+                 app.config.scheduler.poll_seconds, app.config.scheduler.send_seconds)
+        scheduler = build_scheduler(app)
+        scheduler_holder.append(scheduler)
+        scheduler.start()  # blocks until shutdown
+        while scheduler.running:  # pragma: no cover - shutdown(wait=False) returns at once
+            time.sleep(0.1)
+    log.info("mailproc stopped")

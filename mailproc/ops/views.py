@@ -1,0 +1,131 @@
+"""Read-only views of the database for the CLI: the JSON contracts and the human tables.
+
+The JSON shapes (ticket, outbox item, stats) are a contract outside scripts rely on: keys
+are never removed or renamed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from mailproc.store.models import (
+    INBOUND_IGNORED,
+    INBOUND_QUARANTINED,
+    OUT_FAILED,
+    OUT_QUEUED,
+    OUT_SENDING,
+    OUT_SENT,
+    Event,
+    InboundMessage,
+    OutboxItem,
+    Ticket,
+    TicketMessage,
+)
+
+
+def ticket_json(ticket: Ticket, message_count: int, tz: ZoneInfo) -> dict[str, Any]:
+    return {
+        "ref": ticket.ref,
+        "status": ticket.status,
+        "queue": ticket.queue,
+        "name": ticket.name,
+        "address": ticket.address,
+        "phone": ticket.phone,
+        "email": ticket.email,
+        "smartcard": ticket.smartcard,
+        "decoder": ticket.decoder,
+        "category": ticket.category,
+        "incident_date": ticket.incident_date.isoformat() if ticket.incident_date else None,
+        "received_at": ticket.received_at.astimezone(tz).isoformat(),
+        "accept_due": ticket.accept_due.isoformat(),
+        "reply_due": ticket.reply_due.isoformat(),
+        "flags": list(ticket.flags),
+        "messages": message_count,
+    }
+
+
+def event_json(event: Event, tz: ZoneInfo) -> dict[str, Any]:
+    return {"at": event.at.astimezone(tz).isoformat(), "actor": event.actor, "kind": event.kind,
+            "detail": event.detail}
+
+
+def outbox_json(item: OutboxItem, ticket_ref: str | None) -> dict[str, Any]:
+    # "sending" is an internal lease state: outside, it is still queued.
+    status = OUT_QUEUED if item.status == OUT_SENDING else item.status
+    return {
+        "id": item.id,
+        "ticket_ref": ticket_ref,
+        "kind": item.kind,
+        "to": item.to_address,
+        "subject": item.subject,
+        "status": status,
+        "attempts": item.attempts,
+        "last_error": item.last_error,
+    }
+
+
+def message_counts(session: Session, ticket_ids: Sequence[int]) -> dict[int, int]:
+    if not ticket_ids:
+        return {}
+    rows = session.execute(
+        select(TicketMessage.ticket_id, func.count(TicketMessage.id))
+        .where(TicketMessage.ticket_id.in_(ticket_ids)).group_by(TicketMessage.ticket_id)
+    )
+    return {tid: count for tid, count in rows}
+
+
+def list_tickets(session: Session, *, status: str | None = None, limit: int = 100) -> list[tuple[Ticket, int]]:
+    stmt = select(Ticket).order_by(Ticket.id.desc()).limit(limit)
+    if status:
+        stmt = stmt.where(Ticket.status == status)
+    tickets = list(session.scalars(stmt))
+    counts = message_counts(session, [t.id for t in tickets])
+    return [(t, counts.get(t.id, 0)) for t in tickets]
+
+
+def list_outbox(session: Session, *, status: str | None = None,
+                limit: int = 100) -> list[tuple[OutboxItem, str | None]]:
+    stmt = (select(OutboxItem, Ticket.ref).outerjoin(Ticket, Ticket.id == OutboxItem.ticket_id)
+            .order_by(OutboxItem.id.desc()).limit(limit))
+    if status == OUT_QUEUED:
+        stmt = stmt.where(OutboxItem.status.in_((OUT_QUEUED, OUT_SENDING)))
+    elif status:
+        stmt = stmt.where(OutboxItem.status == status)
+    return [(item, ref) for item, ref in session.execute(stmt)]
+
+
+def stats(session: Session) -> dict[str, int]:
+    def count(stmt: Any) -> int:
+        return int(session.scalar(stmt) or 0)
+
+    by_status = select(OutboxItem.status, func.count(OutboxItem.id)).group_by(OutboxItem.status)
+    outbox = dict(session.execute(by_status).all())
+    return {
+        "messages_stored": count(select(func.count(InboundMessage.id))),
+        "tickets": count(select(func.count(Ticket.id))),
+        "quarantined": count(select(func.count(InboundMessage.id)).where(InboundMessage.status == INBOUND_QUARANTINED)),
+        "ignored": count(select(func.count(InboundMessage.id)).where(InboundMessage.status == INBOUND_IGNORED)),
+        "outbox_queued": int(outbox.get(OUT_QUEUED, 0)) + int(outbox.get(OUT_SENDING, 0)),
+        "outbox_sent": int(outbox.get(OUT_SENT, 0)),
+        "outbox_failed": int(outbox.get(OUT_FAILED, 0)),
+    }
+
+
+def table(headers: Sequence[str], rows: Sequence[Sequence[Any]], max_width: int = 48) -> str:
+    """A plain aligned text table."""
+    def cell(value: Any) -> str:
+        text = "" if value is None else str(value)
+        text = " ".join(text.split())
+        return text if len(text) <= max_width else text[: max_width - 1] + "…"
+
+    cells = [[cell(v) for v in row] for row in rows]
+    widths = [max([len(h), *(len(r[i]) for r in cells)]) for i, h in enumerate(headers)]
+    lines = ["  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True))]
+    lines.append("  ".join("-" * w for w in widths))
+    lines += ["  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)) for row in cells]
+    return "\n".join(lines)

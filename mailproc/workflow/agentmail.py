@@ -1,0 +1,125 @@
+"""Mail from agents through the shared mailbox: commands that move tickets, text for customers.
+
+An agent's mail acts only when the sender is in the roster *and* the message is authenticated
+(:func:`mailproc.core.roster.authenticate`). Commands at the top of the reply are checked all
+together first — one that is unknown, not allowed for the role or impossible in the ticket's
+state refuses the whole mail, changes nothing, and the agent gets a reply saying why with
+the commands allowed now. The rest of the text goes to the customer inside the company
+template (never from the agent's own address), or stays internal with ``#note``.
+Replies agents send straight from the shared mailbox (its Sent folder) are filed too.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+from mailproc.analysis.parsing import ParsedMail
+from mailproc.core.roster import Agent
+from mailproc.store.models import Ticket
+from mailproc.workflow.commands import ParsedCommands, parse_commands, spellings
+from mailproc.workflow.states import Step, allowed, decide
+from mailproc.workflow.steps import Context, InboundRow, Sink, notify_agents, queue_notice, run_step, ticket_state
+
+# Commands whose step uses the agent's text itself (so it is not relayed separately).
+TEXT_USERS = frozenset({"resolve", "accept", "reject", "meeting", "final", "note", "consult"})
+
+
+def _refuse(ctx: Context, sink: Sink, ticket: Ticket | None, agent: Agent, row: InboundRow, reasons: list[str],
+            now: datetime) -> str:
+    state = ticket_state(ticket) if ticket is not None else None
+    possible = allowed(state, agent.role) if state is not None else []
+    queue_notice(ctx, sink, ticket, kind="command_refused", to=agent.email, now=now,
+                 dedupe_key=f"command_refused:{row.id}",
+                 context={"ref": ticket.ref if ticket else None, "reasons": reasons, "agent": agent,
+                          "status": ticket.status if ticket else None,
+                          "allowed": [spellings(name) for name in possible],
+                          "company": ctx.config.notices.company_name})
+    if ticket is not None:
+        sink.event(ticket, "command_refused", now, actor=agent.email, reasons=reasons)
+    return "agent_refused"
+
+
+def _check_all(ticket: Ticket, commands: ParsedCommands, agent: Agent, ctx: Context, now: datetime) -> list[str]:
+    """Every reason the mail's commands cannot all be carried out, checked in order on a copy."""
+    reasons = [f"#{c.name}: unknown command" for c in commands.commands if not c.known]
+    state = ticket_state(ticket)
+    for command in commands.commands:
+        if not command.known:
+            continue
+        decision = decide(state, Step(command.name, command.arg, role=agent.role), now=now, policy=ctx.policy)
+        if not decision.ok:
+            reasons.append(f"{command.line.strip()}: {decision.reason}")
+            break
+        state = dataclasses.replace(state, status=decision.status,
+                                    final_ready=state.final_ready or command.name == "final")
+    return reasons
+
+
+def handle_agent_mail(session: Session, ctx: Context, sink: Sink, ticket: Ticket | None, row: InboundRow,
+                      parsed: ParsedMail, agent: Agent, now: datetime) -> str:
+    """Carry out an authenticated agent's mail; returns the inbound row's outcome."""
+    if ticket is None:
+        return _refuse(ctx, sink, None, agent, row, [
+            "no ticket found: reply to the ticket's e-mail and keep its tag [KP-…] in the subject"], now)
+    sink.file_message(ticket, row, parsed, now, body=parsed.new_text)
+    commands = parse_commands(parsed.new_text)
+    if agent.role == "department":
+        return _department_answer(session, ctx, sink, ticket, row, commands, agent, now)
+    reasons = _check_all(ticket, commands, agent, ctx, now)
+    if re.match(r"#[^\W\d_]", commands.body):
+        reasons.append("commands must stand together at the top of the mail, with no blank line between them")
+    if reasons:
+        return _refuse(ctx, sink, ticket, agent, row, reasons, now)
+    body = commands.body
+    tag = str(row.id)
+    for command in commands.commands:
+        run_step(session, ctx, sink, ticket, Step(command.name, command.arg, role=agent.role), actor=agent.email,
+                 now=now, body=body, tag=tag)
+        if command.name == "note":
+            sink.event(ticket, "note_text", now, actor=agent.email, text=(command.arg + "\n" + body).strip())
+        if command.name == "minutes":
+            sink.event(ticket, "minutes_filed", now, actor=agent.email,
+                       files=[a.filename for a in parsed.attachments])
+    used = {c.name for c in commands.commands} & TEXT_USERS
+    if body and not used:
+        if commands.commands:  # e.g. #escalate with a line for the next level: internal
+            sink.event(ticket, "note_text", now, actor=agent.email, text=body)
+        else:
+            decision = run_step(session, ctx, sink, ticket, Step("relay", role=agent.role), actor=agent.email,
+                                now=now, body=body, tag=tag)
+            if not decision.ok:
+                reason = f"the text cannot go to the customer: {decision.reason}"
+                return _refuse(ctx, sink, ticket, agent, row, [reason], now)
+    ticket.updated_at = now
+    return "agent_command" if commands.commands else "agent_relay"
+
+
+def _department_answer(session: Session, ctx: Context, sink: Sink, ticket: Ticket, row: InboundRow,
+                       commands: ParsedCommands, agent: Agent, now: datetime) -> str:
+    others = [c for c in commands.commands if c.name != "note"]
+    if others:
+        return _refuse(ctx, sink, ticket, agent, row,
+                       [f"{c.line.strip()}: a department may only answer or add #note" for c in others], now)
+    sink.event(ticket, "consult_answer", now, actor=agent.email, department=agent.department, text=commands.body)
+    from mailproc.workflow.steps import queue_agents
+
+    notify_agents(session, ctx, sink, ticket, queue_agents(ctx, ticket), "agent_notice",
+                  f"agent_notice:{ticket.ref}:consult_answer:{row.id}", now, event="consult_answer",
+                  message=commands.body, department=agent.department)
+    return "consult_answer"
+
+
+def file_sent_copy(ctx: Context, sink: Sink, ticket: Ticket | None, row: InboundRow, parsed: ParsedMail,
+                   now: datetime) -> str:
+    """A reply an agent sent straight from the shared mailbox: recorded on its ticket."""
+    if ticket is None:
+        return "sent_copy_no_ticket"
+    sink.file_message(ticket, row, parsed, now, body=parsed.new_text, direction="out")
+    sink.event(ticket, "agent_reply_sent", now, actor=parsed.from_address or "shared mailbox",
+               message_id=parsed.message_id, to=list(parsed.to))
+    ticket.updated_at = now
+    return "sent_copy"

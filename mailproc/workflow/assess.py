@@ -1,0 +1,88 @@
+"""Step 2 of the K+ process, as a pure decision: what is missing, is it in time, where it goes.
+
+Input: the identifiers extracted so far, the category, the incident/payment date and the day
+the complaint was received (Asia/Ho_Chi_Minh). Output: an :class:`Assessment` value the
+pipeline writes to the ticket. Nothing here rejects a complaint: late or undated complaints
+are flagged for an agent (K+ handles late complaints "in good faith").
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from mailproc.analysis.extract.fields import Extracted
+from mailproc.config import AssessConfig, CalendarConfig
+from mailproc.core.workdays import WorkCalendar
+from mailproc.workflow.timelimit import assess_time_limit
+
+STATUS_ASSESSING = "assessing"
+STATUS_L1 = "l1"
+
+FLAG_MISSING = "missing_info"
+FLAG_LATE = "late"
+FLAG_NO_DATE = "time_limit_unknown"
+
+# Vietnamese names of the identifiers, as the customer sees them in our e-mails.
+FIELD_LABELS_VI = {
+    "name": "Họ và tên chủ thuê bao",
+    "address": "Địa chỉ lắp đặt",
+    "phone": "Số điện thoại liên hệ",
+    "email": "Địa chỉ thư điện tử",
+    "smartcard": "Số thẻ giải mã",
+    "decoder": "Số đầu thu",
+    "card_or_decoder": "Số thẻ giải mã hoặc số đầu thu",
+}
+
+
+@dataclass(frozen=True)
+class Assessment:
+    missing: tuple[str, ...]
+    status: str
+    queue: str | None
+    flags: tuple[str, ...]
+    time_limit: str
+    time_limit_reason: str
+    accept_due: date
+    reply_due: date
+
+
+def missing_fields(found: Extracted, required: list[str]) -> tuple[str, ...]:
+    """The required identifiers not yet known, in the configured order."""
+    missing: list[str] = []
+    for item in required:
+        if item == "card_or_decoder":
+            if not (found.smartcard or found.decoder):
+                missing.append(item)
+        elif not getattr(found, item):
+            missing.append(item)
+    return tuple(missing)
+
+
+def due_dates(received: date, cal: WorkCalendar, cfg: CalendarConfig) -> tuple[date, date]:
+    """The acceptance-notice and written-reply deadlines, counted from the day of receipt."""
+    return cal.add_working_days(received, cfg.accept_days), cal.add_working_days(received, cfg.reply_days)
+
+
+def assess(found: Extracted, received: date, *, cfg: AssessConfig, cal_cfg: CalendarConfig,
+           cal: WorkCalendar) -> Assessment:
+    missing = missing_fields(found, cfg.required)
+    limit = assess_time_limit(found.category, found.incident_date, received, cfg, cal)
+    flags: list[str] = []
+    if missing:
+        flags.append(FLAG_MISSING)
+    if limit.status == "late":
+        flags.append(FLAG_LATE)
+    elif limit.status == "unknown":
+        flags.append(FLAG_NO_DATE)
+    accept_due, reply_due = due_dates(received, cal, cal_cfg)
+    return Assessment(
+        missing=missing,
+        status=STATUS_ASSESSING if missing else STATUS_L1,
+        queue=None if missing else "L1",
+        flags=tuple(flags),
+        time_limit=limit.status,
+        time_limit_reason=limit.reason,
+        accept_due=accept_due,
+        reply_due=reply_due,
+    )

@@ -1,0 +1,170 @@
+"""Read the ``#command`` lines at the top of an agent's reply, in English or Vietnamese.
+
+An agent answers a ticket notice by replying to the shared mailbox. The first lines of the
+reply may be commands (``#accept``, ``#từ-chối Quá hạn``, ``#giao l2.le@kplus.example``); the
+text after them is the agent's message. This module only reads the commands: who may run which
+one, and what it does to a ticket, is decided elsewhere.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+
+from mailproc.core.textnorm import fold
+
+CANONICAL = ("resolve", "escalate", "accept", "reject", "note", "assign", "meeting", "minutes", "consult", "final")
+
+# Every accepted spelling: the English name first, then each Vietnamese phrase as an agent at
+# K+ would type it, with diacritics (joined by '-' and by '_') and without (hyphenated and
+# joined). Matching folds the word and ignores '-', '_' and '.', so these lists are also the
+# documentation: any casing, tone placement or separator of a listed spelling is accepted.
+# The phrases are the words of the published process and of everyday office Vietnamese:
+#   resolve  – "đã giải quyết" / "giải quyết" (resolved), "xong" / "đã xong" (done)
+#   escalate – "chuyển cấp 2" (pass to level 2), short "cấp 2"
+#   accept   – "chấp nhận" (accept the complaint: the acceptance notice of step 4)
+#   reject   – "từ chối" (refuse, with the reason)
+#   note     – "ghi chú" (internal note)
+#   assign   – "giao" (hand to), "phân công" (assign)
+#   meeting  – "hẹn gặp" (arrange to meet), "mời họp" (invite to a meeting)
+#   minutes  – "biên bản" (the signed minutes of the meeting)
+#   consult  – "phối hợp" (coordinate with), "hỏi ý kiến" (ask the opinion of), "tham vấn"
+#   final    – "trả lời chính thức" (official answer), "văn bản trả lời" (written answer)
+ALIASES: dict[str, tuple[str, ...]] = {
+    "resolve": (
+        "resolve",
+        "đã-giải-quyết", "đã_giải_quyết", "da-giai-quyet", "dagiaiquyet",
+        "giải-quyết", "giải_quyết", "giai-quyet", "giaiquyet",
+        "xong",
+        "đã-xong", "đã_xong", "da-xong", "daxong",
+    ),
+    "escalate": (
+        "escalate",
+        "chuyển-cấp-2", "chuyển_cấp_2", "chuyen-cap-2", "chuyencap2",
+        "cấp-2", "cấp_2", "cap-2", "cap2",
+    ),
+    "accept": ("accept", "chấp-nhận", "chấp_nhận", "chap-nhan", "chapnhan"),
+    "reject": ("reject", "từ-chối", "từ_chối", "tu-choi", "tuchoi"),
+    "note": ("note", "ghi-chú", "ghi_chú", "ghi-chu", "ghichu"),
+    "assign": ("assign", "giao", "phân-công", "phân_công", "phan-cong", "phancong"),
+    "meeting": (
+        "meeting",
+        "hẹn-gặp", "hẹn_gặp", "hen-gap", "hengap",
+        "mời-họp", "mời_họp", "moi-hop", "moihop",
+    ),
+    "minutes": ("minutes", "biên-bản", "biên_bản", "bien-ban", "bienban"),
+    "consult": (
+        "consult",
+        "phối-hợp", "phối_hợp", "phoi-hop", "phoihop",
+        "hỏi-ý-kiến", "hỏi_ý_kiến", "hoi-y-kien", "hoiykien",
+        "tham-vấn", "tham_vấn", "tham-van", "thamvan",
+    ),
+    "final": (
+        "final",
+        "trả-lời-chính-thức", "trả_lời_chính_thức", "tra-loi-chinh-thuc", "traloichinhthuc",
+        "văn-bản-trả-lời", "văn_bản_trả_lời", "van-ban-tra-loi", "vanbantraloi",
+    ),
+}
+
+
+@dataclass(frozen=True)
+class Command:
+    name: str  # canonical English name, or the unknown word as written (lower-case) when unknown
+    arg: str  # rest of the line after the word, stripped: reason / e-mail / "WHEN WHERE" / department
+    line: str  # the original line
+    known: bool
+
+
+@dataclass(frozen=True)
+class ParsedCommands:
+    commands: tuple[Command, ...]  # in order; unknown '#words' included with known=False
+    body: str  # the text after the command block, stripped (the agent's message)
+
+
+# A command line: '#' and a word that starts with a letter ("#1" and "# 1" are not commands),
+# ended by a space, ':', ',', ';', '!', '?' or the end of the line.
+_COMMAND_RE = re.compile(r"#(?P<word>[^\W\d_][\w.\-]{0,63})(?=[\s:,;!?]|$)(?P<rest>.*)")
+# The next word of a multi-word spelling typed with spaces ("#chấp nhận", "#chuyển cấp 2").
+_NEXT_WORD_RE = re.compile(r"\s{1,8}(?P<word>[^\W_][\w.\-]{0,31})(?=[\s:,;!?]|$)")
+# Three digits in a row: a ticket reference ("#KP-2026-000001"), a number, a tag — not a command.
+_REFERENCE_RE = re.compile(r"\d{3}")
+_SEPARATORS = str.maketrans("", "", "-_.")
+_ARG_LEAD = " \t:,;!?"
+_MAX_EXTRA_WORDS = 3  # the longest spelling has four words ("trả lời chính thức")
+
+
+def _key(word: str) -> str:
+    """The form spellings are compared in: folded, without '-', '_' and '.'."""
+    return fold(word).translate(_SEPARATORS)
+
+
+_LOOKUP: dict[str, str] = {_key(s): name for name, spelled in ALIASES.items() for s in spelled}
+
+
+def parse_commands(text: str) -> ParsedCommands:
+    """Split an agent's reply into the command block at its top and the message after it."""
+    lines = text.splitlines(keepends=True)
+    index = 0
+    while index < len(lines) and not lines[index].strip():
+        index += 1
+    commands: list[Command] = []
+    while index < len(lines):
+        command = _command(lines[index].rstrip("\r\n"))
+        if command is None:
+            break
+        commands.append(command)
+        index += 1
+    return ParsedCommands(commands=tuple(commands), body="".join(lines[index:]).strip())
+
+
+def _command(line: str) -> Command | None:
+    """The command on one line, or None if the line is not a command line."""
+    match = _COMMAND_RE.fullmatch(unicodedata.normalize("NFC", line.strip()))
+    if match is None:
+        return None
+    word, rest = match["word"].rstrip(".-"), match["rest"]
+    name = _LOOKUP.get(_key(word))
+    if name is None:
+        spaced = _spaced_spelling(word, rest)
+        if spaced is not None:
+            name, rest = spaced
+    if name is None and _REFERENCE_RE.search(word):
+        return None
+    arg = rest.lstrip(_ARG_LEAD).strip()
+    if name is None:
+        return Command(name=word.lower(), arg=arg, line=line, known=False)
+    return Command(name=name, arg=arg, line=line, known=True)
+
+
+def _spaced_spelling(word: str, rest: str) -> tuple[str, str] | None:
+    """A multi-word spelling typed with spaces: (canonical name, the rest after it), or None."""
+    key = _key(word)
+    position = 0
+    for _ in range(_MAX_EXTRA_WORDS):
+        match = _NEXT_WORD_RE.match(rest, position)
+        if match is None:
+            return None
+        key += _key(match["word"])
+        position = match.end()
+        if key in _LOOKUP:
+            return _LOOKUP[key], rest[position:]
+    return None
+
+
+def spellings(name: str) -> str:
+    """A command's spellings for help texts, e.g. ``"#accept / #chấp-nhận / #chapnhan"``.
+
+    Shows, for each distinct phrase, its first listed spelling and its plain joined form.
+    """
+    if name not in ALIASES:
+        raise ValueError(f"unknown command {name!r}; known: {', '.join(CANONICAL)}")
+    shown: list[str] = []
+    seen: set[str] = set()
+    for spelling in ALIASES[name]:
+        key = _key(spelling)
+        if key in seen:
+            continue
+        seen.add(key)
+        shown.extend(form for form in (spelling, key) if form not in shown)
+    return " / ".join(f"#{form}" for form in shown)

@@ -1,0 +1,197 @@
+"""The deadline sweep: acceptance by day 5, the written reply, reminders, breaches, health alerts.
+
+``sweep_once(app, now)`` looks at every open ticket as of ``now`` and does what is due, each
+notice under a dedupe key so it goes out exactly once however often the sweep runs, and
+whatever it missed while the daemon was down it catches up on the next run:
+- on the last day for the acceptance notice (from ``auto_accept_hour``), a ticket L2 has not
+  decided is accepted by the system (a level-1 ticket is escalated first);
+- a prepared written reply is sent as a formal letter (e-mail + PDF) and the ticket is answered;
+- reminders to the ticket's agent and supervisors ``reminder_offsets`` working days before a
+  deadline (only the nearest one if several were missed), and a breach alert once a deadline
+  has passed;
+- supervisors are alerted when the mailbox has not been polled for a while or outgoing mail
+  is stuck, and again when it recovers.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import TYPE_CHECKING
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from mailproc.store.db import transaction
+from mailproc.store.models import OUT_FAILED, OUT_QUEUED, OUT_SENDING, Alert, MailboxState, OutboxItem, Ticket
+from mailproc.workflow.states import ACCEPTED, L1, L2, Step
+from mailproc.workflow.steps import Context, Sink, notify_agents, notify_customer, queue_agents, run_step
+
+if TYPE_CHECKING:
+    from mailproc.app import App
+
+log = logging.getLogger(__name__)
+ACTOR = "scheduler"
+
+
+@dataclass
+class SweepReport:
+    auto_accepted: list[str] = field(default_factory=list)
+    answered: list[str] = field(default_factory=list)
+    reminders: int = 0
+    breaches: int = 0
+    alerts: list[str] = field(default_factory=list)
+
+    def __str__(self) -> str:
+        return (f"sweep: auto_accepted={len(self.auto_accepted)} answered={len(self.answered)} "
+                f"reminders={self.reminders} breaches={self.breaches} alerts={','.join(self.alerts) or '-'}")
+
+
+def _local(now: datetime, ctx: Context) -> datetime:
+    return now.astimezone(ctx.tz)
+
+
+def _auto_accept(session: Session, ctx: Context, sink: Sink, ticket: Ticket, now: datetime,
+                 report: SweepReport) -> None:
+    local = _local(now, ctx)
+    due = ticket.accept_due
+    if ticket.decided_at is not None or ticket.status not in (L1, L2):
+        return
+    if local.date() < due or (local.date() == due and local.hour < ctx.config.workflow.auto_accept_hour):
+        return
+    late = local.date() > due
+    if ticket.status == L1:
+        run_step(session, ctx, sink, ticket, Step("auto_escalate"), actor=ACTOR, now=now, tag="auto")
+    decision = run_step(session, ctx, sink, ticket, Step("auto_accept"), actor=ACTOR, now=now, tag="auto",
+                        body="")
+    if decision.ok:
+        sink.event(ticket, "auto_accept_reason", now, actor=ACTOR,
+                   reason=("the acceptance deadline passed while mailproc was not running: sent late"
+                           if late else "L2 had not decided by the morning of the last day"))
+        report.auto_accepted.append(ticket.ref)
+
+
+def _send_final(session: Session, ctx: Context, sink: Sink, ticket: Ticket, now: datetime,
+                report: SweepReport) -> None:
+    if ticket.status != ACCEPTED or not ticket.final_text or ticket.answered_at is not None:
+        return
+    from mailproc.notices.letters import Letter, letter_pdf, letter_text
+
+    letter = Letter(ref=ticket.ref, customer_name=ticket.name, customer_address=ticket.address,
+                    subject=ticket.subject, body=ticket.final_text, city=ctx.config.notices.city,
+                    date=_local(now, ctx).date(), department=ctx.config.notices.department,
+                    company=ctx.config.notices.company_name, hotline=ctx.config.notices.hotline,
+                    received=ticket.received_at.astimezone(ctx.tz).date())
+    outcome = notify_customer(session, ctx, sink, ticket, "final_reply", f"final_reply:{ticket.ref}:{ticket.reopened}",
+                              now, letter_text=letter_text(letter),
+                              attachments=[(f"{ticket.ref}-tra-loi.pdf", "application/pdf", letter_pdf(letter))])
+    if outcome in ("queued", "duplicate"):
+        run_step(session, ctx, sink, ticket, Step("answered"), actor=ACTOR, now=now, tag=f"final{ticket.reopened}")
+        report.answered.append(ticket.ref)
+
+
+def _deadline_notices(session: Session, ctx: Context, sink: Sink, ticket: Ticket, now: datetime,
+                      report: SweepReport) -> None:
+    today = _local(now, ctx).date()
+    pending: list[tuple[str, date]] = []
+    if ticket.decided_at is None and ticket.status in (L1, L2):
+        pending.append(("accept", ticket.accept_due))
+    if ticket.answered_at is None and ticket.status in (L1, L2, ACCEPTED):
+        pending.append(("reply", ticket.reply_due))
+    supervisors = ctx.roster.supervisors()
+    for which, due in pending:
+        if due < today:
+            recipients = [*queue_agents(ctx, ticket), *supervisors]
+            sent = notify_agents(session, ctx, sink, ticket, recipients, "breach", f"breach:{ticket.ref}:{which}:{due}",
+                                 now, deadline=which, due=due)
+            if sent:
+                report.breaches += 1
+                sink.event(ticket, "deadline_breached", now, actor=ACTOR, deadline=which, due=due.isoformat())
+            continue
+        offsets = [o for o in ctx.config.workflow.reminder_offsets
+                   if ctx.calendar.working_days_before(due, o) <= today]
+        if not offsets:
+            continue
+        offset = min(offsets)
+        recipients = [*queue_agents(ctx, ticket), *supervisors]
+        report.reminders += bool(notify_agents(session, ctx, sink, ticket, recipients, "reminder",
+                                               f"reminder:{ticket.ref}:{which}:{due}:{offset}", now, deadline=which,
+                                               due=due, days_left=offset))
+
+
+def _existing_keys(session: Session, tickets: list[Ticket]) -> set[str]:
+    if not tickets:
+        return set()
+    return set(session.scalars(select(OutboxItem.dedupe_key).where(OutboxItem.ticket_id.in_([t.id for t in tickets]))))
+
+
+def sweep_tickets(app: App, ctx: Context, now: datetime, report: SweepReport) -> None:
+    with transaction(app.sessions) as session:
+        tickets = list(session.scalars(select(Ticket).where(Ticket.status.in_((L1, L2, ACCEPTED)))
+                                       .order_by(Ticket.id)))
+        sink = Sink(dedupe_keys=_existing_keys(session, tickets))
+        for ticket in tickets:
+            _auto_accept(session, ctx, sink, ticket, now, report)
+            _send_final(session, ctx, sink, ticket, now, report)
+            _deadline_notices(session, ctx, sink, ticket, now, report)
+        session.flush()
+        sink.write(session)
+
+
+def _set_alert(session: Session, ctx: Context, sink: Sink, key: str, active: bool, detail: str, now: datetime,
+               report: SweepReport) -> None:
+    alert = session.get(Alert, key) or Alert(key=key, active=False)
+    session.add(alert)
+    if alert.active == active:
+        return
+    alert.active, alert.since, alert.detail = active, now, detail
+    state = "problem" if active else "recovered"
+    context = {"alert": key, "state": state, "detail": detail, "since": now.astimezone(ctx.tz),
+               "company": ctx.config.notices.company_name}
+    from mailproc.workflow.steps import queue_notice
+
+    for agent in ctx.roster.supervisors():
+        queue_notice(ctx, sink, None, kind="alert", to=agent.email, context=context, now=now,
+                     dedupe_key=f"alert:{key}:{state}:{now.isoformat()}:{agent.email}")
+    report.alerts.append(f"{key}:{state}")
+    log.warning("alert %s: %s (%s)", key, state, detail)
+
+
+def sweep_health(app: App, ctx: Context, now: datetime, report: SweepReport) -> None:
+    wf = ctx.config.workflow
+    with transaction(app.sessions) as session:
+        sink = Sink()
+        state = session.get(MailboxState, ctx.config.imap.folder)
+        last_ok = state.last_ok_at if state else None
+        if last_ok is None:  # never polled successfully: a problem once an attempt has failed
+            stale = state is not None and state.failures > 0
+        else:
+            stale = now - last_ok > timedelta(minutes=wf.mailbox_stale_minutes)
+        if state is not None:  # nothing to say before the first poll
+            when = f"{last_ok.astimezone(ctx.tz):%d/%m/%Y %H:%M}" if last_ok else "never"
+            detail = f"mailbox {ctx.config.imap.folder} last polled successfully: {when}"
+            if state and state.last_error:
+                detail += f"; last error: {state.last_error[:200]}"
+            _set_alert(session, ctx, sink, "mailbox_stale", stale, detail, now, report)
+        cutoff = now - timedelta(minutes=wf.outbox_stuck_minutes)
+        stuck = session.scalar(select(func.count(OutboxItem.id)).where(
+            OutboxItem.kind != "alert",
+            ((OutboxItem.status.in_((OUT_QUEUED, OUT_SENDING))) & (OutboxItem.created_at < cutoff))
+            | ((OutboxItem.status == OUT_FAILED) & (OutboxItem.created_at > now - timedelta(days=1)))))
+        _set_alert(session, ctx, sink, "outbox_stuck", bool(stuck),
+                   f"{stuck} outgoing e-mail(s) failed or waiting longer than {wf.outbox_stuck_minutes} minutes", now,
+                   report)
+        session.flush()
+        sink.write(session)
+
+
+def sweep_once(app: App, now: datetime | None = None) -> SweepReport:
+    """Everything due as of ``now`` (default: the app's clock); safe to run any number of times."""
+    when = now or app.now()
+    ctx = app.context()
+    report = SweepReport()
+    sweep_tickets(app, ctx, when, report)
+    sweep_health(app, ctx, when, report)
+    log.info("%s", report)
+    return report

@@ -1,0 +1,141 @@
+"""The K+ complaint process as a state machine: which step may happen now, and what it does.
+
+Pure: a ticket's state, a step, the actor's role and ``now`` in; a :class:`Decision` out
+(refused with a reason and no change, or the new status and queue plus the effects to carry
+out — notices to send, fields to set). The database half lives in :mod:`mailproc.workflow.steps`.
+
+States: ``assessing`` (waiting for the customer's information) → ``l1`` → ``closed``
+(resolved at level 1) or ``l2`` (escalated) → ``accepted`` or ``rejected`` → ``answered``
+(the written reply went out). A customer who says a closed or answered ticket is not
+resolved, within ``reopen_days``, reopens it at level 2.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+ASSESSING, L1, L2, ACCEPTED, REJECTED, ANSWERED, CLOSED = (
+    "assessing", "l1", "l2", "accepted", "rejected", "answered", "closed")
+OPEN_STATES = frozenset({ASSESSING, L1, L2, ACCEPTED})
+DONE_STATES = frozenset({REJECTED, ANSWERED, CLOSED})
+QUEUE_OF = {ASSESSING: None, L1: "L1", L2: "L2", ACCEPTED: "L2", REJECTED: None, ANSWERED: None, CLOSED: None}
+
+AGENT_ROLES = ("l1", "l2", "supervisor")  # roles that may act on tickets
+SYSTEM = "system"
+
+
+@dataclass(frozen=True)
+class TicketState:
+    status: str
+    time_limit: str            # "in_time" | "late" | "unknown"
+    final_ready: bool          # the written answer is prepared (waiting to be sent)
+    closed_at: datetime | None
+    has_assignee: bool = False
+
+
+@dataclass(frozen=True)
+class Policy:
+    reject_late: bool = False  # company policy: may a late complaint be rejected? default: good faith
+    reopen_days: int = 30
+
+
+@dataclass(frozen=True)
+class Step:
+    name: str                  # a command name (resolve, escalate, ...) or a system step
+    arg: str = ""
+    role: str = SYSTEM         # the actor's role; SYSTEM for the scheduler and the pipeline
+
+
+@dataclass(frozen=True)
+class Decision:
+    ok: bool
+    reason: str                # why refused, or a short description of what happens
+    status: str                # the new status (the old one when refused)
+    notices: tuple[str, ...] = ()   # notice kinds to send because of this step
+
+    @property
+    def queue(self) -> str | None:
+        return QUEUE_OF.get(self.status)
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One step: from which states, by which roles, to which state, with which notices."""
+
+    sources: frozenset[str]
+    target: str | None         # None: the status does not change
+    roles: frozenset[str]
+    notices: tuple[str, ...] = ()
+    needs_arg: str = ""        # non-empty: what the argument must be (for the error message)
+    help: str = ""
+
+
+_ANY_AGENT = frozenset(AGENT_ROLES)
+_L2 = frozenset({"l2", "supervisor"})
+_WORKING = frozenset({L1, L2, ACCEPTED})
+RULES: dict[str, Rule] = {
+    # Agents' commands.
+    "resolve": Rule(frozenset({L1}), CLOSED, frozenset({"l1", "supervisor"}), ("resolution",),
+                    help="resolved at level 1: the text of the reply goes to the customer"),
+    "escalate": Rule(frozenset({ASSESSING, L1}), L2, frozenset({"l1", "supervisor"}), (),
+                     help="to level 2 (Customer Care Department)"),
+    "accept": Rule(frozenset({L2}), ACCEPTED, _L2, ("acceptance",), help="send the acceptance notice"),
+    "reject": Rule(frozenset({L2}), REJECTED, _L2, ("rejection",), needs_arg="a reason",
+                   help="send the rejection notice (only for a complaint sent after the time limit)"),
+    "final": Rule(frozenset({ACCEPTED}), None, _L2, (), help="the written reply (step 5): sent as a formal letter"),
+    "meeting": Rule(frozenset({ACCEPTED}), None, _L2, ("meeting",), needs_arg="a date/time and a place",
+                    help="invite the customer to a meeting"),
+    "minutes": Rule(frozenset({ACCEPTED}), None, _L2, (), help="file the attached signed minutes (biên bản)"),
+    "consult": Rule(frozenset({L2, ACCEPTED}), None, _L2, ("consult",), needs_arg="a department",
+                    help="ask another department; its answer comes back on the ticket"),
+    "assign": Rule(OPEN_STATES, None, _ANY_AGENT, (), needs_arg="an agent's e-mail address",
+                   help="give the ticket to an agent"),
+    "note": Rule(OPEN_STATES | DONE_STATES, None, frozenset({*AGENT_ROLES, "department"}), (),
+                 help="an internal note, never shown to the customer"),
+    "relay": Rule(_WORKING, None, _ANY_AGENT, ("relay",), help="the text goes to the customer"),
+    # System steps.
+    "info_complete": Rule(frozenset({ASSESSING}), L1, frozenset({SYSTEM}), ("receipt",)),
+    "auto_escalate": Rule(frozenset({L1}), L2, frozenset({SYSTEM})),
+    "auto_accept": Rule(frozenset({L2}), ACCEPTED, frozenset({SYSTEM}), ("acceptance",)),
+    "answered": Rule(frozenset({ACCEPTED}), ANSWERED, frozenset({SYSTEM})),
+    "reopen": Rule(DONE_STATES - {REJECTED}, L2, frozenset({SYSTEM})),
+}
+COMMANDS = ("resolve", "escalate", "accept", "reject", "note", "assign", "meeting", "minutes", "consult", "final")
+
+
+def allowed(state: TicketState, role: str) -> list[str]:
+    """The commands this role may give on this ticket now (for the help in refusals)."""
+    return [name for name in COMMANDS if role in RULES[name].roles and state.status in RULES[name].sources]
+
+
+def decide(state: TicketState, step: Step, *, now: datetime, policy: Policy) -> Decision:
+    """Check one step against the process; never changes anything itself."""
+    rule = RULES.get(step.name)
+    if rule is None:
+        return Decision(False, f"unknown step {step.name!r}", state.status)
+    if step.role not in rule.roles:
+        return Decision(False, f"#{step.name} is not allowed for role {step.role}", state.status)
+    if state.status not in rule.sources:
+        return Decision(False, f"#{step.name} is not possible while the ticket is {state.status}", state.status)
+    if rule.needs_arg and not step.arg.strip():
+        return Decision(False, f"#{step.name} needs {rule.needs_arg}", state.status)
+    refusal = _special_checks(state, step, now=now, policy=policy)
+    if refusal:
+        return Decision(False, refusal, state.status)
+    target = rule.target or state.status
+    return Decision(True, rule.help or f"{state.status} -> {target}", target, rule.notices)
+
+
+def _special_checks(state: TicketState, step: Step, *, now: datetime, policy: Policy) -> str | None:
+    if step.name == "reject":
+        if state.time_limit != "late":
+            return "a complaint may be rejected only when it was sent after the complaint time limit"
+        if not policy.reject_late:
+            return "company policy accepts late complaints in good faith ([workflow] reject_late = false)"
+    if step.name == "reopen" and (
+            state.closed_at is None or now - state.closed_at > timedelta(days=policy.reopen_days)):
+        return f"closed more than {policy.reopen_days} days ago"
+    if step.name == "final" and state.final_ready:
+        return "the written reply is already prepared and waiting to be sent"
+    return None

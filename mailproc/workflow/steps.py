@@ -1,0 +1,305 @@
+"""Carry out workflow steps on stored tickets: status, fields, events and the notices they send.
+
+:func:`run_step` checks a step with the pure :func:`mailproc.workflow.states.decide` and, if it is
+allowed, applies it: the new status and queue, the fields the step sets, one event saying who
+did what and why, and the notices (to the customer, the queue's agents, a department). Rows
+that hang off tickets go through a :class:`Sink`, written in bulk after the tickets are
+flushed, so the pipeline's batches and the deadline sweep share one way of writing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol, cast
+from zoneinfo import ZoneInfo
+
+from jinja2 import Environment
+from sqlalchemy import Table, insert, select
+from sqlalchemy.orm import Session
+
+from mailproc.analysis.parsing import ParsedMail
+from mailproc.config import Config
+from mailproc.core.roster import Agent, Roster
+from mailproc.core.workdays import WorkCalendar
+from mailproc.notices.outbox import Notice, render_row
+from mailproc.notices.render import InvalidAddress, mask, parse_address
+from mailproc.store.db import allocate_ids
+from mailproc.store.models import Attachment, Base, Event, OutboxAttachment, OutboxItem, Ticket, TicketMessage
+from mailproc.workflow.assess import FIELD_LABELS_VI
+from mailproc.workflow.states import (
+    ANSWERED,
+    CLOSED,
+    L2,
+    QUEUE_OF,
+    REJECTED,
+    Decision,
+    Policy,
+    Step,
+    TicketState,
+    decide,
+)
+
+IDENTIFIER_FIELDS = ("name", "address", "phone", "email", "smartcard", "decoder")
+SYSTEM_ACTOR = "mailproc"
+
+
+class InboundRow(Protocol):
+    """What filing an e-mail on a ticket needs of its inbound row."""
+
+    @property
+    def id(self) -> int: ...
+
+
+@dataclass
+class Sink:
+    """Events, ticket messages and outbox rows waiting for their tickets' ids."""
+
+    events: list[tuple[Ticket, dict[str, Any]]] = field(default_factory=list)
+    messages: list[tuple[Ticket, dict[str, Any], list[dict[str, Any]]]] = field(default_factory=list)
+    outbox: list[tuple[Ticket | None, dict[str, Any], list[dict[str, Any]]]] = field(default_factory=list)
+    dedupe_keys: set[str] = field(default_factory=set)
+
+    def event(self, ticket: Ticket, kind: str, now: datetime, actor: str = SYSTEM_ACTOR, **detail: Any) -> None:
+        self.events.append((ticket, {"at": now, "actor": actor, "kind": kind, "detail": detail}))
+
+    def file_message(self, ticket: Ticket, row: InboundRow, parsed: ParsedMail, now: datetime, *,
+                     body: str, direction: str = "in") -> None:
+        """Record an e-mail (with its attachments) on a ticket."""
+        self.messages.append((ticket, {
+            "inbound_id": row.id, "outbox_id": None, "direction": direction, "message_id": parsed.message_id,
+            "from_address": parsed.from_address or "", "subject": parsed.subject, "body_text": body,
+            "quoted_text": parsed.quoted_text, "created_at": now,
+        }, [{"filename": a.filename, "content_type": a.content_type, "size": a.size, "sha256": a.sha256,
+             "data": a.data, "note": a.note} for a in parsed.attachments]))
+
+    def write(self, session: Session) -> None:
+        """Insert everything collected (after the session flushed the tickets): one
+        multi-row INSERT per table. Messages and outbox rows get their ids beforehand,
+        for their attachments to point at."""
+        ids = insert_rows(session, TicketMessage, [{**row, "ticket_id": t.id} for t, row, _ in self.messages],
+                      with_ids=any(files for _, _, files in self.messages))
+        if ids:
+            insert_rows(session, Attachment, [{**f, "ticket_message_id": mid}
+                                          for mid, (_, _, files) in zip(ids, self.messages, strict=True)
+                                          for f in files])
+        ids = insert_rows(session, OutboxItem, [{**row, "ticket_id": t.id if t else None} for t, row, _ in self.outbox],
+                      with_ids=any(files for _, _, files in self.outbox))
+        if ids:
+            insert_rows(session, OutboxAttachment, [{**f, "outbox_id": oid}
+                                                for oid, (_, _, files) in zip(ids, self.outbox, strict=True)
+                                                for f in files])
+        insert_rows(session, Event, [{**row, "ticket_id": t.id} for t, row in self.events])
+        self.events, self.messages, self.outbox = [], [], []
+
+
+def insert_rows(session: Session, model: type[Base], rows: list[dict[str, Any]], *,
+                with_ids: bool = False) -> list[int]:
+    """Insert ``rows`` in one statement (Core: no per-row ORM bookkeeping); with ``with_ids``
+    give them fresh ids first and return those, in the order of ``rows``."""
+    if not rows:
+        return []
+    table = cast(Table, model.__table__)
+    ids = allocate_ids(session, table, len(rows)) if with_ids else []
+    if ids:
+        rows = [{**row, "id": row_id} for row, row_id in zip(rows, ids, strict=True)]
+    session.execute(insert(table), rows)
+    return ids
+
+
+@dataclass(frozen=True)
+class Context:
+    """What the database half of processing needs, built once per run."""
+
+    config: Config
+    env: Environment
+    calendar: WorkCalendar
+    tz: ZoneInfo
+    roster: Roster
+    policy: Policy
+
+    @classmethod
+    def build(cls, config: Config, env: Environment, calendar: WorkCalendar) -> Context:
+        roster = Roster(Agent(email=a.email.lower(), role=a.role, name=a.name, department=a.department)
+                        for a in config.agents)
+        return cls(config=config, env=env, calendar=calendar, tz=ZoneInfo(config.calendar.timezone),
+                   roster=roster, policy=Policy(reject_late=config.workflow.reject_late,
+                                                reopen_days=config.workflow.reopen_days))
+
+
+def ticket_state(ticket: Ticket) -> TicketState:
+    return TicketState(status=ticket.status, time_limit=ticket.time_limit, final_ready=ticket.final_text is not None,
+                       closed_at=ticket.closed_at, has_assignee=ticket.assignee is not None)
+
+
+def base_context(ctx: Context, ticket: Ticket) -> dict[str, Any]:
+    """What every template may show about a ticket (card and phone masked)."""
+    received_local = ticket.received_at.astimezone(ctx.tz)
+    return {
+        "ref": ticket.ref,
+        "name": ticket.name,
+        "subject": ticket.subject,
+        "received_at": received_local,
+        "received_date": received_local.date(),
+        "accept_due": ticket.accept_due,
+        "reply_due": ticket.reply_due,
+        "accept_days": ctx.config.calendar.accept_days,
+        "reply_days": ctx.config.calendar.reply_days,
+        "missing": [FIELD_LABELS_VI[m] for m in ticket.missing],
+        "identifiers": [
+            (FIELD_LABELS_VI[f], mask(getattr(ticket, f)) if f in ("phone", "smartcard") else getattr(ticket, f))
+            for f in IDENTIFIER_FIELDS if getattr(ticket, f)
+        ],
+        "excerpt": "",
+        "late": "late" in ticket.flags,
+        "company": ctx.config.notices.company_name,
+        "department": ctx.config.notices.department,
+        "hotline": ctx.config.notices.hotline,
+        "city": ctx.config.notices.city,
+        "status": ticket.status,
+        "queue": ticket.queue,
+    }
+
+
+def agent_context(ctx: Context, ticket: Ticket, customer_text: str) -> dict[str, Any]:
+    """For agents: the full identifiers, the customer's text, the deadlines, the flags."""
+    context = base_context(ctx, ticket)
+    context.update({
+        "identifiers": [(FIELD_LABELS_VI[f], getattr(ticket, f)) for f in IDENTIFIER_FIELDS if getattr(ticket, f)],
+        "customer_text": customer_text,
+        "flags": list(ticket.flags),
+        "rules": list(ticket.rules),
+        "assignee": ticket.assignee,
+        "priority": ticket.priority,
+        "category": ticket.category,
+        "customer_address": ticket.customer_address,
+    })
+    return context
+
+
+def last_customer_message(session: Session, ticket: Ticket) -> TicketMessage | None:
+    if ticket.id is None:
+        return None
+    return session.scalar(select(TicketMessage).where(TicketMessage.ticket_id == ticket.id,
+                                                      TicketMessage.direction == "in")
+                          .order_by(TicketMessage.id.desc()).limit(1))
+
+
+def queue_notice(ctx: Context, sink: Sink, ticket: Ticket | None, *, kind: str, to: str, dedupe_key: str,
+                 context: dict[str, Any], now: datetime, in_reply_to: str | None = None,
+                 references: Sequence[str] = (), attachments: Sequence[tuple[str, str, bytes]] = ()) -> str:
+    """Render and collect one notice; returns "queued", "duplicate" or "no_address"."""
+    if dedupe_key in sink.dedupe_keys:
+        return "duplicate"
+    try:
+        parse_address(to)
+    except InvalidAddress:
+        if ticket is not None:
+            sink.event(ticket, "notice_skipped", now, notice=kind, reason=f"no usable address {to[:80]!r}")
+        return "no_address"
+    row = render_row(ctx.env, ctx.config, Notice(kind=kind, to=to, dedupe_key=dedupe_key, context=context,
+                                                 ref=ticket.ref if ticket else None, in_reply_to=in_reply_to,
+                                                 references=tuple(references)), now)
+    files = [{"filename": name, "content_type": ctype, "data": data} for name, ctype, data in attachments]
+    sink.outbox.append((ticket, row, files))
+    sink.dedupe_keys.add(dedupe_key)
+    if ticket is not None:
+        sink.event(ticket, "notice_queued", now, notice=kind, to=to if kind not in CUSTOMER_KINDS else "customer",
+                   message_id=row["message_id"])
+    return "queued"
+
+
+CUSTOMER_KINDS = frozenset({"receipt", "need_info", "resolution", "acceptance", "rejection", "meeting", "relay",
+                            "final_reply"})
+
+
+def notify_customer(session: Session, ctx: Context, sink: Sink, ticket: Ticket, kind: str, key: str,
+                    now: datetime, attachments: Sequence[tuple[str, str, bytes]] = (), **extra: Any) -> str:
+    """A notice to the customer, threaded under their last message."""
+    last = last_customer_message(session, ticket)
+    context = {**base_context(ctx, ticket), **extra}
+    return queue_notice(ctx, sink, ticket, kind=kind, to=ticket.customer_address, dedupe_key=key, context=context,
+                        now=now, in_reply_to=last.message_id if last else None,
+                        references=[last.message_id] if last and last.message_id else [], attachments=attachments)
+
+
+def notify_agents(session: Session, ctx: Context, sink: Sink, ticket: Ticket, agents: Sequence[Agent], kind: str,
+                  key: str, now: datetime, **extra: Any) -> int:
+    """The same notice to each of ``agents`` (ticket tag in the subject; replies come back to us)."""
+    if not agents:
+        return 0
+    last = last_customer_message(session, ticket)
+    context = {**agent_context(ctx, ticket, last.body_text if last else ""), **extra}
+    sent = 0
+    for agent in agents:
+        sent += queue_notice(ctx, sink, ticket, kind=kind, to=agent.email, dedupe_key=f"{key}:{agent.email}",
+                             context={**context, "agent": agent}, now=now) == "queued"
+    return sent
+
+
+def queue_agents(ctx: Context, ticket: Ticket) -> list[Agent]:
+    """Who works the ticket's queue now: its assignee if any, else every agent of the queue."""
+    if ticket.assignee:
+        agent = ctx.roster.get(ticket.assignee)
+        if agent is not None:
+            return [agent]
+    role = {"L1": "l1", "L2": "l2"}.get(ticket.queue or "")
+    return ctx.roster.by_role(role) if role else []
+
+
+def set_status(ticket: Ticket, status: str, now: datetime) -> None:
+    ticket.status, ticket.queue, ticket.updated_at = status, QUEUE_OF.get(status), now
+    if status in (CLOSED, ANSWERED, REJECTED):
+        ticket.closed_at = now
+    elif status == L2:
+        ticket.closed_at = None
+
+
+def run_step(session: Session, ctx: Context, sink: Sink, ticket: Ticket, step: Step, *, actor: str, now: datetime,
+             body: str = "", tag: str = "") -> Decision:
+    """Apply one workflow step if the process allows it; the Decision says what happened."""
+    decision = decide(ticket_state(ticket), step, now=now, policy=ctx.policy)
+    if not decision.ok:
+        return decision
+    if step.name == "assign":
+        agent = ctx.roster.get(step.arg.strip().lower())
+        if agent is None or agent.role not in ("l1", "l2", "supervisor"):
+            return Decision(False, f"#assign needs the address of an agent (l1, l2 or supervisor), not {step.arg!r}",
+                            ticket.status)
+        ticket.assignee = agent.email
+    if step.name == "consult" and not ctx.roster.department(step.arg):
+        known = sorted({a.department for a in ctx.roster.by_role("department")})
+        return Decision(False, f"no department {step.arg!r} (known: {', '.join(known) or 'none configured'})",
+                        ticket.status)
+    old = ticket.status
+    set_status(ticket, decision.status, now)
+    key = f"{step.name}:{ticket.ref}:{tag or now.isoformat()}"
+    if step.name in ("accept", "reject", "auto_accept"):
+        ticket.decided_at = now
+        ticket.decision_reason = step.arg or None
+    if step.name == "final":
+        ticket.final_text, ticket.final_ready_at = body, now
+    if step.name == "reopen":
+        ticket.reopened += 1
+        ticket.final_text = ticket.final_ready_at = ticket.answered_at = None
+    if step.name == "answered":
+        ticket.answered_at = now
+    sink.event(ticket, step.name, now, actor=actor, old=old, new=ticket.status, arg=step.arg or None,
+               reason=decision.reason)
+    for kind in decision.notices:
+        if kind == "consult":
+            notify_agents(session, ctx, sink, ticket, ctx.roster.department(step.arg), "consult", key, now,
+                          message=body, department=step.arg)
+        else:
+            notify_customer(session, ctx, sink, ticket, kind, f"{kind}:{ticket.ref}:{tag or now.isoformat()}",
+                            now, message=body, reason=step.arg,
+                            when_where=step.arg if step.name == "meeting" else "")
+    if ticket.status == L2 and old != L2 and step.name in ("escalate", "auto_escalate", "reopen"):
+        notify_agents(session, ctx, sink, ticket, queue_agents(ctx, ticket), "agent_notice",
+                      f"agent_notice:{ticket.ref}:l2:{ticket.reopened}", now, event="escalated" if step.name != "reopen"
+                      else "reopened")
+    if step.name == "assign":
+        notify_agents(session, ctx, sink, ticket, queue_agents(ctx, ticket), "agent_notice",
+                      f"agent_notice:{ticket.ref}:assign:{tag or now.isoformat()}", now, event="assigned")
+    return decision
