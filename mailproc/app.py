@@ -11,6 +11,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import cached_property
 from typing import TYPE_CHECKING
 
 from imap_tools import BaseMailBox
@@ -20,16 +21,20 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from mailproc.analysis.pool import Analyzer
 from mailproc.config import Config
+from mailproc.core.context import Context
 from mailproc.core.workdays import WorkCalendar
-from mailproc.intake.poll import PollReport, open_mailbox, poll_once
+from mailproc.intake.imap import open_mailbox
+from mailproc.intake.poll import PollReport, poll_once
 from mailproc.notices.render import make_environment
 from mailproc.store.db import make_engine, make_sessionmaker, reading
-from mailproc.store.models import INBOUND_NEW, InboundMessage
+from mailproc.store.models import InboundMessage
+from mailproc.vocabulary import InboundStatus
 from mailproc.workflow.process import ProcessReport, process_once
-from mailproc.workflow.steps import Context
 
 if TYPE_CHECKING:
     from mailproc.notices.sender import SendReport
+    from mailproc.workflow.deadlines import SweepReport
+    from mailproc.workflow.digest import DigestRun
 
 # Batch work allocates container objects by the thousand per batch (parsed mail, ORM rows,
 # notice contexts), and frees nearly all of them by reference counting. With the default
@@ -79,16 +84,19 @@ class App:
     def mailbox(self) -> BaseMailBox:
         return open_mailbox(self.config.imap)
 
+    @cached_property
+    def ctx(self) -> Context:
+        """What every stage is given (built once)."""
+        return Context.build(self.config, self.env, self.calendar, mailbox=self.mailbox)
+
     def context(self) -> Context:
-        return Context.build(self.config, self.env, self.calendar)
+        return self.ctx
 
     def poll_once(self, *, ignore_backoff: bool = False, on_stored: Callable[[], None] | None = None) -> PollReport:
-        return poll_once(self.sessions, self.mailbox, self.config.imap, now=self.now, ignore_backoff=ignore_backoff,
-                         on_stored=on_stored)
+        return poll_once(self.sessions, self.ctx, now=self.now, ignore_backoff=ignore_backoff, on_stored=on_stored)
 
     def process_once(self, *, limit: int | None = None) -> ProcessReport:
-        return process_once(self.sessions, self.engine, self.context(), now=self.now, limit=limit,
-                            analyzer=self.analyzer)
+        return process_once(self.sessions, self.ctx, now=self.now, limit=limit, analyzer=self.analyzer)
 
     def intake_once(self, *, ignore_backoff: bool = False) -> tuple[PollReport, ProcessReport]:
         """Poll and process at the same time: the poll runs in a thread while this thread
@@ -108,7 +116,6 @@ class App:
 
         thread = threading.Thread(target=poll, name="mailproc-poll", daemon=True)
         total = ProcessReport()
-        context = self.context()
         enough = min(self.config.scheduler.process_batch, self.config.imap.batch_size)  # one poll batch
         thread.start()
         while True:
@@ -117,7 +124,7 @@ class App:
             if polling and self.waiting() < enough:
                 stored.wait(timeout=1.0)
                 continue
-            report = process_once(self.sessions, self.engine, context, now=self.now, analyzer=self.analyzer)
+            report = process_once(self.sessions, self.ctx, now=self.now, analyzer=self.analyzer)
             total.add(report)
             if not polling and report.processed == 0:
                 break
@@ -127,13 +134,23 @@ class App:
     def send_once(self, *, limit: int | None = None) -> SendReport:
         from mailproc.notices.sender import send_once  # aiosmtplib and asyncio: only when sending
 
-        return send_once(self.sessions, self.engine, self.config, self.env, now=self.now, limit=limit)
+        return send_once(self.sessions, self.ctx, now=self.now, limit=limit)
+
+    def sweep_once(self) -> SweepReport:
+        from mailproc.workflow.deadlines import sweep_once
+
+        return sweep_once(self.sessions, self.ctx, now=self.now)
+
+    def digest_once(self, *, send: bool = False) -> DigestRun:
+        from mailproc.workflow.digest import digest_once
+
+        return digest_once(self.sessions, self.ctx, now=self.now, send=send)
 
     def waiting(self) -> int:
         """Stored messages not processed yet."""
         with reading(self.sessions) as session:
             return int(session.scalar(select(func.count(InboundMessage.id))
-                                      .where(InboundMessage.status == INBOUND_NEW)) or 0)
+                                      .where(InboundMessage.status == InboundStatus.NEW)) or 0)
 
     def close(self) -> None:
         self.analyzer.close()

@@ -23,7 +23,8 @@ from mailproc.app import App
 from mailproc.errors import ConfigError, MailprocError
 from mailproc.ops.logs import setup_logging
 from mailproc.ops.views import event_json, list_outbox, list_tickets, outbox_json, stats, table, ticket_json
-from mailproc.store.models import INBOUND_QUARANTINED, Event, InboundMessage, Ticket, TicketMessage
+from mailproc.store.models import Event, InboundMessage, Ticket, TicketMessage
+from mailproc.vocabulary import InboundStatus
 
 
 class Obj:
@@ -274,7 +275,8 @@ def quarantine_list(ctx: click.Context, as_json: bool) -> None:
     with app.sessions() as session:
         rows = session.execute(
             select(InboundMessage.id, InboundMessage.message_id, InboundMessage.size, InboundMessage.fetched_at,
-                   InboundMessage.error).where(InboundMessage.status == INBOUND_QUARANTINED).order_by(InboundMessage.id)
+                   InboundMessage.error).where(InboundMessage.status == InboundStatus.QUARANTINED)
+                   .order_by(InboundMessage.id)
         ).all()
     if as_json:
         _echo_json([{"id": r.id, "message_id": r.message_id, "size": r.size,
@@ -409,10 +411,9 @@ def stats_cmd(ctx: click.Context, as_json: bool) -> None:
 @click.pass_context
 def sweep(ctx: click.Context, now: datetime | None) -> None:
     """Deadline notices, automatic acceptances, written replies, reminders and alerts due now."""
-    from mailproc.workflow.deadlines import sweep_once
-
     app = _app(ctx)
-    click.echo(str(sweep_once(app, _at(now, app))))
+    _fixed_clock(app, now)
+    click.echo(str(app.sweep_once()))
 
 
 @main.command()
@@ -421,10 +422,9 @@ def sweep(ctx: click.Context, now: datetime | None) -> None:
 @click.pass_context
 def digest(ctx: click.Context, now: datetime | None, send: bool) -> None:
     """The supervisors' digest: printed here, and with --send e-mailed."""
-    from mailproc.ops.reports import digest_once
-
     app = _app(ctx)
-    run = digest_once(app, _at(now, app), send=send)
+    _fixed_clock(app, now)
+    run = app.digest_once(send=send)
     click.echo(run.text)
     if send:
         click.echo(f"queued for {run.queued} supervisor(s)", err=True)

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from mailproc.errors import ConfigError
+from mailproc.vocabulary import FilterRule, Queue, Role
 
 DEFAULT_CONFIG_PATH = Path("/etc/mailproc/mailproc.toml")
 ENV_CONFIG = "MAILPROC_CONFIG"
@@ -194,7 +195,7 @@ class RoutingRuleConfig:
     keywords: list[str] = field(default_factory=list)
     repeat_card_days: int = 0
     category: str = ""
-    queue: str = "L2"
+    queue: str = Queue.L2.value
     priority: str = "high"
 
 
@@ -365,14 +366,10 @@ def validate(config: Config) -> None:
     except (ZoneInfoNotFoundError, ValueError) as exc:
         raise ConfigError("calendar.timezone", f"unknown time zone {config.calendar.timezone!r}") from exc
     _validate_workflow(config)
-    from mailproc.analysis.filters import RULES
-
+    known = [rule.value for rule in FilterRule]
     for rule in config.filters.rules:
-        if rule not in RULES:
-            raise ConfigError("filters.rules", f"unknown rule {rule!r} (known: {', '.join(RULES)})")
-
-
-ROLES = ("l1", "l2", "department", "supervisor")
+        if rule not in known:
+            raise ConfigError("filters.rules", f"unknown rule {rule!r} (known: {', '.join(known)})")
 
 
 def _validate_workflow(config: Config) -> None:
@@ -384,9 +381,9 @@ def _validate_workflow(config: Config) -> None:
         if agent.email.lower() in seen:
             raise ConfigError(f"{key}.email", f"{agent.email} is listed twice")
         seen.add(agent.email.lower())
-        if agent.role not in ROLES:
-            raise ConfigError(f"{key}.role", f"{agent.role!r} is not one of {', '.join(ROLES)}")
-        if agent.role == "department" and not agent.department:
+        if agent.role not in tuple(Role):
+            raise ConfigError(f"{key}.role", f"{agent.role!r} is not one of {', '.join(Role)}")
+        if agent.role == Role.DEPARTMENT and not agent.department:
             raise ConfigError(f"{key}.department", "an agent with role department needs the department's name")
     wf = config.workflow
     if not 0 <= wf.auto_accept_hour <= 23:
@@ -403,7 +400,7 @@ def _validate_workflow(config: Config) -> None:
         if not rule.name or rule.name in names:
             raise ConfigError(f"{key}.name", "every routing rule needs a unique name")
         names.add(rule.name)
-        if rule.queue not in ("L1", "L2"):
+        if rule.queue not in tuple(Queue):
             raise ConfigError(f"{key}.queue", f"{rule.queue!r} is not L1 or L2")
         if rule.priority not in ("low", "normal", "high", "urgent"):
             raise ConfigError(f"{key}.priority", f"{rule.priority!r} is not low, normal, high or urgent")

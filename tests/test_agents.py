@@ -15,7 +15,8 @@ from collections.abc import Callable
 
 import pytest
 
-from mailproc.core.roster import ROLES, Agent, AuthResult, Roster, authenticate
+from mailproc.core.roster import Agent, AuthResult, Roster, authenticate
+from mailproc.vocabulary import Role
 
 MX = ("mx.kplus.example",)
 L2 = "l2.le@kplus.example"
@@ -377,7 +378,7 @@ def test_roster_supervisors_and_iteration() -> None:
     assert ROSTER.supervisors() == [Agent("sup@kplus.example", "supervisor")]
     assert list(ROSTER) == AGENTS
     assert len(ROSTER) == 7
-    assert ROLES == ("l1", "l2", "department", "supervisor")
+    assert tuple(Role) == ("l1", "l2", "department", "supervisor")
 
 
 @pytest.mark.parametrize(

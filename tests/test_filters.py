@@ -11,9 +11,10 @@ from email.policy import SMTP
 
 import pytest
 
-from mailproc.analysis.filters import BOUNCE, RULES, FilterContext, Rule, Verdict, first_match
+from mailproc.analysis.filters import RULES, FilterContext, Rule, Verdict, first_match
 from mailproc.analysis.parsing import ParsedMail, parse_message
 from mailproc.config import FilterConfig, ParsingConfig
+from mailproc.vocabulary import FilterRule
 from tests.mailfactory import complaint
 
 CTX = FilterContext(
@@ -125,16 +126,16 @@ CASES: list[tuple[str, ParsedMail, str | None]] = [
      parse(complaint(sender="forwarder@gmail.com", message_id="<receipt.KP-2026-000123.ab@kplus.example>",
                      headers={"X-Mailproc-Ref": "KP-2026-000123"})),
      "own_mail"),
-    ("DSN multipart/report", parse(dsn()), BOUNCE),
+    ("DSN multipart/report", parse(dsn()), FilterRule.BOUNCE),
     ("Exchange bounce: multipart/report without Auto-Submitted",
      parse(dsn(sender="Microsoft Outlook <postmaster@contoso.onmicrosoft.com>",
                subject="Undeliverable: [KP-2026-000123] V/v Tiếp nhận khiếu nại",
                auto_submitted=False, rfc822_headers_only=True)),
-     BOUNCE),
+     FilterRule.BOUNCE),
     ("mailer-daemon failure notice without a report part",
-     mail(sender="MAILER-DAEMON@mx.example", subject="Undelivered Mail Returned to Sender"), BOUNCE),
+     mail(sender="MAILER-DAEMON@mx.example", subject="Undelivered Mail Returned to Sender"), FilterRule.BOUNCE),
     ("postmaster failure notice in vietnamese",
-     mail(sender="postmaster@mx.example", subject="Không gửi được: V/v Tiếp nhận khiếu nại"), BOUNCE),
+     mail(sender="postmaster@mx.example", subject="Không gửi được: V/v Tiếp nhận khiếu nại"), FilterRule.BOUNCE),
     ("Out of Office subject", mail(subject="Out of Office: Mất sóng"), "out_of_office_subject"),
     ("Automatic reply subject", mail(subject="Automatic reply: Mất sóng"), "out_of_office_subject"),
     ("Auto-Reply subject", mail(subject="Auto-Reply: Mất sóng"), "out_of_office_subject"),
@@ -241,3 +242,7 @@ def test_rules_registry_matches_config_default() -> None:
 def test_unknown_rule_name_is_an_error() -> None:
     with pytest.raises(KeyError):
         first_match(mail(), CTX, ["no_such_rule"])
+
+
+def test_every_filter_rule_of_the_vocabulary_has_one_check() -> None:
+    assert list(RULES) == list(FilterRule)

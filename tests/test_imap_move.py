@@ -14,8 +14,7 @@ import pytest
 from imap_tools import MailBoxUnencrypted
 
 from mailproc.app import App
-from mailproc.intake import poll as ingest
-from mailproc.intake.poll import MOVED_KEYWORD, MoveMethod, move_method
+from mailproc.intake.imap import MOVED_KEYWORD, MoveMethod, move_method, open_mailbox
 from mailproc.ops.checks import check_imap
 from mailproc.store.migrate import upgrade
 from mailproc.testing.devstack import MailStack
@@ -72,7 +71,7 @@ def test_the_move_method_follows_the_capabilities_sent_after_login() -> None:
 def test_open_mailbox_reads_the_capabilities_after_login(mailstack: MailStack, box_user: str, database_url: str,
                                                           tmp_path: Path) -> None:
     config = make_config(mailstack, box_user, database_url, tmp_path)
-    with ingest.open_mailbox(config.imap) as box:
+    with open_mailbox(config.imap) as box:
         # Dovecot announces MOVE and UIDPLUS only once logged in.
         assert {"MOVE", "UIDPLUS"} <= set(box.client.capabilities)
     _, ok, detail = check_imap(config)

@@ -117,7 +117,7 @@ def test_stored_messages_are_moved_in_groups_and_only_once_committed(
     for i in range(7):
         mailstack.deliver(complaint(phone=f"09123452{i:02d}"), shared_mailbox)
     monkeypatch.setattr(ingest, "MOVE_BATCH", 3)
-    real_move = ingest._move
+    real_move = ingest.move_uids
     moves: list[int] = []
 
     def watched(box: Any, uids: Any, dest: str, chunk: int) -> int:
@@ -126,7 +126,7 @@ def test_stored_messages_are_moved_in_groups_and_only_once_committed(
         moves.append(len(uids))
         return real_move(box, uids, dest, chunk)
 
-    monkeypatch.setattr(ingest, "_move", watched)
+    monkeypatch.setattr(ingest, "move_uids", watched)
     report = app.poll_once()
 
     assert moves == [4, 3]  # 2 + 2 stored, then 2 + 1: moved once 3 or more wait, the rest at the end

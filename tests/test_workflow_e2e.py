@@ -15,11 +15,11 @@ import pytest
 from sqlalchemy import select
 
 from mailproc.app import App
-from mailproc.ops.reports import digest_once
 from mailproc.store.migrate import upgrade
 from mailproc.store.models import Event, OutboxItem, Ticket
 from mailproc.testing.devstack import MailStack
 from mailproc.workflow.deadlines import sweep_once
+from mailproc.workflow.digest import digest_once
 from tests.conftest import Clock, make_config
 from tests.mailfactory import complaint, message
 
@@ -49,7 +49,7 @@ class Desk:
         self.app.send_once()
 
     def sweep(self) -> Any:
-        report = sweep_once(self.app, self.clock())
+        report = sweep_once(self.app.sessions, self.app.ctx, now=self.clock)
         self.app.send_once()
         return report
 
@@ -285,13 +285,13 @@ def test_digest_numbers_match_the_database(desk: Desk) -> None:
     refs = [desk.complain(phone=f"09123400{i:02d}") for i in range(3)]
     desk.agent(desk.l1, refs[0], "#escalate")
     desk.agent(desk.l1, refs[1], "#resolve\nĐã xong.")
-    run = digest_once(desk.app, desk.clock(), send=True)
+    run = digest_once(desk.app.sessions, desk.app.ctx, now=desk.clock, send=True)
     queues = {q.queue: q for q in run.digest.queues}
     assert (queues["L1"].new, queues["L1"].open) == (2, 1)  # refs[1] closed at L1 in the window
     assert (queues["L2"].new, queues["L2"].open) == (1, 1)
     assert queues["L1"].closed == 1
     assert run.queued == 1
-    assert digest_once(desk.app, desk.clock(), send=True).queued == 0  # once a day
+    assert digest_once(desk.app.sessions, desk.app.ctx, now=desk.clock, send=True).queued == 0  # once a day
     desk.app.send_once()
     (mail,) = [m for m in desk.inbox(desk.sup) if "Báo cáo" in m["Subject"]]
     assert any(p.get_filename() and p.get_filename().endswith(".csv") for p in mail.iter_attachments())

@@ -15,8 +15,7 @@ from dataclasses import dataclass
 
 from mailproc.analysis.parsing import ParsedMail
 from mailproc.core.textnorm import fold
-
-BOUNCE = "bounce"
+from mailproc.vocabulary import FilterRule
 
 
 @dataclass(frozen=True)
@@ -122,7 +121,7 @@ RULES: dict[str, Rule] = {
     rule.name: rule
     for rule in (
         Rule("own_mail", "our own outgoing mail coming back (loops)", _own_mail),
-        Rule(BOUNCE, "bounces: multipart/report DSNs, mailer-daemon failure notices", _bounce),
+        Rule(FilterRule.BOUNCE, "bounces: multipart/report DSNs, mailer-daemon failure notices", _bounce),
         Rule("auto_submitted", "RFC 3834 Auto-Submitted other than 'no'", _auto_submitted),
         Rule("precedence", "Precedence: bulk, junk or list", _precedence),
         Rule("autoreply_headers", "X-Autoreply, X-Autorespond, X-Auto-Response-Suppress, null Return-Path",

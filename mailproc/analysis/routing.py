@@ -17,6 +17,7 @@ from functools import lru_cache
 
 from mailproc.analysis.extract.text import fold_aligned
 from mailproc.config import RoutingRuleConfig
+from mailproc.vocabulary import Queue
 
 DEFAULT_RULE = "default_l1"
 _PRIORITY = {"low": 0, "normal": 1, "high": 2, "urgent": 3}
@@ -113,6 +114,6 @@ def route(text: str, category: str, *, rules: Sequence[RoutingRuleConfig], card_
             fired.append(rule)
             reasons.append(f"{rule.name}: {reason}")
     if not fired:
-        return Route("L1", "normal", (DEFAULT_RULE,), ("no rule fired: level 1 by default",))
+        return Route(Queue.L1, "normal", (DEFAULT_RULE,), ("no rule fired: level 1 by default",))
     priority = max((r.priority for r in fired), key=lambda p: _PRIORITY.get(p, 1))
     return Route(fired[0].queue, priority, tuple(r.name for r in fired), tuple(reasons))

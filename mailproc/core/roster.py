@@ -27,8 +27,7 @@ from dataclasses import dataclass
 from typing import NamedTuple
 
 from mailproc.core.textnorm import fold
-
-ROLES = ("l1", "l2", "department", "supervisor")
+from mailproc.vocabulary import Role
 
 
 @dataclass(frozen=True)
@@ -43,8 +42,8 @@ class Agent:
         object.__setattr__(self, "role", self.role.strip().lower())
         if "@" not in self.email:
             raise ValueError(f"agent e-mail {self.email!r} is not an address")
-        if self.role not in ROLES:
-            raise ValueError(f"agent {self.email}: role {self.role!r} is not one of {', '.join(ROLES)}")
+        if self.role not in tuple(Role):
+            raise ValueError(f"agent {self.email}: role {self.role!r} is not one of {', '.join(Role)}")
 
 
 class Roster:
@@ -81,7 +80,7 @@ class Roster:
         return [agent for agent in self._agents if agent.department and _department_key(agent.department) == key]
 
     def supervisors(self) -> list[Agent]:
-        return self.by_role("supervisor")
+        return self.by_role(Role.SUPERVISOR)
 
 
 def _address(value: str) -> str:

@@ -11,128 +11,40 @@ re-fetched messages from being stored twice.
 from __future__ import annotations
 
 import bisect
-import contextlib
-import enum
 import hashlib
-import imaplib
 import logging
 import re
-import socket
-import ssl
 from array import array
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import AbstractContextManager
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, TypeVar, cast
+from typing import Any, cast
 
-from imap_tools import BaseMailBox, MailBox, MailBoxStartTls, MailBoxUnencrypted, MailMessage
-from imap_tools.errors import MailboxLoginError, UnexpectedCommandStatusError
-from imap_tools.utils import encode_folder
+from imap_tools import BaseMailBox
 from sqlalchemy import Table, insert, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from mailproc.config import ImapConfig
+from mailproc.core.context import Context
 from mailproc.core.crashpoints import crash_point
-from mailproc.errors import ImapError
+from mailproc.core.report import StageReport
+from mailproc.intake.imap import TRANSIENT_ERRORS, already_moved, chunks, move_uids
 from mailproc.store.db import allocate_ids, insert_ignoring_conflicts, transaction
-from mailproc.store.models import INBOUND_NEW, InboundMessage, InboundRaw, MailboxState
+from mailproc.store.models import InboundMessage, InboundRaw, MailboxState
+from mailproc.vocabulary import InboundStatus
 
 log = logging.getLogger(__name__)
 # Stored messages are moved to the processed folder this many at a time (one UID MOVE each):
 # Dovecot moves 500 for about the cost of moving 100. Until then they wait in the folder,
 # already stored; a poll that dies first leaves them to the next poll to move, not to fetch.
 MOVE_BATCH = 500
-# Set on stored messages copied to the processed folder by a server that can neither MOVE nor
-# expunge single UIDs (no UIDPLUS): they stay in the folder and polls pass over them.
-MOVED_KEYWORD = "$MailprocMoved"
 
 _MSGID_HEADER = re.compile(rb"(?im)^message-id:[ \t]*(?:\r?\n[ \t]+)?(<[^<>\r\n]{1,900}>)")
 _INBOUND = cast(Table, InboundMessage.__table__)
 _RAW = cast(Table, InboundRaw.__table__)
-# Network-level failures that mean "try again later", never "stop the daemon".
-TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
-    ImapError, imaplib.IMAP4.error, OSError, socket.timeout, ssl.SSLError, UnexpectedCommandStatusError, EOFError,
-)
-
-
-class RawMessage(MailMessage):
-    """An imap-tools message that keeps the raw bytes and skips imap-tools' own parsing.
-
-    Parsing happens later, in the pipeline, from the stored bytes.
-    """
-
-    def __init__(self, fetch_data: list) -> None:
-        raw, uid_data, flag_data = self._get_message_data_parts(fetch_data)
-        self.raw: bytes = raw
-        self._raw_uid_data = uid_data
-        self._raw_flag_data = flag_data
-
-
-def _mailbox_class(cfg: ImapConfig) -> Any:
-    base: Any = MailBox if cfg.ssl else MailBoxStartTls if cfg.starttls else MailBoxUnencrypted
-
-    class RawMailBox(base):
-        email_message_class = RawMessage
-
-    return RawMailBox
-
-
-def open_mailbox(cfg: ImapConfig) -> BaseMailBox:
-    """Connect and log in; every failure becomes ImapError (with the operation named).
-
-    The box's ``client.capabilities`` is the list the server sends *after* login: imaplib
-    keeps the one from before it, where Dovecot and most servers leave out MOVE, UIDPLUS and
-    the other extensions (acting on that list, the move fell back to a COPY whose clean-up
-    could remove colleagues' deleted mail)."""
-    cls = _mailbox_class(cfg)
-    try:
-        box = cls(cfg.host, cfg.port, timeout=cfg.timeout)
-    except (OSError, imaplib.IMAP4.error) as exc:
-        raise ImapError("connect", f"{cfg.host}:{cfg.port}: {exc}") from exc
-    try:
-        box.login(cfg.username, cfg.password, initial_folder=None)
-        refresh_capabilities(box)
-        return box
-    except (MailboxLoginError, OSError, imaplib.IMAP4.error) as exc:
-        with contextlib.suppress(Exception):
-            box.client.shutdown()  # a failed login must not leak the socket
-        detail = f"user {cfg.username!r} rejected: {exc}" if isinstance(exc, MailboxLoginError) else str(exc)
-        raise ImapError("login", detail) from exc
-
-
-def refresh_capabilities(box: BaseMailBox) -> tuple[str, ...]:
-    """Ask the server for its capabilities now (after login or STARTTLS) and keep them on the
-    client, where imap-tools and :func:`move_uids` look."""
-    typ, data = box.client.capability()
-    if typ != "OK" or not data or not isinstance(data[-1], bytes):
-        raise ImapError("capability", f"unexpected answer {typ} {data!r}"[:300])
-    caps = tuple(data[-1].decode("ascii", "replace").upper().split())
-    box.client.capabilities = caps
-    return caps
-
-
-class MoveMethod(enum.StrEnum):
-    """How stored messages leave the complaints folder, by what the server offers."""
-
-    MOVE = "UID MOVE"
-    COPY_EXPUNGE = "UID COPY + UID EXPUNGE of our UIDs"
-    COPY_KEYWORD = f"UID COPY, then keyword {MOVED_KEYWORD} (left in place, never fetched again)"
-
-
-def move_method(caps: Sequence[str]) -> MoveMethod:
-    if "MOVE" in caps:
-        return MoveMethod.MOVE
-    if "UIDPLUS" in caps:
-        return MoveMethod.COPY_EXPUNGE
-    return MoveMethod.COPY_KEYWORD
-
-
-MailboxFactory = Callable[[], AbstractContextManager[BaseMailBox]]
-
-
 @dataclass
-class PollReport:
+class PollReport(StageReport):
+    stage = "poll"
     folder: str
     seen: int = 0
     stored: int = 0
@@ -169,14 +81,6 @@ def header_message_id(raw: bytes) -> str | None:
     return match.group(1).decode("utf-8", "replace").strip("<>") if match else None
 
 
-T = TypeVar("T")
-
-
-def _chunks(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:
-    for start in range(0, len(items), size):
-        yield items[start:start + size]
-
-
 def _insert_ignoring_duplicates(session: Session, rows: list[dict[str, Any]], raws: list[bytes]) -> int:
     """Insert the rows whose dedupe_key is new, each with its raw bytes (``raws``, in step
     with ``rows``); return how many were inserted."""
@@ -202,46 +106,6 @@ def _insert_ignoring_duplicates(session: Session, rows: list[dict[str, Any]], ra
     return len(raw_rows)
 
 
-def _uid_command(box: BaseMailBox, command: str, *args: str | bytes) -> None:
-    typ, data = box.client.uid(command, *args)  # type: ignore[arg-type]  # imaplib sends bytes as they are
-    if typ != "OK":
-        raise ImapError(f"UID {command}", f"{typ} {data!r}"[:300])
-
-
-def _move(box: BaseMailBox, uids: Sequence[int], dest: str, chunk: int) -> int:
-    """Move our stored UIDs to ``dest`` without touching any other message in the folder.
-
-    ``UID MOVE`` where the server offers it; else ``UID COPY`` and, with UIDPLUS, ``\\Deleted``
-    plus ``UID EXPUNGE`` of exactly these UIDs. A plain ``EXPUNGE`` (or CLOSE) would also
-    remove every message a colleague has marked ``\\Deleted`` in the shared folder, so without
-    UIDPLUS the copies are made and the originals only get the keyword :data:`MOVED_KEYWORD`,
-    which makes later polls pass over them. (imap-tools' ``flag()``, ``delete()`` and its own
-    ``move()`` fallback all end with a plain ``EXPUNGE``: none of them is used here.)"""
-    if not uids:
-        return 0
-    method = move_method(box.client.capabilities)
-    folder = encode_folder(dest)  # quoted modified UTF-7, as imap-tools sends it
-    for part in _chunks([str(u) for u in uids], chunk):
-        uid_set = ",".join(part)
-        if method is MoveMethod.MOVE:
-            _uid_command(box, "MOVE", uid_set, folder)
-            continue
-        _uid_command(box, "COPY", uid_set, folder)
-        if method is MoveMethod.COPY_EXPUNGE:
-            _uid_command(box, "STORE", uid_set, "+FLAGS.SILENT", "(\\Deleted)")
-            _uid_command(box, "EXPUNGE", uid_set)
-        else:
-            _uid_command(box, "STORE", uid_set, "+FLAGS.SILENT", f"({MOVED_KEYWORD})")
-    return len(uids)
-
-
-def _already_moved(box: BaseMailBox) -> set[int]:
-    """UIDs left in the folder with our keyword (servers with neither MOVE nor UIDPLUS)."""
-    if move_method(box.client.capabilities) is not MoveMethod.COPY_KEYWORD:
-        return set()
-    return {int(u) for u in box.uids(f"KEYWORD {MOVED_KEYWORD}")}
-
-
 def _state(session: Session, folder: str) -> MailboxState:
     state = session.get(MailboxState, folder)
     if state is None:
@@ -251,12 +115,14 @@ def _state(session: Session, folder: str) -> MailboxState:
     return state
 
 
-def poll_once(factory: sessionmaker[Session], mailbox: MailboxFactory, cfg: ImapConfig, *,
-              now: Callable[[], datetime], ignore_backoff: bool = False,
-              on_stored: Callable[[], None] | None = None) -> PollReport:
-    """Fetch and store up to ``cfg.max_per_poll`` new messages; never raises for IMAP trouble.
+def poll_once(factory: sessionmaker[Session], ctx: Context, *, now: Callable[[], datetime],
+              ignore_backoff: bool = False, on_stored: Callable[[], None] | None = None) -> PollReport:
+    """Fetch and store up to ``imap.max_per_poll`` new messages; never raises for IMAP trouble.
 
     ``on_stored`` is called after each batch is committed (processing can start on it)."""
+    cfg, mailbox = ctx.config.imap, ctx.mailbox
+    if mailbox is None:
+        raise TypeError("poll_once needs a context with a mailbox factory")
     report = PollReport(folder=cfg.folder)
     with transaction(factory) as session:
         state = _state(session, cfg.folder)
@@ -307,7 +173,7 @@ def _poll(box: BaseMailBox, factory: sessionmaker[Session], cfg: ImapConfig, rep
     # Compact (8 bytes a UID): the lists live as long as the poll, and a folder can hold 100,000.
     uids = array("L", sorted(int(u) for u in box.uids("ALL")))
     if dest:
-        moved = _already_moved(box)
+        moved = already_moved(box)
         if moved:
             uids = array("L", (u for u in uids if u not in moved))
     report.seen = len(uids)
@@ -317,11 +183,11 @@ def _poll(box: BaseMailBox, factory: sessionmaker[Session], cfg: ImapConfig, rep
     report.left_behind = len(pending) - len(todo)
     if dest and stored_before:
         # Stored by an earlier poll that died before moving them.
-        report.moved += _move(box, stored_before, dest, MOVE_BATCH)
+        report.moved += move_uids(box, stored_before, dest, MOVE_BATCH)
     elif stored_before:
         report.left_behind += len(stored_before)
     unmoved: list[int] = []  # stored (committed), not moved yet
-    for chunk in _chunks(todo, cfg.batch_size):
+    for chunk in chunks(todo, cfg.batch_size):
         _store_batch(box, factory, cfg, folder, uidvalidity, chunk, report, now)
         crash_point("ingest.after_commit")
         if on_stored is not None:
@@ -331,10 +197,10 @@ def _poll(box: BaseMailBox, factory: sessionmaker[Session], cfg: ImapConfig, rep
             continue
         unmoved.extend(chunk)
         if len(unmoved) >= MOVE_BATCH:
-            report.moved += _move(box, unmoved, dest, MOVE_BATCH)
+            report.moved += move_uids(box, unmoved, dest, MOVE_BATCH)
             unmoved = []
     if unmoved:
-        report.moved += _move(box, unmoved, dest, MOVE_BATCH)
+        report.moved += move_uids(box, unmoved, dest, MOVE_BATCH)
 
 
 def _store_batch(box: BaseMailBox, factory: sessionmaker[Session], cfg: ImapConfig, folder: str, uidvalidity: int,
@@ -356,7 +222,7 @@ def _store_batch(box: BaseMailBox, factory: sessionmaker[Session], cfg: ImapConf
             "uid": int(msg.uid),
             "size": len(raw),
             "fetched_at": fetched_at,
-            "status": INBOUND_NEW,
+            "status": InboundStatus.NEW,
             "attempts": 0,
         })
         raws.append(raw)

@@ -23,9 +23,10 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from mailproc.notices.render import vn_date
+from mailproc.vocabulary import Queue
 
 DONE_STATUSES = frozenset({"closed", "rejected", "answered"})
-QUEUE_L1, QUEUE_L2, QUEUE_WAITING = "L1", "L2", "Chờ bổ sung"
+QUEUE_L1, QUEUE_L2, QUEUE_WAITING = Queue.L1.value, Queue.L2.value, "Chờ bổ sung"
 QUEUES = (QUEUE_L1, QUEUE_L2, QUEUE_WAITING)
 UNASSIGNED = "(chưa giao)"
 DUE_SOON_WORKING_DAYS = 2

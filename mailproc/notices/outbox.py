@@ -19,10 +19,10 @@ from jinja2 import Environment
 
 from mailproc.config import Config
 from mailproc.notices.render import Rendered, build_message, new_message_id, parse_address, render, render_subject
-from mailproc.store.models import OUT_QUEUED, OutboxItem
+from mailproc.store.models import OutboxItem
+from mailproc.vocabulary import OutboxStatus
 
 # Kinds sent automatically in answer to a customer's mail: these count against the caps.
-AUTOMATIC_KINDS = ("receipt", "need_info")
 
 
 @dataclass(frozen=True)
@@ -84,7 +84,7 @@ def render_row(env: Environment, config: Config, notice: Notice, now: datetime) 
         "context": dump_context(notice.context),
         "in_reply_to": notice.in_reply_to,
         "references": " ".join(notice.references[-8:]),
-        "status": OUT_QUEUED,
+        "status": OutboxStatus.QUEUED,
         "attempts": 0,
         "next_attempt_at": now,
         "created_at": now,

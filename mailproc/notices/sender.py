@@ -22,17 +22,21 @@ from sqlalchemy import Engine, or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from mailproc.config import Config, SmtpConfig
+from mailproc.core.context import Context
 from mailproc.core.crashpoints import crash_point
+from mailproc.core.report import StageReport
 from mailproc.errors import SmtpError
 from mailproc.notices.outbox import materialize
-from mailproc.store.db import claim_query, transaction
-from mailproc.store.models import OUT_FAILED, OUT_QUEUED, OUT_SENDING, OUT_SENT, OutboxItem
+from mailproc.store.db import claim_query, engine_of, transaction
+from mailproc.store.models import OutboxItem
+from mailproc.vocabulary import OutboxStatus
 
 log = logging.getLogger(__name__)
 
 
 @dataclass
-class SendReport:
+class SendReport(StageReport):
+    stage = "send"
     claimed: int = 0
     sent: int = 0
     retried: int = 0
@@ -79,7 +83,7 @@ def claim(factory: sessionmaker[Session], engine: Engine, config: Config, env: E
         stmt = (
             select(OutboxItem)
             .where(
-                OutboxItem.status.in_((OUT_QUEUED, OUT_SENDING)),
+                OutboxItem.status.in_((OutboxStatus.QUEUED, OutboxStatus.SENDING)),
                 OutboxItem.next_attempt_at <= now,
                 or_(OutboxItem.lease_until.is_(None), OutboxItem.lease_until < now),
             )
@@ -93,10 +97,10 @@ def claim(factory: sessionmaker[Session], engine: Engine, config: Config, env: E
                 try:
                     row.raw = materialize(row, config, env)
                 except Exception as exc:  # a template or address problem: no retry can help
-                    row.status, row.last_error = OUT_FAILED, f"cannot build the message: {exc}"[:2000]
+                    row.status, row.last_error = OutboxStatus.FAILED, f"cannot build the message: {exc}"[:2000]
                     log.error("outbox %s cannot be built: %s", row.id, exc)
                     continue
-            row.status = OUT_SENDING
+            row.status = OutboxStatus.SENDING
             row.lease_until = now + timedelta(seconds=cfg.lease_seconds)
             row.attempts += 1
             assert row.raw is not None
@@ -112,15 +116,15 @@ def _record(factory: sessionmaker[Session], item: Claimed, cfg: SmtpConfig, now:
             return
         row.lease_until = None
         if error is None:
-            row.status, row.sent_at, row.last_error = OUT_SENT, now, None
+            row.status, row.sent_at, row.last_error = OutboxStatus.SENT, now, None
             report.sent += 1
             log.info("sent outbox %s (%s) message-id <%s>", item.id, row.kind, item.message_id)
         elif error.permanent or item.attempts >= cfg.max_attempts:
-            row.status, row.last_error = OUT_FAILED, error.detail[:2000]
+            row.status, row.last_error = OutboxStatus.FAILED, error.detail[:2000]
             report.failed += 1
             log.warning("outbox %s failed after %d attempt(s): %s", item.id, item.attempts, error.detail)
         else:
-            row.status, row.last_error = OUT_QUEUED, error.detail[:2000]
+            row.status, row.last_error = OutboxStatus.QUEUED, error.detail[:2000]
             row.next_attempt_at = now + backoff(cfg, item.attempts)
             report.retried += 1
             log.info("outbox %s will be retried at %s: %s", item.id, row.next_attempt_at, error.detail)
@@ -175,9 +179,10 @@ async def _deliver(items: list[Claimed], cfg: SmtpConfig, on_result: ResultCallb
                 client.close()
 
 
-def send_once(factory: sessionmaker[Session], engine: Engine, config: Config, env: Environment, *,
-              now: Callable[[], datetime], limit: int | None = None) -> SendReport:
+def send_once(factory: sessionmaker[Session], ctx: Context, *, now: Callable[[], datetime],
+              limit: int | None = None) -> SendReport:
     """Deliver every due outbox row (in batches), then return what happened."""
+    engine, config, env = engine_of(factory), ctx.config, ctx.env
     cfg = config.smtp
     report = SendReport()
     batch = max(1, min(cfg.batch_size, limit or cfg.batch_size))

@@ -12,7 +12,7 @@ import aiosmtplib
 from sqlalchemy import text
 
 from mailproc.config import Config
-from mailproc.intake.poll import TRANSIENT_ERRORS, MoveMethod, move_method, open_mailbox
+from mailproc.intake.imap import TRANSIENT_ERRORS, MoveMethod, move_method, open_mailbox
 from mailproc.store.db import make_engine
 from mailproc.store.migrate import current_revision, head_revision
 

@@ -31,8 +31,9 @@ from mailproc.ops.logs import setup_logging
 from mailproc.ops.scheduler import build_scheduler
 from mailproc.ops.views import list_tickets, stats, table, ticket_json
 from mailproc.store.migrate import upgrade
-from mailproc.store.models import INBOUND_NEW, OUT_QUEUED, OUT_SENDING, InboundMessage, OutboxItem
+from mailproc.store.models import InboundMessage, OutboxItem
 from mailproc.testing.devstack import MailStack
+from mailproc.vocabulary import InboundStatus, OutboxStatus
 
 SHARED = "cskh@kplus.example"
 
@@ -84,8 +85,9 @@ def _settled(app: App, expected_inbound: int) -> Callable[[], bool]:
     def check() -> bool:
         with app.sessions() as s:
             inbound = s.scalars(select(InboundMessage.status)).all()
-            queued = s.scalars(select(OutboxItem.id).where(OutboxItem.status.in_((OUT_QUEUED, OUT_SENDING)))).all()
-        return len(inbound) >= expected_inbound and INBOUND_NEW not in inbound and not queued
+            waiting = (OutboxStatus.QUEUED, OutboxStatus.SENDING)
+            queued = s.scalars(select(OutboxItem.id).where(OutboxItem.status.in_(waiting))).all()
+        return len(inbound) >= expected_inbound and InboundStatus.NEW not in inbound and not queued
     return check
 
 

@@ -83,21 +83,15 @@ def intake(app: App) -> None:
 def sweep(app: App) -> None:
     """Deadlines and alerts, then the day's digest if its time has passed and it is not out yet
     (the catch-up after the daemon was down at digest time; the digest's dedupe key makes it once)."""
-    from mailproc.ops.reports import digest_once
-    from mailproc.workflow.deadlines import sweep_once
-
-    now = app.now()
-    sweep_once(app, now)
-    local = now.astimezone(ZoneInfo(app.config.calendar.timezone))
+    app.sweep_once()
+    local = app.now().astimezone(ZoneInfo(app.config.calendar.timezone))
     cfg = app.config.digest
     if (local.hour, local.minute) >= (cfg.hour, cfg.minute):
-        digest_once(app, now, send=True)
+        app.digest_once(send=True)
 
 
 def digest(app: App) -> None:
-    from mailproc.ops.reports import digest_once
-
-    digest_once(app, app.now(), send=True)
+    app.digest_once(send=True)
 
 
 def build_scheduler(app: App, scheduler_class: type[BaseScheduler] = BlockingScheduler) -> BaseScheduler:

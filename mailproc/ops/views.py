@@ -14,18 +14,13 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from mailproc.store.models import (
-    INBOUND_IGNORED,
-    INBOUND_QUARANTINED,
-    OUT_FAILED,
-    OUT_QUEUED,
-    OUT_SENDING,
-    OUT_SENT,
     Event,
     InboundMessage,
     OutboxItem,
     Ticket,
     TicketMessage,
 )
+from mailproc.vocabulary import InboundStatus, OutboxStatus
 
 
 def ticket_json(ticket: Ticket, message_count: int, tz: ZoneInfo) -> dict[str, Any]:
@@ -56,7 +51,7 @@ def event_json(event: Event, tz: ZoneInfo) -> dict[str, Any]:
 
 def outbox_json(item: OutboxItem, ticket_ref: str | None) -> dict[str, Any]:
     # "sending" is an internal lease state: outside, it is still queued.
-    status = OUT_QUEUED if item.status == OUT_SENDING else item.status
+    status = OutboxStatus.QUEUED if item.status == OutboxStatus.SENDING else item.status
     return {
         "id": item.id,
         "ticket_ref": ticket_ref,
@@ -92,8 +87,8 @@ def list_outbox(session: Session, *, status: str | None = None,
                 limit: int = 100) -> list[tuple[OutboxItem, str | None]]:
     stmt = (select(OutboxItem, Ticket.ref).outerjoin(Ticket, Ticket.id == OutboxItem.ticket_id)
             .order_by(OutboxItem.id.desc()).limit(limit))
-    if status == OUT_QUEUED:
-        stmt = stmt.where(OutboxItem.status.in_((OUT_QUEUED, OUT_SENDING)))
+    if status == OutboxStatus.QUEUED:
+        stmt = stmt.where(OutboxItem.status.in_((OutboxStatus.QUEUED, OutboxStatus.SENDING)))
     elif status:
         stmt = stmt.where(OutboxItem.status == status)
     return [(item, ref) for item, ref in session.execute(stmt)]
@@ -108,11 +103,12 @@ def stats(session: Session) -> dict[str, int]:
     return {
         "messages_stored": count(select(func.count(InboundMessage.id))),
         "tickets": count(select(func.count(Ticket.id))),
-        "quarantined": count(select(func.count(InboundMessage.id)).where(InboundMessage.status == INBOUND_QUARANTINED)),
-        "ignored": count(select(func.count(InboundMessage.id)).where(InboundMessage.status == INBOUND_IGNORED)),
-        "outbox_queued": int(outbox.get(OUT_QUEUED, 0)) + int(outbox.get(OUT_SENDING, 0)),
-        "outbox_sent": int(outbox.get(OUT_SENT, 0)),
-        "outbox_failed": int(outbox.get(OUT_FAILED, 0)),
+        "quarantined": count(select(func.count(InboundMessage.id))
+                             .where(InboundMessage.status == InboundStatus.QUARANTINED)),
+        "ignored": count(select(func.count(InboundMessage.id)).where(InboundMessage.status == InboundStatus.IGNORED)),
+        "outbox_queued": int(outbox.get(OutboxStatus.QUEUED, 0)) + int(outbox.get(OutboxStatus.SENDING, 0)),
+        "outbox_sent": int(outbox.get(OutboxStatus.SENT, 0)),
+        "outbox_failed": int(outbox.get(OutboxStatus.FAILED, 0)),
     }
 
 

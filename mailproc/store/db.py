@@ -31,6 +31,14 @@ SQLITE_BUSY_MS = 30_000
 SQLITE_CACHE_KIB = 512  # page cache per connection (default 2 MiB); the OS caches the file as well
 
 
+def engine_of(sessions: sessionmaker[Session]) -> Engine:
+    """The engine a sessionmaker is bound to (stages take the sessionmaker alone)."""
+    bind = sessions.kw.get("bind")
+    if not isinstance(bind, Engine):
+        raise TypeError("the sessionmaker is not bound to an engine")
+    return bind
+
+
 def sqlite_file(url: str) -> Path | None:
     """The database file of a SQLite URL (None for other databases and in-memory ones)."""
     parsed = make_url(url)

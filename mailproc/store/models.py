@@ -29,6 +29,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from mailproc.vocabulary import InboundStatus, OutboxStatus
+
 NAMING = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_name)s",
@@ -37,17 +39,7 @@ NAMING = {
     "pk": "pk_%(table_name)s",
 }
 
-# Inbound row states.
-INBOUND_NEW = "new"
-INBOUND_DONE = "processed"
-INBOUND_IGNORED = "ignored"
-INBOUND_QUARANTINED = "quarantined"
-
-# Outbox row states.
-OUT_QUEUED = "queued"
-OUT_SENDING = "sending"  # claimed by a sender; lease_until says until when
-OUT_SENT = "sent"
-OUT_FAILED = "failed"
+# The status columns hold mailproc.vocabulary's InboundStatus and OutboxStatus values.
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -120,7 +112,7 @@ class InboundMessage(Base):
     uid: Mapped[int] = mapped_column(BigInteger)
     size: Mapped[int] = mapped_column(Integer)
     fetched_at: Mapped[datetime] = mapped_column(UTCDateTime())
-    status: Mapped[str] = mapped_column(String(16), default=INBOUND_NEW)
+    status: Mapped[str] = mapped_column(String(16), default=InboundStatus.NEW)
     outcome: Mapped[str | None] = mapped_column(String(255))
     error: Mapped[str | None] = mapped_column(Text)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
@@ -287,7 +279,7 @@ class OutboxItem(Base):
     # The template context (JSON) while the bodies are not rendered yet; see notices.outbox.
     context: Mapped[str | None] = mapped_column(Text)
     raw: Mapped[bytes | None] = mapped_column(LargeBinary)
-    status: Mapped[str] = mapped_column(String(16), default=OUT_QUEUED)
+    status: Mapped[str] = mapped_column(String(16), default=OutboxStatus.QUEUED)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime())
     lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime())

@@ -18,11 +18,21 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from mailproc.analysis.parsing import ParsedMail
+from mailproc.core.context import Context
 from mailproc.core.roster import Agent
 from mailproc.store.models import Ticket
+from mailproc.vocabulary import Role
 from mailproc.workflow.commands import ParsedCommands, parse_commands, spellings
 from mailproc.workflow.states import Step, allowed, decide
-from mailproc.workflow.steps import Context, InboundRow, Sink, notify_agents, queue_notice, run_step, ticket_state
+from mailproc.workflow.steps import (
+    InboundRow,
+    Sink,
+    notify_agents,
+    policy_of,
+    queue_notice,
+    run_step,
+    ticket_state,
+)
 
 # Commands whose step uses the agent's text itself (so it is not relayed separately).
 TEXT_USERS = frozenset({"resolve", "accept", "reject", "meeting", "final", "note", "consult"})
@@ -50,7 +60,7 @@ def _check_all(ticket: Ticket, commands: ParsedCommands, agent: Agent, ctx: Cont
     for command in commands.commands:
         if not command.known:
             continue
-        decision = decide(state, Step(command.name, command.arg, role=agent.role), now=now, policy=ctx.policy)
+        decision = decide(state, Step(command.name, command.arg, role=agent.role), now=now, policy=policy_of(ctx))
         if not decision.ok:
             reasons.append(f"{command.line.strip()}: {decision.reason}")
             break
@@ -67,7 +77,7 @@ def handle_agent_mail(session: Session, ctx: Context, sink: Sink, ticket: Ticket
             "no ticket found: reply to the ticket's e-mail and keep its tag [KP-…] in the subject"], now)
     sink.file_message(ticket, row, parsed, now, body=parsed.new_text)
     commands = parse_commands(parsed.new_text)
-    if agent.role == "department":
+    if agent.role == Role.DEPARTMENT:
         return _department_answer(session, ctx, sink, ticket, row, commands, agent, now)
     reasons = _check_all(ticket, commands, agent, ctx, now)
     if re.match(r"#[^\W\d_]", commands.body):

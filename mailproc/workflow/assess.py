@@ -14,14 +14,8 @@ from datetime import date
 from mailproc.analysis.extract.fields import Extracted
 from mailproc.config import AssessConfig, CalendarConfig
 from mailproc.core.workdays import WorkCalendar
+from mailproc.vocabulary import Flag, Queue, Status
 from mailproc.workflow.timelimit import assess_time_limit
-
-STATUS_ASSESSING = "assessing"
-STATUS_L1 = "l1"
-
-FLAG_MISSING = "missing_info"
-FLAG_LATE = "late"
-FLAG_NO_DATE = "time_limit_unknown"
 
 # Vietnamese names of the identifiers, as the customer sees them in our e-mails.
 FIELD_LABELS_VI = {
@@ -70,16 +64,16 @@ def assess(found: Extracted, received: date, *, cfg: AssessConfig, cal_cfg: Cale
     limit = assess_time_limit(found.category, found.incident_date, received, cfg, cal)
     flags: list[str] = []
     if missing:
-        flags.append(FLAG_MISSING)
+        flags.append(Flag.MISSING_INFO)
     if limit.status == "late":
-        flags.append(FLAG_LATE)
+        flags.append(Flag.LATE)
     elif limit.status == "unknown":
-        flags.append(FLAG_NO_DATE)
+        flags.append(Flag.TIME_LIMIT_UNKNOWN)
     accept_due, reply_due = due_dates(received, cal, cal_cfg)
     return Assessment(
         missing=missing,
-        status=STATUS_ASSESSING if missing else STATUS_L1,
-        queue=None if missing else "L1",
+        status=Status.ASSESSING if missing else Status.L1,
+        queue=None if missing else Queue.L1,
         flags=tuple(flags),
         time_limit=limit.status,
         time_limit_reason=limit.reason,

@@ -1,9 +1,9 @@
 """The deadline sweep: acceptance by day 5, the written reply, reminders, breaches, health alerts.
 
-``sweep_once(app, now)`` looks at every open ticket as of ``now`` and does what is due, each
+``sweep_once(sessions, ctx, now=clock)`` looks at every open ticket as of ``now`` and does what is due, each
 notice under a dedupe key so it goes out exactly once however often the sweep runs, and
 whatever it missed while the daemon was down it catches up on the next run:
-- on the last day for the acceptance notice (from ``auto_accept_hour``), a ticket L2 has not
+- on the last day for the acceptance notice (from ``auto_accept_hour``), a ticket Status.L2 has not
   decided is accepted by the system (a level-1 ticket is escalated first);
 - a prepared written reply is sent as a formal letter (e-mail + PDF) and the ticket is answered;
 - reminders to the ticket's agent and supervisors ``reminder_offsets`` working days before a
@@ -16,27 +16,28 @@ whatever it missed while the daemon was down it catches up on the next run:
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import TYPE_CHECKING
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
+from mailproc.core.context import Context
+from mailproc.core.report import StageReport
 from mailproc.store.db import transaction
-from mailproc.store.models import OUT_FAILED, OUT_QUEUED, OUT_SENDING, Alert, MailboxState, OutboxItem, Ticket
-from mailproc.workflow.states import ACCEPTED, L1, L2, Step
-from mailproc.workflow.steps import Context, Sink, notify_agents, notify_customer, queue_agents, run_step
-
-if TYPE_CHECKING:
-    from mailproc.app import App
+from mailproc.store.models import Alert, MailboxState, OutboxItem, Ticket
+from mailproc.vocabulary import Actor, OutboxStatus, Status
+from mailproc.workflow.states import Step
+from mailproc.workflow.steps import Sink, notify_agents, notify_customer, queue_agents, run_step
 
 log = logging.getLogger(__name__)
-ACTOR = "scheduler"
+ACTOR = Actor.SCHEDULER
 
 
 @dataclass
-class SweepReport:
+class SweepReport(StageReport):
+    stage = "sweep"
     auto_accepted: list[str] = field(default_factory=list)
     answered: list[str] = field(default_factory=list)
     reminders: int = 0
@@ -56,12 +57,12 @@ def _auto_accept(session: Session, ctx: Context, sink: Sink, ticket: Ticket, now
                  report: SweepReport) -> None:
     local = _local(now, ctx)
     due = ticket.accept_due
-    if ticket.decided_at is not None or ticket.status not in (L1, L2):
+    if ticket.decided_at is not None or ticket.status not in (Status.L1, Status.L2):
         return
     if local.date() < due or (local.date() == due and local.hour < ctx.config.workflow.auto_accept_hour):
         return
     late = local.date() > due
-    if ticket.status == L1:
+    if ticket.status == Status.L1:
         run_step(session, ctx, sink, ticket, Step("auto_escalate"), actor=ACTOR, now=now, tag="auto")
     decision = run_step(session, ctx, sink, ticket, Step("auto_accept"), actor=ACTOR, now=now, tag="auto",
                         body="")
@@ -74,7 +75,7 @@ def _auto_accept(session: Session, ctx: Context, sink: Sink, ticket: Ticket, now
 
 def _send_final(session: Session, ctx: Context, sink: Sink, ticket: Ticket, now: datetime,
                 report: SweepReport) -> None:
-    if ticket.status != ACCEPTED or not ticket.final_text or ticket.answered_at is not None:
+    if ticket.status != Status.ACCEPTED or not ticket.final_text or ticket.answered_at is not None:
         return
     from mailproc.notices.letters import Letter, letter_pdf, letter_text
 
@@ -95,9 +96,9 @@ def _deadline_notices(session: Session, ctx: Context, sink: Sink, ticket: Ticket
                       report: SweepReport) -> None:
     today = _local(now, ctx).date()
     pending: list[tuple[str, date]] = []
-    if ticket.decided_at is None and ticket.status in (L1, L2):
+    if ticket.decided_at is None and ticket.status in (Status.L1, Status.L2):
         pending.append(("accept", ticket.accept_due))
-    if ticket.answered_at is None and ticket.status in (L1, L2, ACCEPTED):
+    if ticket.answered_at is None and ticket.status in (Status.L1, Status.L2, Status.ACCEPTED):
         pending.append(("reply", ticket.reply_due))
     supervisors = ctx.roster.supervisors()
     for which, due in pending:
@@ -126,9 +127,9 @@ def _existing_keys(session: Session, tickets: list[Ticket]) -> set[str]:
     return set(session.scalars(select(OutboxItem.dedupe_key).where(OutboxItem.ticket_id.in_([t.id for t in tickets]))))
 
 
-def sweep_tickets(app: App, ctx: Context, now: datetime, report: SweepReport) -> None:
-    with transaction(app.sessions) as session:
-        tickets = list(session.scalars(select(Ticket).where(Ticket.status.in_((L1, L2, ACCEPTED)))
+def sweep_tickets(sessions: sessionmaker[Session], ctx: Context, now: datetime, report: SweepReport) -> None:
+    with transaction(sessions) as session:
+        tickets = list(session.scalars(select(Ticket).where(Ticket.status.in_((Status.L1, Status.L2, Status.ACCEPTED)))
                                        .order_by(Ticket.id)))
         sink = Sink(dedupe_keys=_existing_keys(session, tickets))
         for ticket in tickets:
@@ -158,9 +159,9 @@ def _set_alert(session: Session, ctx: Context, sink: Sink, key: str, active: boo
     log.warning("alert %s: %s (%s)", key, state, detail)
 
 
-def sweep_health(app: App, ctx: Context, now: datetime, report: SweepReport) -> None:
+def sweep_health(sessions: sessionmaker[Session], ctx: Context, now: datetime, report: SweepReport) -> None:
     wf = ctx.config.workflow
-    with transaction(app.sessions) as session:
+    with transaction(sessions) as session:
         sink = Sink()
         state = session.get(MailboxState, ctx.config.imap.folder)
         last_ok = state.last_ok_at if state else None
@@ -177,8 +178,8 @@ def sweep_health(app: App, ctx: Context, now: datetime, report: SweepReport) -> 
         cutoff = now - timedelta(minutes=wf.outbox_stuck_minutes)
         stuck = session.scalar(select(func.count(OutboxItem.id)).where(
             OutboxItem.kind != "alert",
-            ((OutboxItem.status.in_((OUT_QUEUED, OUT_SENDING))) & (OutboxItem.created_at < cutoff))
-            | ((OutboxItem.status == OUT_FAILED) & (OutboxItem.created_at > now - timedelta(days=1)))))
+            ((OutboxItem.status.in_((OutboxStatus.QUEUED, OutboxStatus.SENDING))) & (OutboxItem.created_at < cutoff))
+            | ((OutboxItem.status == OutboxStatus.FAILED) & (OutboxItem.created_at > now - timedelta(days=1)))))
         _set_alert(session, ctx, sink, "outbox_stuck", bool(stuck),
                    f"{stuck} outgoing e-mail(s) failed or waiting longer than {wf.outbox_stuck_minutes} minutes", now,
                    report)
@@ -186,12 +187,11 @@ def sweep_health(app: App, ctx: Context, now: datetime, report: SweepReport) -> 
         sink.write(session)
 
 
-def sweep_once(app: App, now: datetime | None = None) -> SweepReport:
-    """Everything due as of ``now`` (default: the app's clock); safe to run any number of times."""
-    when = now or app.now()
-    ctx = app.context()
+def sweep_once(sessions: sessionmaker[Session], ctx: Context, *, now: Callable[[], datetime]) -> SweepReport:
+    """Everything due as of ``now()``; safe to run any number of times."""
+    when = now()
     report = SweepReport()
-    sweep_tickets(app, ctx, when, report)
-    sweep_health(app, ctx, when, report)
+    sweep_tickets(sessions, ctx, when, report)
+    sweep_health(sessions, ctx, when, report)
     log.info("%s", report)
     return report

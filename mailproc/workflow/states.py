@@ -15,19 +15,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-ASSESSING, L1, L2, ACCEPTED, REJECTED, ANSWERED, CLOSED = (
-    "assessing", "l1", "l2", "accepted", "rejected", "answered", "closed")
-OPEN_STATES = frozenset({ASSESSING, L1, L2, ACCEPTED})
-DONE_STATES = frozenset({REJECTED, ANSWERED, CLOSED})
-QUEUE_OF = {ASSESSING: None, L1: "L1", L2: "L2", ACCEPTED: "L2", REJECTED: None, ANSWERED: None, CLOSED: None}
+from mailproc.vocabulary import DONE_STATUSES, OPEN_STATUSES, QUEUE_OF, Actor, Queue, Role, Status
 
-AGENT_ROLES = ("l1", "l2", "supervisor")  # roles that may act on tickets
-SYSTEM = "system"
+AGENT_ROLES = (Role.L1, Role.L2, Role.SUPERVISOR)  # roles that may act on tickets
+SYSTEM = Actor.SYSTEM  # the role of the scheduler's and the pipeline's own steps
 
 
 @dataclass(frozen=True)
 class TicketState:
-    status: str
+    status: Status
     time_limit: str            # "in_time" | "late" | "unknown"
     final_ready: bool          # the written answer is prepared (waiting to be sent)
     closed_at: datetime | None
@@ -51,11 +47,11 @@ class Step:
 class Decision:
     ok: bool
     reason: str                # why refused, or a short description of what happens
-    status: str                # the new status (the old one when refused)
+    status: Status             # the new status (the old one when refused)
     notices: tuple[str, ...] = ()   # notice kinds to send because of this step
 
     @property
-    def queue(self) -> str | None:
+    def queue(self) -> Queue | None:
         return QUEUE_OF.get(self.status)
 
 
@@ -63,8 +59,8 @@ class Decision:
 class Rule:
     """One step: from which states, by which roles, to which state, with which notices."""
 
-    sources: frozenset[str]
-    target: str | None         # None: the status does not change
+    sources: frozenset[Status]
+    target: Status | None         # None: the status does not change
     roles: frozenset[str]
     notices: tuple[str, ...] = ()
     needs_arg: str = ""        # non-empty: what the argument must be (for the error message)
@@ -72,34 +68,35 @@ class Rule:
 
 
 _ANY_AGENT = frozenset(AGENT_ROLES)
-_L2 = frozenset({"l2", "supervisor"})
-_WORKING = frozenset({L1, L2, ACCEPTED})
+_L2 = frozenset({Role.L2, Role.SUPERVISOR})
+_WORKING = frozenset({Status.L1, Status.L2, Status.ACCEPTED})
 RULES: dict[str, Rule] = {
     # Agents' commands.
-    "resolve": Rule(frozenset({L1}), CLOSED, frozenset({"l1", "supervisor"}), ("resolution",),
+    "resolve": Rule(frozenset({Status.L1}), Status.CLOSED, frozenset({Role.L1, Role.SUPERVISOR}), ("resolution",),
                     help="resolved at level 1: the text of the reply goes to the customer"),
-    "escalate": Rule(frozenset({ASSESSING, L1}), L2, frozenset({"l1", "supervisor"}), (),
+    "escalate": Rule(frozenset({Status.ASSESSING, Status.L1}), Status.L2, frozenset({Role.L1, Role.SUPERVISOR}), (),
                      help="to level 2 (Customer Care Department)"),
-    "accept": Rule(frozenset({L2}), ACCEPTED, _L2, ("acceptance",), help="send the acceptance notice"),
-    "reject": Rule(frozenset({L2}), REJECTED, _L2, ("rejection",), needs_arg="a reason",
+    "accept": Rule(frozenset({Status.L2}), Status.ACCEPTED, _L2, ("acceptance",), help="send the acceptance notice"),
+    "reject": Rule(frozenset({Status.L2}), Status.REJECTED, _L2, ("rejection",), needs_arg="a reason",
                    help="send the rejection notice (only for a complaint sent after the time limit)"),
-    "final": Rule(frozenset({ACCEPTED}), None, _L2, (), help="the written reply (step 5): sent as a formal letter"),
-    "meeting": Rule(frozenset({ACCEPTED}), None, _L2, ("meeting",), needs_arg="a date/time and a place",
+    "final": Rule(frozenset({Status.ACCEPTED}), None, _L2, (),
+                  help="the written reply (step 5): sent as a formal letter"),
+    "meeting": Rule(frozenset({Status.ACCEPTED}), None, _L2, ("meeting",), needs_arg="a date/time and a place",
                     help="invite the customer to a meeting"),
-    "minutes": Rule(frozenset({ACCEPTED}), None, _L2, (), help="file the attached signed minutes (biên bản)"),
-    "consult": Rule(frozenset({L2, ACCEPTED}), None, _L2, ("consult",), needs_arg="a department",
+    "minutes": Rule(frozenset({Status.ACCEPTED}), None, _L2, (), help="file the attached signed minutes (biên bản)"),
+    "consult": Rule(frozenset({Status.L2, Status.ACCEPTED}), None, _L2, ("consult",), needs_arg="a department",
                     help="ask another department; its answer comes back on the ticket"),
-    "assign": Rule(OPEN_STATES, None, _ANY_AGENT, (), needs_arg="an agent's e-mail address",
+    "assign": Rule(OPEN_STATUSES, None, _ANY_AGENT, (), needs_arg="an agent's e-mail address",
                    help="give the ticket to an agent"),
-    "note": Rule(OPEN_STATES | DONE_STATES, None, frozenset({*AGENT_ROLES, "department"}), (),
+    "note": Rule(OPEN_STATUSES | DONE_STATUSES, None, frozenset({*AGENT_ROLES, Role.DEPARTMENT}), (),
                  help="an internal note, never shown to the customer"),
     "relay": Rule(_WORKING, None, _ANY_AGENT, ("relay",), help="the text goes to the customer"),
     # System steps.
-    "info_complete": Rule(frozenset({ASSESSING}), L1, frozenset({SYSTEM}), ("receipt",)),
-    "auto_escalate": Rule(frozenset({L1}), L2, frozenset({SYSTEM})),
-    "auto_accept": Rule(frozenset({L2}), ACCEPTED, frozenset({SYSTEM}), ("acceptance",)),
-    "answered": Rule(frozenset({ACCEPTED}), ANSWERED, frozenset({SYSTEM})),
-    "reopen": Rule(DONE_STATES - {REJECTED}, L2, frozenset({SYSTEM})),
+    "info_complete": Rule(frozenset({Status.ASSESSING}), Status.L1, frozenset({SYSTEM}), ("receipt",)),
+    "auto_escalate": Rule(frozenset({Status.L1}), Status.L2, frozenset({SYSTEM})),
+    "auto_accept": Rule(frozenset({Status.L2}), Status.ACCEPTED, frozenset({SYSTEM}), ("acceptance",)),
+    "answered": Rule(frozenset({Status.ACCEPTED}), Status.ANSWERED, frozenset({SYSTEM})),
+    "reopen": Rule(DONE_STATUSES - {Status.REJECTED}, Status.L2, frozenset({SYSTEM})),
 }
 COMMANDS = ("resolve", "escalate", "accept", "reject", "note", "assign", "meeting", "minutes", "consult", "final")
 

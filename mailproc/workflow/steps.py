@@ -13,27 +13,21 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol, cast
-from zoneinfo import ZoneInfo
 
-from jinja2 import Environment
 from sqlalchemy import Table, insert, select
 from sqlalchemy.orm import Session
 
 from mailproc.analysis.parsing import ParsedMail
-from mailproc.config import Config
-from mailproc.core.roster import Agent, Roster
-from mailproc.core.workdays import WorkCalendar
+from mailproc.core.context import Context
+from mailproc.core.roster import Agent
+from mailproc.errors import WorkflowError
 from mailproc.notices.outbox import Notice, render_row
 from mailproc.notices.render import InvalidAddress, mask, parse_address
 from mailproc.store.db import allocate_ids
 from mailproc.store.models import Attachment, Base, Event, OutboxAttachment, OutboxItem, Ticket, TicketMessage
+from mailproc.vocabulary import CUSTOMER_KINDS, QUEUE_OF, ROLE_OF_QUEUE, Actor, Queue, Role, Status
 from mailproc.workflow.assess import FIELD_LABELS_VI
 from mailproc.workflow.states import (
-    ANSWERED,
-    CLOSED,
-    L2,
-    QUEUE_OF,
-    REJECTED,
     Decision,
     Policy,
     Step,
@@ -42,7 +36,7 @@ from mailproc.workflow.states import (
 )
 
 IDENTIFIER_FIELDS = ("name", "address", "phone", "email", "smartcard", "decoder")
-SYSTEM_ACTOR = "mailproc"
+SYSTEM_ACTOR = Actor.PIPELINE
 
 
 class InboundRow(Protocol):
@@ -108,29 +102,15 @@ def insert_rows(session: Session, model: type[Base], rows: list[dict[str, Any]],
     return ids
 
 
-@dataclass(frozen=True)
-class Context:
-    """What the database half of processing needs, built once per run."""
-
-    config: Config
-    env: Environment
-    calendar: WorkCalendar
-    tz: ZoneInfo
-    roster: Roster
-    policy: Policy
-
-    @classmethod
-    def build(cls, config: Config, env: Environment, calendar: WorkCalendar) -> Context:
-        roster = Roster(Agent(email=a.email.lower(), role=a.role, name=a.name, department=a.department)
-                        for a in config.agents)
-        return cls(config=config, env=env, calendar=calendar, tz=ZoneInfo(config.calendar.timezone),
-                   roster=roster, policy=Policy(reject_late=config.workflow.reject_late,
-                                                reopen_days=config.workflow.reopen_days))
+def policy_of(ctx: Context) -> Policy:
+    """The company's choices the state machine follows."""
+    return Policy(reject_late=ctx.config.workflow.reject_late, reopen_days=ctx.config.workflow.reopen_days)
 
 
 def ticket_state(ticket: Ticket) -> TicketState:
-    return TicketState(status=ticket.status, time_limit=ticket.time_limit, final_ready=ticket.final_text is not None,
-                       closed_at=ticket.closed_at, has_assignee=ticket.assignee is not None)
+    return TicketState(status=Status(ticket.status), time_limit=ticket.time_limit,
+                       final_ready=ticket.final_text is not None, closed_at=ticket.closed_at,
+                       has_assignee=ticket.assignee is not None)
 
 
 def base_context(ctx: Context, ticket: Ticket) -> dict[str, Any]:
@@ -205,13 +185,10 @@ def queue_notice(ctx: Context, sink: Sink, ticket: Ticket | None, *, kind: str, 
     sink.outbox.append((ticket, row, files))
     sink.dedupe_keys.add(dedupe_key)
     if ticket is not None:
-        sink.event(ticket, "notice_queued", now, notice=kind, to=to if kind not in CUSTOMER_KINDS else "customer",
+        shown = to if kind not in CUSTOMER_KINDS else "customer"
+        sink.event(ticket, "notice_queued", now, notice=kind, to=shown,
                    message_id=row["message_id"])
     return "queued"
-
-
-CUSTOMER_KINDS = frozenset({"receipt", "need_info", "resolution", "acceptance", "rejection", "meeting", "relay",
-                            "final_reply"})
 
 
 def notify_customer(session: Session, ctx: Context, sink: Sink, ticket: Ticket, kind: str, key: str,
@@ -244,34 +221,44 @@ def queue_agents(ctx: Context, ticket: Ticket) -> list[Agent]:
         agent = ctx.roster.get(ticket.assignee)
         if agent is not None:
             return [agent]
-    role = {"L1": "l1", "L2": "l2"}.get(ticket.queue or "")
+    role = ROLE_OF_QUEUE.get(Queue(ticket.queue)) if ticket.queue else None
     return ctx.roster.by_role(role) if role else []
 
 
-def set_status(ticket: Ticket, status: str, now: datetime) -> None:
+def set_status(ticket: Ticket, status: Status, now: datetime) -> None:
     ticket.status, ticket.queue, ticket.updated_at = status, QUEUE_OF.get(status), now
-    if status in (CLOSED, ANSWERED, REJECTED):
+    if status in (Status.CLOSED, Status.ANSWERED, Status.REJECTED):
         ticket.closed_at = now
-    elif status == L2:
+    elif status == Status.L2:
         ticket.closed_at = None
+
+
+def transition(ctx: Context, ticket: Ticket, step_name: str, now: datetime) -> Decision:
+    """Change a ticket's status by one of the state machine's system steps, without the step's
+    effects (the caller queues what it must); refused steps raise :class:`WorkflowError`."""
+    decision = decide(ticket_state(ticket), Step(step_name), now=now, policy=policy_of(ctx))
+    if not decision.ok:
+        raise WorkflowError(f"ticket {ticket.ref}: {decision.reason}")
+    set_status(ticket, decision.status, now)
+    return decision
 
 
 def run_step(session: Session, ctx: Context, sink: Sink, ticket: Ticket, step: Step, *, actor: str, now: datetime,
              body: str = "", tag: str = "") -> Decision:
     """Apply one workflow step if the process allows it; the Decision says what happened."""
-    decision = decide(ticket_state(ticket), step, now=now, policy=ctx.policy)
+    decision = decide(ticket_state(ticket), step, now=now, policy=policy_of(ctx))
     if not decision.ok:
         return decision
     if step.name == "assign":
         agent = ctx.roster.get(step.arg.strip().lower())
-        if agent is None or agent.role not in ("l1", "l2", "supervisor"):
+        if agent is None or agent.role not in (Role.L1, Role.L2, Role.SUPERVISOR):
             return Decision(False, f"#assign needs the address of an agent (l1, l2 or supervisor), not {step.arg!r}",
-                            ticket.status)
+                            Status(ticket.status))
         ticket.assignee = agent.email
     if step.name == "consult" and not ctx.roster.department(step.arg):
-        known = sorted({a.department for a in ctx.roster.by_role("department")})
+        known = sorted({a.department for a in ctx.roster.by_role(Role.DEPARTMENT)})
         return Decision(False, f"no department {step.arg!r} (known: {', '.join(known) or 'none configured'})",
-                        ticket.status)
+                        Status(ticket.status))
     old = ticket.status
     set_status(ticket, decision.status, now)
     key = f"{step.name}:{ticket.ref}:{tag or now.isoformat()}"
@@ -295,7 +282,7 @@ def run_step(session: Session, ctx: Context, sink: Sink, ticket: Ticket, step: S
             notify_customer(session, ctx, sink, ticket, kind, f"{kind}:{ticket.ref}:{tag or now.isoformat()}",
                             now, message=body, reason=step.arg,
                             when_where=step.arg if step.name == "meeting" else "")
-    if ticket.status == L2 and old != L2 and step.name in ("escalate", "auto_escalate", "reopen"):
+    if ticket.status == Status.L2 and old != Status.L2 and step.name in ("escalate", "auto_escalate", "reopen"):
         notify_agents(session, ctx, sink, ticket, queue_agents(ctx, ticket), "agent_notice",
                       f"agent_notice:{ticket.ref}:l2:{ticket.reopened}", now, event="escalated" if step.name != "reopen"
                       else "reopened")

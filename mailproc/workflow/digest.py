@@ -7,32 +7,35 @@ once, however often the job or its catch-up runs).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
+from mailproc.core.context import Context
+from mailproc.core.report import StageReport
 from mailproc.notices.digest import Digest, DigestTicket, build_digest, csv_filename, digest_context, digest_csv
 from mailproc.notices.render import render
 from mailproc.store.db import transaction
 from mailproc.store.models import OutboxItem, Ticket
 from mailproc.workflow.steps import Sink, queue_notice
 
-if TYPE_CHECKING:
-    from mailproc.app import App
 
-
-@dataclass(frozen=True)
-class DigestRun:
+@dataclass
+class DigestRun(StageReport):
+    stage = "digest"
     digest: Digest
     text: str
     queued: int
 
+    def __str__(self) -> str:
+        return f"digest {self.digest.day.isoformat()}: queued={self.queued}"
 
-def digest_tickets(app: App) -> list[DigestTicket]:
-    with app.sessions() as session:
+
+def digest_tickets(sessions: sessionmaker[Session]) -> list[DigestTicket]:
+    with sessions() as session:
         return [DigestTicket(ref=t.ref, status=t.status, queue=t.queue, assignee=t.assignee, name=t.name,
                              received_at=t.received_at, closed_at=t.closed_at, accept_due=t.accept_due,
                              reply_due=t.reply_due, accepted=t.decided_at is not None,
@@ -40,18 +43,19 @@ def digest_tickets(app: App) -> list[DigestTicket]:
                 for t in session.scalars(select(Ticket).order_by(Ticket.id))]
 
 
-def digest_once(app: App, now: datetime | None = None, *, send: bool = False) -> DigestRun:
-    when = now or app.now()
-    ctx = app.context()
-    digest = build_digest(digest_tickets(app), now=when, tz=ctx.tz,
+def digest_once(sessions: sessionmaker[Session], ctx: Context, *, now: Callable[[], datetime],
+                send: bool = False) -> DigestRun:
+    """The digest as of ``now()``; with ``send``, queued once per day to each supervisor."""
+    when = now()
+    digest = build_digest(digest_tickets(sessions), now=when, tz=ctx.tz,
                           working_days_after=ctx.calendar.add_working_days)
     context = {**digest_context(digest), "company": ctx.config.notices.company_name,
                "department": ctx.config.notices.department}
-    rendered = render(app.env, "digest", context)
+    rendered = render(ctx.env, "digest", context)
     queued = 0
     if send:
         attachment = (csv_filename(digest), "text/csv", digest_csv(digest))
-        with transaction(app.sessions) as session:
+        with transaction(sessions) as session:
             sink = Sink()
             for agent in ctx.roster.supervisors():
                 queued += queue_notice(ctx, sink, None, kind="digest", to=agent.email, context=context, now=when,

@@ -1,0 +1,39 @@
+"""What every stage is given besides its sessions: the config and what is built from it once.
+
+``X_once(sessions, ctx, *, now)`` is the one shape of every stage; ``ctx`` is a
+:class:`Context`, built once per process by :class:`mailproc.app.App` (or a test).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo
+
+from imap_tools import BaseMailBox
+from jinja2 import Environment
+
+from mailproc.config import Config
+from mailproc.core.roster import Agent, Roster
+from mailproc.core.workdays import WorkCalendar
+
+MailboxFactory = Callable[[], AbstractContextManager[BaseMailBox]]
+
+
+@dataclass(frozen=True)
+class Context:
+    config: Config
+    env: Environment          # the notice templates
+    calendar: WorkCalendar    # working days for the deadlines
+    tz: ZoneInfo              # the company's time zone (Asia/Ho_Chi_Minh)
+    roster: Roster            # the agents
+    mailbox: MailboxFactory | None = None  # opens the complaints mailbox (intake only)
+
+    @classmethod
+    def build(cls, config: Config, env: Environment, calendar: WorkCalendar, *,
+              mailbox: MailboxFactory | None = None) -> Context:
+        roster = Roster(Agent(email=a.email.lower(), role=a.role, name=a.name, department=a.department)
+                        for a in config.agents)
+        return cls(config=config, env=env, calendar=calendar, tz=ZoneInfo(config.calendar.timezone),
+                   roster=roster, mailbox=mailbox)

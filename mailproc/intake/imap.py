@@ -1,0 +1,150 @@
+"""The IMAP side of intake: connect and log in, learn what the server offers after login, and
+move our stored messages out of the shared folder without touching anyone else's mail.
+
+Every failure is an :class:`~mailproc.errors.ImapError` naming the operation.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import enum
+import imaplib
+import socket
+import ssl
+from collections.abc import Iterator, Sequence
+from typing import Any, TypeVar
+
+from imap_tools import BaseMailBox, MailBox, MailBoxStartTls, MailBoxUnencrypted, MailMessage
+from imap_tools.errors import MailboxLoginError, UnexpectedCommandStatusError
+from imap_tools.utils import encode_folder
+
+from mailproc.config import ImapConfig
+from mailproc.errors import ImapError
+
+# Set on stored messages copied to the processed folder by a server that can neither MOVE nor
+# expunge single UIDs (no UIDPLUS): they stay in the folder and polls pass over them.
+MOVED_KEYWORD = "$MailprocMoved"
+# Network-level failures that mean "try again later", never "stop the daemon".
+TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
+    ImapError, imaplib.IMAP4.error, OSError, socket.timeout, ssl.SSLError, UnexpectedCommandStatusError, EOFError,
+)
+
+
+class RawMessage(MailMessage):
+    """An imap-tools message that keeps the raw bytes and skips imap-tools' own parsing.
+
+    Parsing happens later, in the pipeline, from the stored bytes.
+    """
+
+    def __init__(self, fetch_data: list) -> None:
+        raw, uid_data, flag_data = self._get_message_data_parts(fetch_data)
+        self.raw: bytes = raw
+        self._raw_uid_data = uid_data
+        self._raw_flag_data = flag_data
+
+
+def _mailbox_class(cfg: ImapConfig) -> Any:
+    base: Any = MailBox if cfg.ssl else MailBoxStartTls if cfg.starttls else MailBoxUnencrypted
+
+    class RawMailBox(base):
+        email_message_class = RawMessage
+
+    return RawMailBox
+
+
+def open_mailbox(cfg: ImapConfig) -> BaseMailBox:
+    """Connect and log in; every failure becomes ImapError (with the operation named).
+
+    The box's ``client.capabilities`` is the list the server sends *after* login: imaplib
+    keeps the one from before it, where Dovecot and most servers leave out MOVE, UIDPLUS and
+    the other extensions (acting on that list, the move fell back to a COPY whose clean-up
+    could remove colleagues' deleted mail)."""
+    cls = _mailbox_class(cfg)
+    try:
+        box = cls(cfg.host, cfg.port, timeout=cfg.timeout)
+    except (OSError, imaplib.IMAP4.error) as exc:
+        raise ImapError("connect", f"{cfg.host}:{cfg.port}: {exc}") from exc
+    try:
+        box.login(cfg.username, cfg.password, initial_folder=None)
+        refresh_capabilities(box)
+        return box
+    except (MailboxLoginError, OSError, imaplib.IMAP4.error) as exc:
+        with contextlib.suppress(Exception):
+            box.client.shutdown()  # a failed login must not leak the socket
+        detail = f"user {cfg.username!r} rejected: {exc}" if isinstance(exc, MailboxLoginError) else str(exc)
+        raise ImapError("login", detail) from exc
+
+
+def refresh_capabilities(box: BaseMailBox) -> tuple[str, ...]:
+    """Ask the server for its capabilities now (after login or STARTTLS) and keep them on the
+    client, where imap-tools and :func:`move_uids` look."""
+    typ, data = box.client.capability()
+    if typ != "OK" or not data or not isinstance(data[-1], bytes):
+        raise ImapError("capability", f"unexpected answer {typ} {data!r}"[:300])
+    caps = tuple(data[-1].decode("ascii", "replace").upper().split())
+    box.client.capabilities = caps
+    return caps
+
+
+class MoveMethod(enum.StrEnum):
+    """How stored messages leave the complaints folder, by what the server offers."""
+
+    MOVE = "UID MOVE"
+    COPY_EXPUNGE = "UID COPY + UID EXPUNGE of our UIDs"
+    COPY_KEYWORD = f"UID COPY, then keyword {MOVED_KEYWORD} (left in place, never fetched again)"
+
+
+def move_method(caps: Sequence[str]) -> MoveMethod:
+    if "MOVE" in caps:
+        return MoveMethod.MOVE
+    if "UIDPLUS" in caps:
+        return MoveMethod.COPY_EXPUNGE
+    return MoveMethod.COPY_KEYWORD
+
+
+T = TypeVar("T")
+
+
+def chunks(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
+
+
+def _uid_command(box: BaseMailBox, command: str, *args: str | bytes) -> None:
+    typ, data = box.client.uid(command, *args)  # type: ignore[arg-type]  # imaplib sends bytes as they are
+    if typ != "OK":
+        raise ImapError(f"UID {command}", f"{typ} {data!r}"[:300])
+
+
+def move_uids(box: BaseMailBox, uids: Sequence[int], dest: str, chunk: int) -> int:
+    """Move our stored UIDs to ``dest`` without touching any other message in the folder.
+
+    ``UID MOVE`` where the server offers it; else ``UID COPY`` and, with UIDPLUS, ``\\Deleted``
+    plus ``UID EXPUNGE`` of exactly these UIDs. A plain ``EXPUNGE`` (or CLOSE) would also
+    remove every message a colleague has marked ``\\Deleted`` in the shared folder, so without
+    UIDPLUS the copies are made and the originals only get the keyword :data:`MOVED_KEYWORD`,
+    which makes later polls pass over them. (imap-tools' ``flag()``, ``delete()`` and its own
+    ``move()`` fallback all end with a plain ``EXPUNGE``: none of them is used here.)"""
+    if not uids:
+        return 0
+    method = move_method(box.client.capabilities)
+    folder = encode_folder(dest)  # quoted modified UTF-7, as imap-tools sends it
+    for part in chunks([str(u) for u in uids], chunk):
+        uid_set = ",".join(part)
+        if method is MoveMethod.MOVE:
+            _uid_command(box, "MOVE", uid_set, folder)
+            continue
+        _uid_command(box, "COPY", uid_set, folder)
+        if method is MoveMethod.COPY_EXPUNGE:
+            _uid_command(box, "STORE", uid_set, "+FLAGS.SILENT", "(\\Deleted)")
+            _uid_command(box, "EXPUNGE", uid_set)
+        else:
+            _uid_command(box, "STORE", uid_set, "+FLAGS.SILENT", f"({MOVED_KEYWORD})")
+    return len(uids)
+
+
+def already_moved(box: BaseMailBox) -> set[int]:
+    """UIDs left in the folder with our keyword (servers with neither MOVE nor UIDPLUS)."""
+    if move_method(box.client.capabilities) is not MoveMethod.COPY_KEYWORD:
+        return set()
+    return {int(u) for u in box.uids(f"KEYWORD {MOVED_KEYWORD}")}

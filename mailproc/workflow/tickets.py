@@ -1,0 +1,102 @@
+"""What processing does to a ticket from a customer's mail: its identifiers, its route, and
+the automatic notice to the customer (capped per sender).
+
+Every status change goes through the state machine (:func:`mailproc.workflow.steps.transition`).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from mailproc.analysis.extract.fields import Extracted
+from mailproc.analysis.parsing import ParsedMail
+from mailproc.analysis.routing import route
+from mailproc.core.context import Context
+from mailproc.store.models import Ticket
+from mailproc.vocabulary import Flag, Queue, Status
+from mailproc.workflow.batch import BatchState
+from mailproc.workflow.steps import (
+    IDENTIFIER_FIELDS,
+    base_context,
+    notify_agents,
+    queue_agents,
+    queue_notice,
+    transition,
+)
+
+
+def ticket_identifiers(ticket: Ticket) -> Extracted:
+    return Extracted(
+        name=ticket.name, address=ticket.address, phone=ticket.phone, email=ticket.email,
+        smartcard=ticket.smartcard, decoder=ticket.decoder, incident_date=ticket.incident_date,
+        category=ticket.category,
+    )
+
+
+def apply_identifiers(ticket: Ticket, found: Extracted) -> list[str]:
+    """Copy identifiers onto the ticket; return the names of the fields that changed."""
+    changed = []
+    for name in (*IDENTIFIER_FIELDS, "incident_date", "category"):
+        value = getattr(found, name)
+        if value is not None and getattr(ticket, name) != value:
+            setattr(ticket, name, value)
+            changed.append(name)
+    return changed
+
+
+def notice_context(ctx: Context, ticket: Ticket, parsed: ParsedMail | None = None) -> dict[str, Any]:
+    """What the customer-facing templates may show (card and phone masked)."""
+    return {**base_context(ctx, ticket), "excerpt": (parsed.new_text if parsed else "")[:600]}
+
+
+def over_cap(ctx: Context, state: BatchState, address: str, now: datetime) -> str | None:
+    recent = state.recent_auto.get(address, [])
+    caps = ((timedelta(hours=1), ctx.config.notices.max_per_sender_per_hour, "hour"),
+            (timedelta(days=1), ctx.config.notices.max_per_sender_per_day, "day"))
+    for window, cap, label in caps:
+        count = sum(1 for created in recent if created > now - window)
+        if count >= cap:
+            return f"{count} automatic notices to this address in the last {label} (cap {cap})"
+    return None
+
+
+def queue_customer_notice(ctx: Context, state: BatchState, ticket: Ticket,
+                           parsed: ParsedMail, kind: str, dedupe_key: str, now: datetime) -> str:
+    """Queue a receipt or a request for information to the customer; return what happened."""
+    to = parsed.from_address or ""
+    if dedupe_key in state.dedupe_keys:
+        return "duplicate"
+    limited = over_cap(ctx, state, to, now)
+    if limited:
+        state.event(ticket, "notice_suppressed", now, notice=kind, reason=limited)
+        if Flag.RATE_LIMITED not in ticket.flags:
+            ticket.flags = [*ticket.flags, Flag.RATE_LIMITED]
+        return "rate_limited"
+    outcome = queue_notice(ctx, state, ticket, kind=kind, to=to, dedupe_key=dedupe_key,
+                           context=notice_context(ctx, ticket, parsed), now=now,
+                           in_reply_to=parsed.message_id, references=parsed.references)
+    if outcome == "queued":
+        state.recent_auto.setdefault(to, []).append(now)
+    return outcome
+
+
+def route_ticket(session: Session, ctx: Context, state: BatchState, ticket: Ticket, text: str, now: datetime,
+           keyword_hits: dict[str, str] | None = None) -> None:
+    """Queue and priority from the routing rules; the queue's agents are told."""
+    history = [t for t in state.card_history.get(ticket.smartcard or "", []) if t != ticket.received_at]
+    decided = route(text, ticket.category, rules=ctx.config.routing.rules, card_history=history,
+                    received_at=ticket.received_at, keyword_hits=keyword_hits)
+    if decided.queue == Queue.L2 and ticket.status == Status.L1:
+        transition(ctx, ticket, "auto_escalate", now)
+    ticket.priority, ticket.rules = decided.priority, list(decided.fired)
+    state.event(ticket, "routed", now, queue=decided.queue, priority=decided.priority, rules=list(decided.fired),
+                reasons=list(decided.reasons))
+    notify_agents(session, ctx, state, ticket, queue_agents(ctx, ticket), "agent_notice",
+                  f"agent_notice:{ticket.ref}:new:{ticket.queue}", now, event="new")
+
+
+def is_customer(ticket: Ticket, sender: str | None) -> bool:
+    return bool(sender) and sender in {ticket.customer_address.lower(), (ticket.email or "").lower()}
