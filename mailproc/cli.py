@@ -49,12 +49,17 @@ class Obj:
         return self._app
 
 
-def _app(ctx: click.Context, *, schema: bool = True) -> App:
-    """The app; unless ``schema`` is False, refuse to go on with an out-of-date schema."""
+def _app(ctx: click.Context, *, schema: bool = True, now: datetime | None = None) -> App:
+    """Every command's one preamble: the app, built once from the config; unless ``schema`` is
+    False, refuse to go on with a missing or out-of-date schema; with ``now`` (``--now``), its
+    clock stands still at that moment (dry runs, backfills, tests)."""
     obj: Obj = ctx.obj
     app = obj.app()
     if schema:
         _require_schema(app)
+    if now is not None:
+        moment = _at(now, app)
+        app.now = lambda: moment
     return app
 
 
@@ -90,13 +95,6 @@ def _parse_now(_ctx: click.Context, _param: click.Parameter, value: str | None) 
         raise click.BadParameter(f"{value!r} is not an ISO 8601 date-time, e.g. 2026-11-25T08:30+07:00") from exc
 
 
-def _fixed_clock(app: App, now: datetime | None) -> None:
-    """With --now, the app's clock stands still at that moment (dry runs, backfills, tests)."""
-    if now is not None:
-        moment = _at(now, app)
-        app.now = lambda: moment
-
-
 NOW_OPTION = click.option("--now", "now", callback=_parse_now,
                           help="Act as of this ISO 8601 date-time (dry runs, backfills).")
 
@@ -126,8 +124,7 @@ def poll(ctx: click.Context, once: bool, now: datetime | None) -> None:
     """Fetch new mail from IMAP, store it and process it into tickets."""
     if not once:
         raise click.UsageError("use 'mailproc run' for the daemon, or 'mailproc poll --once'")
-    app = _app(ctx)
-    _fixed_clock(app, now)
+    app = _app(ctx, now=now)
     app.start_workers()
     failed = False
     while True:
@@ -149,8 +146,7 @@ def poll(ctx: click.Context, once: bool, now: datetime | None) -> None:
 @click.pass_context
 def process(ctx: click.Context, once: bool, now: datetime | None) -> None:
     """Turn stored messages into tickets (no IMAP access)."""
-    app = _app(ctx)
-    _fixed_clock(app, now)
+    app = _app(ctx, now=now)
     click.echo(str(app.process_once()), err=True)
 
 
@@ -160,8 +156,7 @@ def process(ctx: click.Context, once: bool, now: datetime | None) -> None:
 @click.pass_context
 def send(ctx: click.Context, once: bool, now: datetime | None) -> None:
     """Deliver due outbox e-mails over SMTP."""
-    app = _app(ctx)
-    _fixed_clock(app, now)
+    app = _app(ctx, now=now)
     report = app.send_once()
     click.echo(f"send: {report}", err=True)
 
@@ -411,8 +406,7 @@ def stats_cmd(ctx: click.Context, as_json: bool) -> None:
 @click.pass_context
 def sweep(ctx: click.Context, now: datetime | None) -> None:
     """Deadline notices, automatic acceptances, written replies, reminders and alerts due now."""
-    app = _app(ctx)
-    _fixed_clock(app, now)
+    app = _app(ctx, now=now)
     click.echo(str(app.sweep_once()))
 
 
@@ -422,8 +416,7 @@ def sweep(ctx: click.Context, now: datetime | None) -> None:
 @click.pass_context
 def digest(ctx: click.Context, now: datetime | None, send: bool) -> None:
     """The supervisors' digest: printed here, and with --send e-mailed."""
-    app = _app(ctx)
-    _fixed_clock(app, now)
+    app = _app(ctx, now=now)
     run = app.digest_once(send=send)
     click.echo(run.text)
     if send:

@@ -49,14 +49,6 @@ class MessageRejected(MailprocError):
     """
 
 
-class TicketNotFound(MailprocError):
-    """No ticket has the given reference."""
-
-
-class LockHeld(MailprocError):
-    """Another mailproc process holds the scheduler lock."""
-
-
 class WorkflowError(MailprocError):
     """A status change the K+ process does not allow was attempted by mailproc itself (a bug:
     agents' and customers' steps that are not allowed are refused as values, not raised)."""

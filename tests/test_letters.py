@@ -12,6 +12,7 @@ import subprocess
 import zlib
 from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fontTools.ttLib import TTFont
@@ -22,8 +23,6 @@ from mailproc.notices.letters import (
     LetterError,
     body_paragraphs,
     clean_block,
-    letter_context,
-    letter_filename,
     letter_pdf,
     letter_text,
 )
@@ -102,11 +101,6 @@ def test_paragraphs() -> None:
     assert body_paragraphs("a\nb\n\n\n\nc\n \n") == ["a\nb", "c"]
     assert body_paragraphs("  \n\n") == []
     assert clean_block("x\u2028y\u2029z") == "x\ny\n\nz"
-
-
-def test_filename_is_ascii() -> None:
-    assert letter_filename(LETTER) == "Tra-loi-khieu-nai-KP-2026-000123.pdf"
-    assert letter_filename(dataclasses.replace(LETTER, ref="../Mã\r\n")) == "Tra-loi-khieu-nai-M.pdf"
 
 
 # -- PDF -------------------------------------------------------------------------------------------
@@ -222,8 +216,15 @@ def test_missing_font_is_a_clear_error(tmp_path: Path) -> None:
 ENV = make_environment()
 
 
+def _context(letter: Letter) -> dict[str, Any]:
+    """What the deadline sweep gives templates/final_reply/* (the ticket's facts and the letter)."""
+    return {"ref": letter.ref, "name": letter.customer_name, "subject": letter.subject,
+            "letter_text": letter_text(letter), "received_date": letter.received, "company": letter.company,
+            "department": letter.department, "hotline": letter.hotline}
+
+
 def test_final_reply_templates() -> None:
-    out = render(ENV, "final_reply", letter_context(LETTER))
+    out = render(ENV, "final_reply", _context(LETTER))
     assert out.subject == "[KP-2026-000123] V/v Trả lời khiếu nại: Mất sóng K+ từ 3 ngày nay"
     assert out.text.startswith(EXPECTED_TEXT)
     assert "[KP-2026-000123]" in out.text.removeprefix(EXPECTED_TEXT)
@@ -237,7 +238,7 @@ def test_final_reply_templates() -> None:
 def test_final_reply_html_is_escaped() -> None:
     hostile = dataclasses.replace(LETTER, customer_name="<b>An</b>", body="<script>alert(1)</script> & <img src=x>",
                                   subject="<i>gấp</i>")
-    out = render(ENV, "final_reply", letter_context(hostile))
+    out = render(ENV, "final_reply", _context(hostile))
     assert "<script>" not in out.html and "<img" not in out.html and "<b>An</b>" not in out.html
     assert "&lt;b&gt;An&lt;/b&gt;" in out.html
     assert "&lt;script&gt;alert(1)&lt;/script&gt; &amp; &lt;img src=x&gt;" in out.html
@@ -248,15 +249,15 @@ def test_final_reply_html_is_escaped() -> None:
 def test_final_reply_message_carries_the_pdf() -> None:
     pdf = letter_pdf(LETTER)
     msg = build_message(
-        Config(), render(ENV, "final_reply", letter_context(LETTER)),
+        Config(), render(ENV, "final_reply", _context(LETTER)),
         to="tuyet.nguyen@gmail.com", message_id=f"<final_reply.{REF}.0123456789abcdef@kplus.example>",
         now=datetime(2026, 1, 5, 2, 0, tzinfo=UTC), ref=REF,
-        attachments=((letter_filename(LETTER), "application/pdf", pdf),),
+        attachments=((f"{REF}-tra-loi.pdf", "application/pdf", pdf),),
     )
     parsed = email.message_from_bytes(msg.as_bytes(), policy=email.policy.default)
     assert isinstance(parsed, email.message.EmailMessage)
     attachments = list(parsed.iter_attachments())
-    assert [a.get_filename() for a in attachments] == ["Tra-loi-khieu-nai-KP-2026-000123.pdf"]
+    assert [a.get_filename() for a in attachments] == [f"{REF}-tra-loi.pdf"]
     assert attachments[0].get_content_type() == "application/pdf"
     assert attachments[0].get_content() == pdf
     plain = parsed.get_body(("plain",))

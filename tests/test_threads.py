@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from mailproc.analysis.threads import clean_subject, find_ref, format_ref, strip_prefixes, tagged_subject
+from mailproc.analysis.threads import clean_subject, find_ref, format_ref, strip_prefixes
 
 REF = "KP-2026-000123"
 
@@ -105,29 +105,6 @@ def test_find_ref_uses_the_configured_prefix() -> None:
 )
 def test_clean_subject(subject: str, expected: str) -> None:
     assert clean_subject("KP", subject) == expected
-
-
-@pytest.mark.parametrize(
-    ("ref", "subject", "expected"),
-    [
-        (REF, "Mất sóng", "[KP-2026-000123] Mất sóng"),
-        (REF, "", "[KP-2026-000123]"),
-        (REF, "V/v Tiếp nhận khiếu nại", "[KP-2026-000123] V/v Tiếp nhận khiếu nại"),
-    ],
-)
-def test_tagged_subject(ref: str, subject: str, expected: str) -> None:
-    assert tagged_subject(ref, subject) == expected
-
-
-def test_tagged_subject_is_capped_and_keeps_the_tag() -> None:
-    result = tagged_subject(REF, "Mất sóng " * 50, limit=200)
-    assert len(result) == 200
-    assert result.startswith("[KP-2026-000123] Mất sóng")
-    assert find_ref("KP", result) == REF
-
-
-def test_tagged_subject_round_trips_through_clean_subject() -> None:
-    assert clean_subject("KP", "Re: " + tagged_subject(REF, "Mất sóng")) == "Mất sóng"
 
 
 @pytest.mark.parametrize(

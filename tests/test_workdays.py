@@ -139,22 +139,6 @@ def test_add_working_days_rejects_negative() -> None:
         PLAIN.add_working_days(D(2026, 10, 9), -1)
 
 
-@pytest.mark.parametrize(
-    ("cal", "start", "end", "expected"),
-    [
-        (PLAIN, D(2026, 10, 9), D(2026, 10, 16), 5),  # Fri -> next Fri
-        (PLAIN, D(2026, 2, 13), D(2026, 2, 27), 5),  # across Tết
-        (PLAIN, D(2026, 2, 13), D(2026, 2, 22), 0),  # nothing but weekend and Tết
-        (PLAIN, D(2026, 8, 28), D(2026, 9, 9), 5),  # across 2/9
-        (PLAIN, D(2026, 10, 9), D(2026, 10, 9), 0),  # same day
-        (PLAIN, D(2026, 10, 16), D(2026, 10, 9), 0),  # end before start
-        (SATURDAYS, D(2026, 10, 9), D(2026, 10, 16), 6),  # Sat 10 + Mon 12 .. Fri 16
-    ],
-)
-def test_working_days_between(cal: WorkCalendar, start: date, end: date, expected: int) -> None:
-    assert cal.working_days_between(start, end) == expected
-
-
 def test_skipped_days_across_tet() -> None:
     # Fri 13/02 (not counted) to Mon 23/02/2026: weekend, the 5 Tết days, weekend.
     assert PLAIN.skipped_days(D(2026, 2, 13), D(2026, 2, 23)) == [

@@ -9,8 +9,6 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-from mailproc.core.textnorm import fold
-
 _PREFIX_RE = re.compile(
     r"^\s*(?:(?:re|fwd?|tl|ct|aw|sv|antw|wg|tr|rv|vs|trả lời|tra loi|chuyển tiếp|chuyen tiep|phản hồi|phan hoi)"
     r"\s*(?:\[\d+\]|\(\d+\))?\s*[:：]\s*)+",
@@ -59,10 +57,3 @@ def clean_subject(prefix: str, subject: str) -> str:
     return strip_prefixes(" ".join(text.split()))
 
 
-def tagged_subject(ref: str, subject: str, limit: int = 200) -> str:
-    """``[REF] subject``: the tag every message about a ticket carries."""
-    return f"[{ref}] {subject}".strip()[:limit]
-
-
-def is_reply_subject(subject: str) -> bool:
-    return bool(_PREFIX_RE.match(subject)) or fold(subject).startswith(("re:", "tl:"))

@@ -76,11 +76,6 @@ class WorkCalendar:
             self._by_year[year] = found
         return found
 
-    def preload(self, year: int) -> None:
-        """Build the holiday table of ``year`` now rather than on first use (other years are
-        built when a date in them is asked about)."""
-        self._holidays(year)
-
     def is_working_day(self, d: date) -> bool:
         """True if ``d`` is worked: company lists first, then holidays, then the weekend."""
         cached = self._cache.get(d)
@@ -164,11 +159,3 @@ class WorkCalendar:
             d += _ONE_DAY
         return skipped
 
-    def working_days_between(self, start: date, end: date) -> int:
-        """Working days after ``start`` up to and including ``end`` (0 if end <= start)."""
-        count = 0
-        d = start + _ONE_DAY
-        while d <= end:
-            count += self.is_working_day(d)
-            d += _ONE_DAY
-        return count

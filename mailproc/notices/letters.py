@@ -19,7 +19,6 @@ import unicodedata
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta, timezone
 from pathlib import Path
-from typing import Any
 
 from fpdf import FPDF
 from fpdf.enums import Align, XPos, YPos
@@ -113,26 +112,6 @@ def letter_text(letter: Letter) -> str:
         "\n".join(_closing(letter)),
     ]
     return "\n\n".join(blocks) + "\n"
-
-
-def letter_filename(letter: Letter) -> str:
-    """An ASCII file name for the PDF attachment: ``Tra-loi-khieu-nai-<ref>.pdf``."""
-    ref = re.sub(r"[^A-Za-z0-9-]+", "-", clean_line(letter.ref)).strip("-") or "thu"
-    return f"Tra-loi-khieu-nai-{ref[:60]}.pdf"
-
-
-def letter_context(letter: Letter) -> dict[str, Any]:
-    """What ``templates/final_reply/*`` need."""
-    return {
-        "ref": clean_line(letter.ref),
-        "name": clean_line(letter.customer_name) or None,
-        "subject": clean_line(letter.subject),
-        "letter_text": letter_text(letter),
-        "received_date": letter.received,
-        "company": clean_line(letter.company),
-        "department": clean_line(letter.department),
-        "hotline": clean_line(letter.hotline),
-    }
 
 
 # -- PDF ------------------------------------------------------------------------------------------

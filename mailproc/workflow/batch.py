@@ -17,6 +17,7 @@ from sqlalchemy import inspect, select
 from sqlalchemy.orm import Session
 
 from mailproc.analysis.pool import Analysis
+from mailproc.analysis.threads import format_ref
 from mailproc.core.context import Context
 from mailproc.store.db import insert_ignoring_conflicts
 from mailproc.store.models import Counter, OutboxItem, Ticket, TicketMessage
@@ -127,7 +128,7 @@ def next_ref(session: Session, state: BatchState, prefix: str, year: int) -> str
         assert counter is not None
         state.counters[name] = counter
     counter.value += 1
-    return f"{prefix}-{year:04d}-{counter.value:06d}"
+    return format_ref(prefix, year, counter.value)
 
 
 def find_ticket(state: BatchState, a: Analysis) -> Ticket | None:
