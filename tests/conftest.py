@@ -10,34 +10,20 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 import pytest
 from sqlalchemy import create_engine, text
 
 from mailproc.app import App
-from mailproc.config import Config, from_mapping
+from mailproc.config import Config
 from mailproc.store.migrate import upgrade
 from mailproc.testing.devstack import MailStack
-from tests.clihelp import Workspace
+from tests.helpers import Clock, make_config
+from tests.helpers.cli import Workspace
 
 PG_URL = os.environ.get("MAILPROC_TEST_DATABASE_URL", "")
 BACKENDS = ["sqlite", "postgresql"] if PG_URL else ["sqlite"]
-
-
-class Clock:
-    """An injectable 'now' that tests move by hand."""
-
-    def __init__(self, start: datetime | None = None) -> None:
-        self.value = start or datetime(2026, 11, 2, 2, 0, tzinfo=UTC)  # Mon 02/11/2026 09:00 in Hà Nội
-
-    def __call__(self) -> datetime:
-        return self.value
-
-    def advance(self, **kwargs: float) -> None:
-        self.value += timedelta(**kwargs)
 
 
 @pytest.fixture(scope="session")
@@ -67,19 +53,6 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
 @pytest.fixture
 def shared_mailbox() -> str:
     return f"cskh.{uuid.uuid4().hex[:10]}@kplus.example"
-
-
-def make_config(stack: MailStack, mailbox: str, database_url: str, tmp_path: Path, **sections: Any) -> Config:
-    data: dict[str, Any] = {
-        "imap": {"host": stack.host, "port": stack.imap_port, "username": mailbox, "password": stack.password,
-                 "timeout": 10.0},
-        "smtp": {"host": stack.host, "port": stack.smtp_port, "from_address": mailbox, "timeout": 10.0},
-        "database": {"url": database_url},
-        "scheduler": {"lock_file": str(tmp_path / "mailproc.lock")},
-    }
-    for name, values in sections.items():
-        data.setdefault(name, {}).update(values)
-    return from_mapping(data, env={}, source="<test>")
 
 
 @pytest.fixture

@@ -21,7 +21,7 @@ from mailproc.config import CalendarConfig
 from mailproc.core.workdays import WorkCalendar
 from mailproc.store.migrate import head_revision
 from mailproc.testing.devstack import MailStack
-from tests.clihelp import (
+from tests.helpers.cli import (
     EXTRACT_KEYS,
     OUTBOX_KEYS,
     REF_PATTERN,
@@ -33,7 +33,7 @@ from tests.clihelp import (
     invoke,
     toml_text,
 )
-from tests.mailfactory import complaint, message
+from tests.helpers.mail import complaint, message
 
 HANOI = ZoneInfo("Asia/Ho_Chi_Minh")
 SUBJECT = "Mất sóng K+ từ 3 ngày nay"

@@ -22,8 +22,8 @@ from mailproc.app import App
 from mailproc.config import from_mapping
 from mailproc.store.migrate import upgrade
 from mailproc.store.models import Event, InboundMessage, InboundRaw, OutboxItem, Ticket, TicketMessage
-from tests.conftest import Clock
-from tests.mailfactory import complaint, message, new_id
+from tests.helpers import Clock
+from tests.helpers.mail import complaint, message, new_id
 
 SHARED = "cskh@kplus.example"
 CUSTOMER = "an.nguyen@gmail.com"

@@ -25,8 +25,8 @@ from mailproc.config import from_mapping
 from mailproc.store.migrate import upgrade
 from mailproc.store.models import Event, InboundMessage, InboundRaw, OutboxItem, Ticket
 from mailproc.workflow.deadlines import sweep_once
-from tests.conftest import Clock
-from tests.mailfactory import complaint, message
+from tests.helpers import Clock
+from tests.helpers.mail import complaint, message
 
 SHARED = "cskh@kplus.example"
 CUSTOMER = "an.nguyen@gmail.com"

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-CORPUS = Path(__file__).parent / "corpus"
+CORPUS = Path(__file__).parent.parent / "corpus"
 EMLS = sorted(CORPUS.glob("*.eml"))
 JSONS = sorted(CORPUS.glob("*.json"))
 KEYS = {"name", "address", "phone", "email", "smartcard", "decoder", "incident_date", "category"}

@@ -18,12 +18,12 @@ from pathlib import Path
 import pytest
 
 from mailproc.testing.devstack import MailStack
-from tests.clihelp import MAILPROC_VARS, toml_text
-from tests.mailfactory import complaint
+from tests.helpers.cli import MAILPROC_VARS, toml_text
+from tests.helpers.mail import complaint
 
 pytestmark = pytest.mark.e2e
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parent.parent.parent
 INSTALL_TIMEOUT = 600
 
 

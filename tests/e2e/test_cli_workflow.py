@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.clihelp import Workspace, subprocess_env
-from tests.mailfactory import complaint
+from tests.helpers.cli import Workspace, subprocess_env
+from tests.helpers.mail import complaint
 
 
 def test_calendar_due_prints_the_day_and_what_it_skipped(tmp_path: Path) -> None:
@@ -19,7 +19,7 @@ def test_calendar_due_prints_the_day_and_what_it_skipped(tmp_path: Path) -> None
     ws.tmp_path, ws.overrides = tmp_path, {}
     path = tmp_path / "mailproc.toml"
     path.write_text('[calendar]\nextra_days_off = ["2026-01-02"]\n', encoding="utf-8")
-    from tests.clihelp import invoke
+    from tests.helpers.cli import invoke
 
     result = invoke(path, "calendar", "due", "--from", "2026-02-12", "--days", "5")
     assert result.exit_code == 0, result.output

@@ -21,7 +21,7 @@ from mailproc.store.db import RawReader, make_engine, make_sessionmaker, transac
 from mailproc.store.migrate import upgrade
 from mailproc.store.models import InboundMessage, InboundRaw
 
-CORPUS = Path(__file__).parent / "corpus"
+CORPUS = Path(__file__).parent.parent / "corpus"
 
 
 def _items() -> list[RawInbound]:
@@ -73,7 +73,7 @@ def test_workers_exit_when_their_parent_is_killed(tmp_path: Path) -> None:
         os._exit(9)  # dies without shutting the pool down, as a crash or kill -9 would
     """)
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60,
-                          cwd=tmp_path, env={**os.environ, "PYTHONPATH": str(Path(__file__).parent.parent)})
+                          cwd=tmp_path, env={**os.environ, "PYTHONPATH": str(Path(__file__).parent.parent.parent)})
     assert done.returncode == 9, done.stderr
     workers = [int(p) for p in done.stdout.split()]
     assert len(workers) == 2

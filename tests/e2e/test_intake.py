@@ -14,8 +14,8 @@ from mailproc.intake import poll as ingest
 from mailproc.store.migrate import upgrade
 from mailproc.store.models import InboundMessage, InboundRaw, MailboxState
 from mailproc.testing.devstack import MailStack
-from tests.conftest import Clock, make_config
-from tests.mailfactory import complaint
+from tests.helpers import Clock, make_config
+from tests.helpers.mail import complaint
 
 pytestmark = pytest.mark.e2e
 

@@ -15,7 +15,7 @@ from mailproc.analysis.filters import RULES, FilterContext, Rule, Verdict, first
 from mailproc.analysis.parsing import ParsedMail, parse_message
 from mailproc.config import FilterConfig, ParsingConfig
 from mailproc.vocabulary import FilterRule
-from tests.mailfactory import complaint
+from tests.helpers.mail import complaint
 
 CTX = FilterContext(
     own_addresses=frozenset({"cskh@kplus.example"}),

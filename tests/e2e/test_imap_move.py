@@ -18,8 +18,8 @@ from mailproc.intake.imap import MOVED_KEYWORD, MoveMethod, move_method, open_ma
 from mailproc.ops.checks import check_imap
 from mailproc.store.migrate import upgrade
 from mailproc.testing.devstack import MailStack
-from tests.conftest import Clock, make_config
-from tests.mailfactory import complaint
+from tests.helpers import Clock, make_config
+from tests.helpers.mail import complaint
 
 pytestmark = pytest.mark.e2e
 

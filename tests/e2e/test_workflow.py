@@ -20,8 +20,8 @@ from mailproc.store.models import Event, OutboxItem, Ticket
 from mailproc.testing.devstack import MailStack
 from mailproc.workflow.deadlines import sweep_once
 from mailproc.workflow.digest import digest_once
-from tests.conftest import Clock, make_config
-from tests.mailfactory import complaint, message
+from tests.helpers import Clock, make_config
+from tests.helpers.mail import complaint, message
 
 pytestmark = pytest.mark.e2e
 TRUSTED = "mx.kplus.example"

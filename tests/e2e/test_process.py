@@ -16,8 +16,8 @@ from mailproc.app import App
 from mailproc.store.migrate import upgrade
 from mailproc.store.models import Event, InboundMessage, InboundRaw, OutboxItem, Ticket, TicketMessage
 from mailproc.testing.devstack import MailStack
-from tests.conftest import Clock, make_config
-from tests.mailfactory import complaint, message, new_id
+from tests.helpers import Clock, make_config
+from tests.helpers.mail import complaint, message, new_id
 
 
 @pytest.fixture

@@ -16,8 +16,8 @@ from collections import Counter
 import pytest
 
 from mailproc.testing.devstack import MailStack
-from tests.clihelp import CRASH_EXIT_CODE, REF_PATTERN, Workspace, customer, message_id_of
-from tests.mailfactory import complaint
+from tests.helpers.cli import CRASH_EXIT_CODE, REF_PATTERN, Workspace, customer, message_id_of
+from tests.helpers.mail import complaint
 
 pytestmark = [pytest.mark.crash, pytest.mark.e2e]
 
