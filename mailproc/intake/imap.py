@@ -36,20 +36,27 @@ class RawMessage(MailMessage):
     Parsing happens later, in the pipeline, from the stored bytes.
     """
 
-    def __init__(self, fetch_data: list) -> None:
+    def __init__(self, fetch_data: list[Any]) -> None:
         raw, uid_data, flag_data = self._get_message_data_parts(fetch_data)
         self.raw: bytes = raw
         self._raw_uid_data = uid_data
         self._raw_flag_data = flag_data
 
 
-def _mailbox_class(cfg: ImapConfig) -> Any:
-    base: Any = MailBox if cfg.ssl else MailBoxStartTls if cfg.starttls else MailBoxUnencrypted
+class _RawMailBox(MailBox):
+    email_message_class = RawMessage
 
-    class RawMailBox(base):
-        email_message_class = RawMessage
 
-    return RawMailBox
+class _RawMailBoxStartTls(MailBoxStartTls):
+    email_message_class = RawMessage
+
+
+class _RawMailBoxUnencrypted(MailBoxUnencrypted):
+    email_message_class = RawMessage
+
+
+def _mailbox_class(cfg: ImapConfig) -> type[BaseMailBox]:
+    return _RawMailBox if cfg.ssl else _RawMailBoxStartTls if cfg.starttls else _RawMailBoxUnencrypted
 
 
 def open_mailbox(cfg: ImapConfig) -> BaseMailBox:
@@ -61,7 +68,7 @@ def open_mailbox(cfg: ImapConfig) -> BaseMailBox:
     could remove colleagues' deleted mail)."""
     cls = _mailbox_class(cfg)
     try:
-        box = cls(cfg.host, cfg.port, timeout=cfg.timeout)
+        box = cls(cfg.host, cfg.port, timeout=cfg.timeout)  # type: ignore[call-arg]
     except (OSError, imaplib.IMAP4.error) as exc:
         raise ImapError("connect", f"{cfg.host}:{cfg.port}: {exc}") from exc
     try:

@@ -333,7 +333,7 @@ class _Controller(Controller):
         # port the kernel chose. (_trigger_server is aiosmtpd's own hook for this step.)
         if self.port == 0 and isinstance(self.server, asyncio.Server):
             self.port = int(self.server.sockets[0].getsockname()[1])
-        super()._trigger_server()
+        super()._trigger_server()  # type: ignore[no-untyped-call]
 
 
 class MailStack:

@@ -30,6 +30,7 @@ from mailproc.workflow.steps import (
     notify_agents,
     policy_of,
     queue_notice,
+    roster_refusal,
     run_step,
     ticket_state,
 )
@@ -60,9 +61,11 @@ def _check_all(ticket: Ticket, commands: ParsedCommands, agent: Agent, ctx: Cont
     for command in commands.commands:
         if not command.known:
             continue
-        decision = decide(state, Step(command.name, command.arg, role=agent.role), now=now, policy=policy_of(ctx))
-        if not decision.ok:
-            reasons.append(f"{command.line.strip()}: {decision.reason}")
+        step = Step(command.name, command.arg, role=agent.role)
+        decision = decide(state, step, now=now, policy=policy_of(ctx))
+        refusal = decision.reason if not decision.ok else roster_refusal(ctx, step)
+        if refusal:
+            reasons.append(f"{command.line.strip()}: {refusal}")
             break
         state = dataclasses.replace(state, status=decision.status,
                                     final_ready=state.final_ready or command.name == "final")

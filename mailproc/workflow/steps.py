@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol, cast
 
-from sqlalchemy import Table, insert, select
+from sqlalchemy import Table, func, insert, select
 from sqlalchemy.orm import Session
 
 from mailproc.analysis.parsing import ParsedMail
@@ -159,10 +159,14 @@ def agent_context(ctx: Context, ticket: Ticket, customer_text: str) -> dict[str,
 
 
 def last_customer_message(session: Session, ticket: Ticket) -> TicketMessage | None:
+    """The customer's own latest mail on the ticket (not an agent's or anyone else's), which
+    notices to the customer are threaded under and agents are shown."""
     if ticket.id is None:
         return None
+    customer = {a.lower() for a in (ticket.customer_address, ticket.email) if a}
     return session.scalar(select(TicketMessage).where(TicketMessage.ticket_id == ticket.id,
-                                                      TicketMessage.direction == "in")
+                                                      TicketMessage.direction == "in",
+                                                      func.lower(TicketMessage.from_address).in_(customer))
                           .order_by(TicketMessage.id.desc()).limit(1))
 
 
@@ -243,22 +247,33 @@ def transition(ctx: Context, ticket: Ticket, step_name: str, now: datetime) -> D
     return decision
 
 
+def roster_refusal(ctx: Context, step: Step) -> str | None:
+    """Why a step naming a person or a department cannot be done with this roster, if it cannot
+    (the state machine checks the rest); checked with the others before any command of a mail
+    acts, so a mail's commands are all carried out or none."""
+    if step.name == "assign":
+        agent = ctx.roster.get(step.arg.strip().lower())
+        if agent is None or agent.role not in (Role.L1, Role.L2, Role.SUPERVISOR):
+            return f"#assign needs the address of an agent (l1, l2 or supervisor), not {step.arg!r}"
+    if step.name == "consult" and not ctx.roster.department(step.arg):
+        known = sorted({a.department for a in ctx.roster.by_role(Role.DEPARTMENT)})
+        return f"no department {step.arg!r} (known: {', '.join(known) or 'none configured'})"
+    return None
+
+
 def run_step(session: Session, ctx: Context, sink: Sink, ticket: Ticket, step: Step, *, actor: str, now: datetime,
              body: str = "", tag: str = "") -> Decision:
     """Apply one workflow step if the process allows it; the Decision says what happened."""
     decision = decide(ticket_state(ticket), step, now=now, policy=policy_of(ctx))
     if not decision.ok:
         return decision
+    refusal = roster_refusal(ctx, step)
+    if refusal:
+        return Decision(False, refusal, Status(ticket.status))
     if step.name == "assign":
         agent = ctx.roster.get(step.arg.strip().lower())
-        if agent is None or agent.role not in (Role.L1, Role.L2, Role.SUPERVISOR):
-            return Decision(False, f"#assign needs the address of an agent (l1, l2 or supervisor), not {step.arg!r}",
-                            Status(ticket.status))
+        assert agent is not None  # checked by roster_refusal
         ticket.assignee = agent.email
-    if step.name == "consult" and not ctx.roster.department(step.arg):
-        known = sorted({a.department for a in ctx.roster.by_role(Role.DEPARTMENT)})
-        return Decision(False, f"no department {step.arg!r} (known: {', '.join(known) or 'none configured'})",
-                        Status(ticket.status))
     old = ticket.status
     set_status(ticket, decision.status, now)
     key = f"{step.name}:{ticket.ref}:{tag or now.isoformat()}"

@@ -209,8 +209,6 @@ def test_accept_queues_the_acceptance_notice_to_the_customer(desk: Desk) -> None
     assert (accept.actor, accept.detail["old"], accept.detail["new"]) == (L2, "l2", "accepted")
 
 
-@pytest.mark.xfail(strict=True, reason="product bug: notify_customer threads a customer notice under the last "
-                                       "inbound message on the ticket, which may be an agent's internal mail")
 def test_a_customer_notice_is_threaded_under_the_customers_own_mail(desk: Desk) -> None:
     first_id = new_id()
     desk.complain(message_id=first_id)
@@ -360,8 +358,6 @@ def test_a_refusal_lists_the_commands_allowed_now(desk: Desk) -> None:
     assert "#accept" in text and "time limit" in text
 
 
-@pytest.mark.xfail(strict=True, reason="product bug: #assign to an address that is not an agent is dropped "
-                                       "silently (run_step's refusal is ignored by handle_agent_mail)")
 def test_assign_to_someone_who_is_not_an_agent_refuses_the_whole_mail(desk: Desk) -> None:
     desk.complain()
 
@@ -371,8 +367,6 @@ def test_assign_to_someone_who_is_not_an_agent_refuses_the_whole_mail(desk: Desk
     assert desk.sent_to("command_refused") == [L1]
 
 
-@pytest.mark.xfail(strict=True, reason="product bug: #consult of an unknown department is dropped silently, "
-                                       "with its text (run_step's refusal is ignored by handle_agent_mail)")
 def test_consult_of_an_unknown_department_is_refused(desk: Desk) -> None:
     desk.complain()
     desk.agent(L1, "#escalate")
