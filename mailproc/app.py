@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cached_property
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from imap_tools import BaseMailBox
@@ -26,6 +27,7 @@ from mailproc.core.workdays import WorkCalendar
 from mailproc.intake.imap import open_mailbox
 from mailproc.intake.poll import PollReport, poll_once
 from mailproc.notices.render import make_environment
+from mailproc.oauth2.tokens import Tokens
 from mailproc.store.db import make_engine, make_sessionmaker, reading
 from mailproc.store.models import InboundMessage
 from mailproc.vocabulary import InboundStatus
@@ -82,12 +84,19 @@ class App:
         self.analyzer.start()
 
     def mailbox(self) -> BaseMailBox:
-        return open_mailbox(self.config.imap)
+        return open_mailbox(self.config.imap, self.tokens)
+
+    @cached_property
+    def tokens(self) -> Tokens | None:
+        """OAuth 2.0 access tokens, when IMAP or SMTP logs in with them (cached in the state directory)."""
+        if "oauth2" not in (self.config.imap.auth, self.config.smtp.auth):
+            return None
+        return Tokens(self.config.oauth2, state_dir=Path(self.config.paths.state_dir))
 
     @cached_property
     def ctx(self) -> Context:
         """What every stage is given (built once)."""
-        return Context.build(self.config, self.env, self.calendar, mailbox=self.mailbox)
+        return Context.build(self.config, self.env, self.calendar, mailbox=self.mailbox, tokens=self.tokens)
 
     def context(self) -> Context:
         return self.ctx

@@ -238,6 +238,58 @@ def config_init(path: Path, force: bool) -> None:
     click.echo(f"wrote {path}: edit [imap], [smtp], [database], [notices], then 'mailproc check-config'")
 
 
+@main.group("oauth")
+def oauth_group() -> None:
+    """OAuth 2.0 sign-in for Microsoft 365 and Google Workspace mailboxes."""
+
+
+@oauth_group.command("login")
+@click.option("--port", default=0, show_default=True, help="google: the loopback port for the browser's redirect.")
+@click.pass_context
+def oauth_login(ctx: click.Context, port: int) -> None:
+    """Sign the mailbox's user in once (delegated access); the refresh token is kept in the
+    state directory and renewed by mailproc from then on."""
+    from mailproc.errors import OAuthError
+    from mailproc.oauth2.login import google_installed_app_login, microsoft_device_login
+    from mailproc.oauth2.tokens import Tokens
+
+    cfg = ctx.obj.config()
+    o = cfg.oauth2
+    say = click.echo
+    try:
+        if o.provider == "microsoft":
+            grant = microsoft_device_login(o, say=say)
+        elif o.provider == "google":
+            grant = google_installed_app_login(o, say=say, port=port)
+        else:
+            raise click.ClickException("oauth login is for provider = microsoft or google; the generic provider "
+                                       "takes a client secret or a refresh token in [oauth2]")
+    except OAuthError as exc:
+        raise click.ClickException(str(exc)) from exc
+    user = cfg.imap.username if cfg.imap.auth == "oauth2" else cfg.smtp.username or cfg.imap.username
+    manager = Tokens(o, state_dir=Path(cfg.paths.state_dir)).manager(user)
+    state = manager.adopt(grant)
+    click.echo(f"signed in as {state.identity}; the refresh token is kept in {manager.store.path}")
+
+
+@oauth_group.command("status")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@click.pass_context
+def oauth_status(ctx: click.Context, as_json: bool) -> None:
+    """Which identity the cached token acts as, until when, and the last error (no network)."""
+    from mailproc.oauth2.tokens import Tokens
+
+    cfg = ctx.obj.config()
+    user = cfg.imap.username if cfg.imap.auth == "oauth2" else cfg.smtp.username or cfg.imap.username
+    manager = Tokens(cfg.oauth2, state_dir=Path(cfg.paths.state_dir)).manager(user)
+    info = {"provider": cfg.oauth2.provider, **manager.describe()}
+    if as_json:
+        _echo_json(info)
+        return
+    for key, value in info.items():
+        click.echo(f"{key}: {value if value is not None else '-'}")
+
+
 @main.group()
 def db() -> None:
     """Database schema commands."""

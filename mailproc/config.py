@@ -30,7 +30,11 @@ ENV_OVERRIDES: dict[str, tuple[str, str]] = {
     "MAILPROC_IMAP_PASSWORD": ("imap", "password"),
     "MAILPROC_SMTP_PASSWORD": ("smtp", "password"),
     "MAILPROC_DATABASE_URL": ("database", "url"),
+    "MAILPROC_OAUTH2_CLIENT_SECRET": ("oauth2", "client_secret"),
+    "MAILPROC_OAUTH2_REFRESH_TOKEN": ("oauth2", "refresh_token"),
 }
+AUTH_METHODS = ("password", "oauth2")
+OAUTH2_PROVIDERS = ("microsoft", "google", "generic")
 
 
 @dataclass(frozen=True)
@@ -49,6 +53,7 @@ class ImapConfig:
     max_per_poll: int = 5000
     backoff_initial: float = 30.0
     backoff_max: float = 900.0
+    auth: str = "password"  # password | oauth2
 
 
 @dataclass(frozen=True)
@@ -67,6 +72,7 @@ class SmtpConfig:
     backoff_initial: float = 60.0
     backoff_max: float = 3600.0
     lease_seconds: float = 300.0
+    auth: str = "password"  # password | oauth2
 
 
 @dataclass(frozen=True)
@@ -160,6 +166,25 @@ class PathsConfig:
 
 
 @dataclass(frozen=True)
+class OAuth2Config:
+    provider: str = "generic"      # microsoft | google | generic
+    tenant_id: str = ""            # microsoft: the directory (tenant) id or domain
+    client_id: str = ""
+    client_secret: str = field(default="", repr=False)  # or MAILPROC_OAUTH2_CLIENT_SECRET
+    certificate_file: str = ""     # microsoft app-only with a certificate: PEM with the private key
+    certificate_thumbprint: str = ""  # ... and the certificate's SHA-1 thumbprint (hex)
+    token_url: str = ""            # generic: the token endpoint
+    scope: str = ""                # "" = the provider's default for IMAP and SMTP
+    refresh_token: str = field(default="", repr=False)  # or MAILPROC_OAUTH2_REFRESH_TOKEN; kept current by mailproc
+    service_account_file: str = ""  # google: the service account's JSON key (domain-wide delegation)
+    user: str = ""                 # the mailbox to act as, when it is not the login name
+    authority: str = ""            # microsoft: "" = https://login.microsoftonline.com/TENANT
+    ca_file: str = ""              # a CA bundle for the token endpoint's TLS ("" = the system's)
+    refresh_margin: float = 300.0  # seconds before expiry a token is renewed
+    timeout: float = 30.0          # seconds per token request
+
+
+@dataclass(frozen=True)
 class LoggingConfig:
     level: str = "INFO"
 
@@ -234,6 +259,7 @@ class Config:
     routing: RoutingConfig = field(default_factory=RoutingConfig)
     digest: DigestConfig = field(default_factory=DigestConfig)
     paths: PathsConfig = field(default_factory=PathsConfig)
+    oauth2: OAuth2Config = field(default_factory=OAuth2Config)
     source: str = field(default="<defaults>", compare=False)
 
     def replace(self, section: str, **changes: Any) -> Config:
@@ -302,6 +328,7 @@ _MINIMUMS: dict[str, float] = {
     "calendar.accept_days": 1, "calendar.reply_days": 1, "notices.max_per_sender_per_hour": 0,
     "notices.max_per_sender_per_day": 0, "scheduler.poll_seconds": 1, "scheduler.process_seconds": 1,
     "scheduler.send_seconds": 1, "scheduler.process_batch": 1, "scheduler.analysis_workers": 0,
+    "oauth2.refresh_margin": 0, "oauth2.timeout": 0.1,
 }
 _LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
@@ -325,6 +352,11 @@ def validate(config: Config) -> None:
         raise ConfigError("notices.templates_dir", f"{config.notices.templates_dir!r} is not a directory")
     if config.calendar.reply_days < config.calendar.accept_days:
         raise ConfigError("calendar.reply_days", "must not be shorter than calendar.accept_days")
+    for section in ("imap", "smtp"):
+        if getattr(config, section).auth not in AUTH_METHODS:
+            raise ConfigError(f"{section}.auth", f"{getattr(config, section).auth!r} is not one of "
+                              f"{', '.join(AUTH_METHODS)}")
+    _validate_oauth2(config)
     for section in ("imap", "smtp"):
         port = getattr(config, section).port
         if not 0 < port < 65536:
@@ -370,6 +402,42 @@ def validate(config: Config) -> None:
     for rule in config.filters.rules:
         if rule not in known:
             raise ConfigError("filters.rules", f"unknown rule {rule!r} (known: {', '.join(known)})")
+
+
+def _validate_oauth2(config: Config) -> None:
+    """The OAuth 2.0 settings, checked only when IMAP or SMTP logs in with them."""
+    o = config.oauth2
+    if o.provider not in OAUTH2_PROVIDERS:
+        raise ConfigError("oauth2.provider", f"{o.provider!r} is not one of {', '.join(OAUTH2_PROVIDERS)}")
+    if "oauth2" not in (config.imap.auth, config.smtp.auth):
+        return
+    if o.provider == "google":
+        if not (o.service_account_file or o.client_id):
+            raise ConfigError("oauth2.service_account_file", "google needs a service account key file, or the "
+                              "client id of an installed app (then 'mailproc oauth login')")
+        if o.service_account_file and not Path(o.service_account_file).is_file():
+            raise ConfigError("oauth2.service_account_file", f"{o.service_account_file!r} is not a file")
+    elif not o.client_id:
+        raise ConfigError("oauth2.client_id", f"the {o.provider} provider needs the application's client id")
+    if o.provider == "microsoft":
+        if not (o.tenant_id or o.authority):
+            raise ConfigError("oauth2.tenant_id", "microsoft needs the tenant id (or oauth2.authority)")
+        if o.certificate_file and not o.certificate_thumbprint:
+            raise ConfigError("oauth2.certificate_thumbprint", "a certificate needs its thumbprint")
+    if o.provider == "generic":
+        if not o.token_url.startswith(("https://", "http://")):
+            raise ConfigError("oauth2.token_url", "the generic provider needs the token endpoint's URL")
+        if o.token_url.startswith("http://") and not _is_loopback_url(o.token_url):
+            raise ConfigError("oauth2.token_url", "must be https:// (plain http only on loopback)")
+    if o.ca_file and not Path(o.ca_file).is_file():
+        raise ConfigError("oauth2.ca_file", f"{o.ca_file!r} is not a file")
+
+
+def _is_loopback_url(url: str) -> bool:
+    from urllib.parse import urlsplit
+
+    host = urlsplit(url).hostname or ""
+    return host in ("localhost", "::1") or host.startswith("127.")
 
 
 def _validate_workflow(config: Config) -> None:

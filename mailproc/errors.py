@@ -52,3 +52,15 @@ class MessageRejected(MailprocError):
 class WorkflowError(MailprocError):
     """A status change the K+ process does not allow was attempted by mailproc itself (a bug:
     agents' and customers' steps that are not allowed are refused as values, not raised)."""
+
+
+class OAuthError(MailprocError):
+    """No access token could be had from the OAuth 2.0 provider.
+
+    ``permanent`` is true when retrying will not help until the operator acts (the client or
+    the refresh token was rejected: ``invalid_client``, ``invalid_grant``)."""
+
+    def __init__(self, detail: str, *, permanent: bool = False) -> None:
+        super().__init__(f"OAuth 2.0 token {'refused' if permanent else 'unavailable'}: {detail}")
+        self.detail = detail
+        self.permanent = permanent

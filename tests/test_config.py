@@ -174,6 +174,8 @@ def test_environment_overrides_are_exactly_these() -> None:
         "MAILPROC_IMAP_PASSWORD": ("imap", "password"),
         "MAILPROC_SMTP_PASSWORD": ("smtp", "password"),
         "MAILPROC_DATABASE_URL": ("database", "url"),
+        "MAILPROC_OAUTH2_CLIENT_SECRET": ("oauth2", "client_secret"),
+        "MAILPROC_OAUTH2_REFRESH_TOKEN": ("oauth2", "refresh_token"),
     }
 
 

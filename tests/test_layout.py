@@ -29,7 +29,9 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("mailproc", "mailproc.errors", "mailproc.vocabulary", "mailproc.shipped"),
     # 1: the configuration.
     ("mailproc.config",),
-    # 2: pure helpers: text normalisation, work days, the agents' roster, crash points.
+    # 1.5: OAuth 2.0 access tokens for IMAP and SMTP (talks to the token endpoint only).
+    ("mailproc.oauth2.*",),
+    # 2: what every stage uses: the context and report, text normalisation, work days, the agents' roster.
     ("mailproc.core.*",),
     # 3: the database: engine, ORM models, migrations.
     ("mailproc.store.*",),

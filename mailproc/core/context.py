@@ -17,6 +17,7 @@ from jinja2 import Environment
 from mailproc.config import Config
 from mailproc.core.roster import Agent, Roster
 from mailproc.core.workdays import WorkCalendar
+from mailproc.oauth2.tokens import Tokens
 
 MailboxFactory = Callable[[], AbstractContextManager[BaseMailBox]]
 
@@ -29,11 +30,12 @@ class Context:
     tz: ZoneInfo              # the company's time zone (Asia/Ho_Chi_Minh)
     roster: Roster            # the agents
     mailbox: MailboxFactory | None = None  # opens the complaints mailbox (intake only)
+    tokens: Tokens | None = None           # OAuth 2.0 access tokens, when IMAP or SMTP uses them
 
     @classmethod
     def build(cls, config: Config, env: Environment, calendar: WorkCalendar, *,
-              mailbox: MailboxFactory | None = None) -> Context:
+              mailbox: MailboxFactory | None = None, tokens: Tokens | None = None) -> Context:
         roster = Roster(Agent(email=a.email.lower(), role=a.role, name=a.name, department=a.department)
                         for a in config.agents)
         return cls(config=config, env=env, calendar=calendar, tz=ZoneInfo(config.calendar.timezone),
-                   roster=roster, mailbox=mailbox)
+                   roster=roster, mailbox=mailbox, tokens=tokens)

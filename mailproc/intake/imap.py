@@ -19,7 +19,9 @@ from imap_tools.errors import MailboxLoginError, UnexpectedCommandStatusError
 from imap_tools.utils import encode_folder
 
 from mailproc.config import ImapConfig
-from mailproc.errors import ImapError
+from mailproc.errors import ImapError, OAuthError
+from mailproc.oauth2 import sasl
+from mailproc.oauth2.tokens import Tokens
 
 # Set on stored messages copied to the processed folder by a server that can neither MOVE nor
 # expunge single UIDs (no UIDPLUS): they stay in the folder and polls pass over them.
@@ -59,7 +61,7 @@ def _mailbox_class(cfg: ImapConfig) -> type[BaseMailBox]:
     return _RawMailBox if cfg.ssl else _RawMailBoxStartTls if cfg.starttls else _RawMailBoxUnencrypted
 
 
-def open_mailbox(cfg: ImapConfig) -> BaseMailBox:
+def open_mailbox(cfg: ImapConfig, tokens: Tokens | None = None) -> BaseMailBox:
     """Connect and log in; every failure becomes ImapError (with the operation named).
 
     The box's ``client.capabilities`` is the list the server sends *after* login: imaplib
@@ -72,14 +74,42 @@ def open_mailbox(cfg: ImapConfig) -> BaseMailBox:
     except (OSError, imaplib.IMAP4.error) as exc:
         raise ImapError("connect", f"{cfg.host}:{cfg.port}: {exc}") from exc
     try:
-        box.login(cfg.username, cfg.password, initial_folder=None)
+        if cfg.auth == "oauth2":
+            _login_oauth2(box, cfg, tokens)
+        else:
+            box.login(cfg.username, cfg.password, initial_folder=None)
         refresh_capabilities(box)
         return box
+    except OAuthError as exc:
+        with contextlib.suppress(Exception):
+            box.client.shutdown()
+        raise ImapError("login", str(exc)) from exc
     except (MailboxLoginError, OSError, imaplib.IMAP4.error) as exc:
         with contextlib.suppress(Exception):
             box.client.shutdown()  # a failed login must not leak the socket
         detail = f"user {cfg.username!r} rejected: {exc}" if isinstance(exc, MailboxLoginError) else str(exc)
         raise ImapError("login", detail) from exc
+
+
+def _login_oauth2(box: BaseMailBox, cfg: ImapConfig, tokens: Tokens | None) -> None:
+    """SASL OAUTHBEARER (RFC 7628) where the server offers it, else XOAUTH2, with an access
+    token from [oauth2]. A refused token is forgotten, so the next login renews it."""
+    if tokens is None:
+        raise ImapError("login", "imap.auth = oauth2 but no [oauth2] tokens were set up")
+    manager = tokens.manager(cfg.username)
+    token = manager.access_token()
+    if "AUTH=OAUTHBEARER" in box.client.capabilities:
+        mechanism, initial = "OAUTHBEARER", sasl.oauthbearer(manager.user, token, host=cfg.host, port=cfg.port)
+    else:
+        mechanism, initial = "XOAUTH2", sasl.xoauth2(manager.user, token)
+    try:
+        typ, data = box.client.authenticate(mechanism, sasl.responder(initial))
+    except imaplib.IMAP4.error as exc:
+        manager.invalidate()
+        raise MailboxLoginError((f"{mechanism} as {manager.user}", str(exc)), "OK") from exc
+    if typ != "OK":
+        manager.invalidate()
+        raise MailboxLoginError((typ, data), "OK")
 
 
 def refresh_capabilities(box: BaseMailBox) -> tuple[str, ...]:

@@ -27,6 +27,7 @@ from mailproc.core.crashpoints import crash_point
 from mailproc.core.report import StageReport
 from mailproc.errors import SmtpError
 from mailproc.notices.outbox import materialize
+from mailproc.oauth2.tokens import TokenManager, Tokens
 from mailproc.store.db import claim_query, engine_of, transaction
 from mailproc.store.models import OutboxItem
 from mailproc.vocabulary import OutboxStatus
@@ -133,16 +134,32 @@ def _record(factory: sessionmaker[Session], item: Claimed, cfg: SmtpConfig, now:
 ResultCallback = Callable[[Claimed, SmtpError | None], None]
 
 
-async def _deliver(items: list[Claimed], cfg: SmtpConfig, on_result: ResultCallback) -> None:
-    client = aiosmtplib.SMTP(
-        hostname=cfg.host, port=cfg.port, use_tls=cfg.ssl, start_tls=cfg.starttls, timeout=cfg.timeout,
-        username=cfg.username or None, password=cfg.password or None,
-    )
+def make_client(cfg: SmtpConfig, login: SmtpLogin | None) -> aiosmtplib.SMTP:
+    """An SMTP client that logs in on connect: with the password, or with SASL XOAUTH2 and a
+    token from [oauth2] (fetched in a thread: the token endpoint is plain blocking HTTP)."""
+    if login is None:
+        return aiosmtplib.SMTP(hostname=cfg.host, port=cfg.port, use_tls=cfg.ssl, start_tls=cfg.starttls,
+                               timeout=cfg.timeout, username=cfg.username or None, password=cfg.password or None)
+    manager = login.manager
+
+    async def token() -> str:
+        return await asyncio.to_thread(manager.access_token)
+
+    return aiosmtplib.SMTP(hostname=cfg.host, port=cfg.port, use_tls=cfg.ssl, start_tls=cfg.starttls,
+                           timeout=cfg.timeout, username=login.user, oauth_token_generator=token)
+
+
+async def _deliver(items: list[Claimed], cfg: SmtpConfig, on_result: ResultCallback,
+                   login: SmtpLogin | None = None) -> None:
+    client = make_client(cfg, login)
     pending = list(items)
     try:
         await client.connect()
-    except Exception as exc:  # connection refused, TLS failure, auth failure, timeout
-        error = classify(exc)
+    except Exception as exc:  # connection refused, TLS failure, auth failure, no token, timeout
+        # Nothing was tried: whatever the server said (even a 5xx to AUTH), no notice is at fault.
+        error = SmtpError(f"not attempted: {classify(exc).detail}", permanent=False)
+        if login is not None and isinstance(exc, aiosmtplib.SMTPAuthenticationError):
+            login.manager.invalidate()  # revoked or expired early: renew before the next try
         for item in pending:
             on_result(item, error)
         return
@@ -179,6 +196,26 @@ async def _deliver(items: list[Claimed], cfg: SmtpConfig, on_result: ResultCallb
                 client.close()
 
 
+@dataclass(frozen=True)
+class SmtpLogin:
+    user: str
+    manager: TokenManager
+
+
+def smtp_login_for(cfg: Config, tokens: Tokens | None) -> SmtpLogin | None:
+    """The OAuth 2.0 login for SMTP, when ``smtp.auth = "oauth2"``."""
+    if cfg.smtp.auth != "oauth2":
+        return None
+    if tokens is None:
+        raise TypeError("smtp.auth = oauth2 needs the [oauth2] tokens")
+    manager = tokens.manager(cfg.smtp.username or cfg.imap.username)
+    return SmtpLogin(user=manager.user, manager=manager)
+
+
+def smtp_login(ctx: Context) -> SmtpLogin | None:
+    return smtp_login_for(ctx.config, ctx.tokens)
+
+
 def send_once(factory: sessionmaker[Session], ctx: Context, *, now: Callable[[], datetime],
               limit: int | None = None) -> SendReport:
     """Deliver every due outbox row (in batches), then return what happened."""
@@ -195,7 +232,7 @@ def send_once(factory: sessionmaker[Session], ctx: Context, *, now: Callable[[],
         def on_result(item: Claimed, error: SmtpError | None) -> None:
             _record(factory, item, cfg, now(), error, report)
 
-        asyncio.run(_deliver(items, cfg, on_result))
+        asyncio.run(_deliver(items, cfg, on_result, smtp_login(ctx)))
         if report.retried and report.sent == 0 and report.failed == 0:
             break  # the server is unwell: leave the rest for the next run
     return report

@@ -7,22 +7,48 @@ once, each with the config key to look at.
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime
+from pathlib import Path
 
 import aiosmtplib
 from sqlalchemy import text
 
 from mailproc.config import Config
+from mailproc.errors import OAuthError
 from mailproc.intake.imap import TRANSIENT_ERRORS, MoveMethod, move_method, open_mailbox
+from mailproc.notices.sender import make_client, smtp_login_for
+from mailproc.oauth2.tokens import Tokens
 from mailproc.store.db import make_engine
 from mailproc.store.migrate import current_revision, head_revision
 
 Check = tuple[str, bool, str]
 
 
-def check_imap(cfg: Config) -> Check:
+def _tokens(cfg: Config) -> Tokens | None:
+    if "oauth2" not in (cfg.imap.auth, cfg.smtp.auth):
+        return None
+    return Tokens(cfg.oauth2, state_dir=Path(cfg.paths.state_dir))
+
+
+def check_oauth2(cfg: Config, tokens: Tokens) -> Check:
+    """Which identity the token acts as and until when (renewing it now if needed)."""
+    manager = tokens.manager(cfg.imap.username if cfg.imap.auth == "oauth2" else cfg.smtp.username)
+    try:
+        manager.access_token()
+    except OAuthError as exc:
+        key = "oauth2.refresh_token" if exc.permanent and cfg.oauth2.refresh_token else "oauth2"
+        return "oauth2", False, f"{key}: {exc}"
+    state = manager.status()
+    until = datetime.fromtimestamp(state.expires_at, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+    renewed = datetime.fromtimestamp(state.renewed_at, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+    return "oauth2", True, (f"{cfg.oauth2.provider}: logged in as {state.identity}; token valid until {until} "
+                            f"(renewed {renewed}; {manager.store.path})")
+
+
+def check_imap(cfg: Config, tokens: Tokens | None = None) -> Check:
     imap = cfg.imap
     try:
-        with open_mailbox(imap) as box:
+        with open_mailbox(imap, tokens) as box:
             if not box.folder.exists(imap.folder):
                 return "imap", False, f"imap.folder: folder {imap.folder!r} does not exist"
             method = move_method(box.client.capabilities)  # as the server lists them after login
@@ -33,23 +59,27 @@ def check_imap(cfg: Config) -> Check:
         return "imap", False, f"{key}: {exc}"
 
 
-async def _smtp(cfg: Config) -> str:
+async def _smtp(cfg: Config, tokens: Tokens | None) -> str:
     smtp = cfg.smtp
-    client = aiosmtplib.SMTP(hostname=smtp.host, port=smtp.port, use_tls=smtp.ssl, start_tls=smtp.starttls,
-                             timeout=smtp.timeout, username=smtp.username or None, password=smtp.password or None)
+    login = smtp_login_for(cfg, tokens)
+    client = make_client(smtp, login)
     await client.connect()
     try:
         code, _ = await client.noop()
-        return f"{smtp.host}:{smtp.port} answered {code}"
+        who = f" (XOAUTH2 as {login.user})" if login else f" (as {smtp.username})" if smtp.username else ""
+        return f"{smtp.host}:{smtp.port} answered {code}{who}"
     finally:
         await client.quit()
 
 
-def check_smtp(cfg: Config) -> Check:
+def check_smtp(cfg: Config, tokens: Tokens | None = None) -> Check:
     try:
-        return "smtp", True, asyncio.run(_smtp(cfg))
+        return "smtp", True, asyncio.run(_smtp(cfg, tokens))
     except aiosmtplib.SMTPAuthenticationError as exc:
-        return "smtp", False, f"smtp.username/smtp.password: {exc}"
+        keys = "smtp.username/[oauth2]" if cfg.smtp.auth == "oauth2" else "smtp.username/smtp.password"
+        return "smtp", False, f"{keys}: {exc}"
+    except OAuthError as exc:
+        return "smtp", False, f"oauth2: {exc}"
     except (aiosmtplib.SMTPException, OSError) as exc:
         return "smtp", False, f"smtp.host/smtp.port: {exc}"
 
@@ -71,4 +101,6 @@ def check_database(cfg: Config) -> Check:
 
 
 def run_checks(cfg: Config) -> list[Check]:
-    return [check_imap(cfg), check_smtp(cfg), check_database(cfg)]
+    tokens = _tokens(cfg)
+    checks = [check_oauth2(cfg, tokens)] if tokens is not None else []
+    return [*checks, check_imap(cfg, tokens), check_smtp(cfg, tokens), check_database(cfg)]
