@@ -54,6 +54,8 @@ class ImapConfig:
     backoff_initial: float = 30.0
     backoff_max: float = 900.0
     auth: str = "password"  # password | oauth2
+    idle: bool = True
+    idle_seconds: float = 1500.0
 
 
 @dataclass(frozen=True)
@@ -328,7 +330,7 @@ _MINIMUMS: dict[str, float] = {
     "calendar.accept_days": 1, "calendar.reply_days": 1, "notices.max_per_sender_per_hour": 0,
     "notices.max_per_sender_per_day": 0, "scheduler.poll_seconds": 1, "scheduler.process_seconds": 1,
     "scheduler.send_seconds": 1, "scheduler.process_batch": 1, "scheduler.analysis_workers": 0,
-    "oauth2.refresh_margin": 0, "oauth2.timeout": 0.1,
+    "oauth2.refresh_margin": 0, "oauth2.timeout": 0.1, "imap.idle_seconds": 1,
 }
 _LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
@@ -353,6 +355,8 @@ def validate(config: Config) -> None:
     if config.calendar.reply_days < config.calendar.accept_days:
         raise ConfigError("calendar.reply_days", "must not be shorter than calendar.accept_days")
     for section in ("imap", "smtp"):
+        if section == "imap" and config.imap.idle_seconds > 29 * 60:
+            raise ConfigError("imap.idle_seconds", "RFC 2177: IDLE must be renewed within 29 minutes (1740 s)")
         if getattr(config, section).auth not in AUTH_METHODS:
             raise ConfigError(f"{section}.auth", f"{getattr(config, section).auth!r} is not one of "
                               f"{', '.join(AUTH_METHODS)}")

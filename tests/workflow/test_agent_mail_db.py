@@ -426,6 +426,24 @@ def test_a_sent_folder_copy_is_filed_on_its_ticket_and_acts_on_nothing(desk: Des
     assert (row.status, row.outcome, row.ticket_id) == ("processed", "sent_copy", desk.ticket().id)
 
 
+def test_the_platforms_copy_of_our_own_receipt_in_sent_is_not_an_agent_reply(desk: Desk) -> None:
+    """Exchange Online and Gmail keep a copy of mail submitted over SMTP in Sent: the copy of
+    a receipt must not be filed as an agent's reply."""
+    desk.complain()
+    [receipt] = desk.outbox("receipt")
+    before = desk.snapshot()
+    copy = message(sender=SHARED, to=CUSTOMER, subject=receipt.subject, body="Phiếu tiếp nhận khiếu nại",
+                   message_id=f"<{receipt.message_id}>", headers={"X-Mailproc-Ref": REF}).as_bytes()
+    desk.store(copy, folder="Sent")
+
+    report = desk.app.process_once()
+
+    assert (report.processed, report.ignored, report.replies) == (1, 1, 0)
+    assert desk.snapshot() == before
+    row = desk.last_row()
+    assert (row.status, row.outcome) == ("ignored", "own notice (the platform's copy in Sent)")
+
+
 def test_a_sent_folder_copy_about_no_ticket_is_ignored(desk: Desk) -> None:
     report = desk.agent(SHARED, "Chào anh, K+ xin gửi lịch bảo trì.", ref="", auth=None, folder="Sent")
 

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from mailproc.core.context import Context
+from mailproc.store.models import OutboxItem
 from mailproc.vocabulary import InboundStatus, Outcome
 from mailproc.workflow.agentmail import file_sent_copy
 from mailproc.workflow.batch import BatchState
@@ -18,6 +20,11 @@ def handle(session: Session, ctx: Context, state: BatchState, mail: Mail, now: d
     sent = ctx.config.imap.sent_folder
     if not sent or mail.row.folder != sent:
         return None
+    message_id = mail.parsed.message_id
+    if message_id and session.scalar(select(OutboxItem.id).where(OutboxItem.message_id == message_id).limit(1)):
+        # The platform's own copy of a notice mailproc sent (Exchange Online and Gmail save
+        # mail submitted over SMTP in Sent): not an agent's reply.
+        return Disposed(Outcome.IGNORED, InboundStatus.IGNORED, "own notice (the platform's copy in Sent)")
     ticket = mail.ticket
     note = file_sent_copy(ctx, state, ticket, mail.row, mail.parsed, now)
     if ticket is None:
