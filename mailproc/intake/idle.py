@@ -75,8 +75,11 @@ class IdleWatcher:
     def close(self) -> None:
         box, self._box = self._box, None
         if box is not None:
-            with contextlib.suppress(Exception):
+            try:
                 box.logout()
+            except Exception:  # the connection is already gone: close what is left of it
+                with contextlib.suppress(Exception):
+                    box.client.shutdown()
 
     # -- the thread ---------------------------------------------------------------------------
 

@@ -53,11 +53,23 @@ class Provider(Protocol):
         ...
 
 
+class _PinnedCaSession(requests.Session):
+    """A session that verifies TLS with ``ca_file`` on every request. (``Session.verify`` alone
+    loses to $REQUESTS_CA_BUNDLE for requests made without an explicit ``verify``, as MSAL and
+    google-auth make theirs.)"""
+
+    def __init__(self, ca_file: str) -> None:
+        super().__init__()
+        self.ca_file = ca_file
+
+    def request(self, method: str | bytes, url: str | bytes, *args: Any,
+                **kwargs: Any) -> requests.Response:
+        kwargs.setdefault("verify", self.ca_file)
+        return super().request(method, url, *args, **kwargs)  # type: ignore[arg-type]
+
+
 def http_session(cfg: OAuth2Config) -> requests.Session:
-    session = requests.Session()
-    if cfg.ca_file:
-        session.verify = cfg.ca_file
-    return session
+    return _PinnedCaSession(cfg.ca_file) if cfg.ca_file else requests.Session()
 
 
 def _expires_at(expires_in: Any, clock: Callable[[], float]) -> float:
