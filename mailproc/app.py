@@ -21,7 +21,7 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from mailproc.analysis.pool import Analyzer
-from mailproc.config import Config
+from mailproc.config import Config, MailboxConfig
 from mailproc.core.context import Context
 from mailproc.core.workdays import WorkCalendar
 from mailproc.intake.imap import open_mailbox
@@ -89,7 +89,7 @@ class App:
     @cached_property
     def tokens(self) -> Tokens | None:
         """OAuth 2.0 access tokens, when IMAP or SMTP logs in with them (cached in the state directory)."""
-        if "oauth2" not in (self.config.imap.auth, self.config.smtp.auth):
+        if not self.config.uses_oauth2():
             return None
         return Tokens(self.config.oauth2, state_dir=Path(self.config.paths.state_dir))
 
@@ -101,8 +101,20 @@ class App:
     def context(self) -> Context:
         return self.ctx
 
-    def poll_once(self, *, ignore_backoff: bool = False, on_stored: Callable[[], None] | None = None) -> PollReport:
-        return poll_once(self.sessions, self.ctx, now=self.now, ignore_backoff=ignore_backoff, on_stored=on_stored)
+    def poll_once(self, *, ignore_backoff: bool = False, on_stored: Callable[[], None] | None = None,
+                  mailbox: MailboxConfig | None = None) -> PollReport:
+        return poll_once(self.sessions, self.ctx, now=self.now, ignore_backoff=ignore_backoff, on_stored=on_stored,
+                         mailbox=mailbox)
+
+    def poll_all(self, *, ignore_backoff: bool = False, on_stored: Callable[[], None] | None = None) -> PollReport:
+        """Every complaints mailbox in turn; one report with their counts (the first error)."""
+        reports = [self.poll_once(ignore_backoff=ignore_backoff, on_stored=on_stored, mailbox=box)
+                   for box in self.config.all_mailboxes()]
+        total = reports[0]
+        for other in reports[1:]:
+            total.add(other)
+            total.error = total.error or other.error
+        return total
 
     def process_once(self, *, limit: int | None = None) -> ProcessReport:
         return process_once(self.sessions, self.ctx, now=self.now, limit=limit, analyzer=self.analyzer)
@@ -119,7 +131,7 @@ class App:
 
         def poll() -> None:
             try:
-                polled.append(self.poll_once(ignore_backoff=ignore_backoff, on_stored=stored.set))
+                polled.append(self.poll_all(ignore_backoff=ignore_backoff, on_stored=stored.set))
             finally:
                 stored.set()
 

@@ -206,7 +206,7 @@ def extract(ctx: click.Context, file: Path, as_json: bool) -> None:
 @click.pass_context
 def check_config(ctx: click.Context) -> None:
     """Validate the config file and connect to IMAP, SMTP and the database."""
-    from mailproc.ops.checks import run_checks
+    from mailproc.ops.checks import run_checks, trust_warnings
 
     cfg = ctx.obj.config()
     click.echo(f"config: {cfg.source}: OK")
@@ -214,6 +214,8 @@ def check_config(ctx: click.Context) -> None:
     for name, success, detail in run_checks(cfg):
         ok &= success
         click.echo(f"{name}: {'OK' if success else 'FAILED'}: {detail}")
+    for warning in trust_warnings(cfg):
+        click.echo(f"warning: {warning}")
     if not ok:
         sys.exit(1)
 

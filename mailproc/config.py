@@ -59,6 +59,16 @@ class ImapConfig:
 
 
 @dataclass(frozen=True)
+class MailboxConfig(ImapConfig):
+    """Another complaints mailbox ([[mailboxes]]): its IMAP settings, as [imap]'s, plus a name
+    recorded on its tickets and the address their notices come from."""
+
+    name: str = ""
+    from_address: str = ""  # "" = smtp.from_address
+    from_name: str = ""     # "" = smtp.from_name
+
+
+@dataclass(frozen=True)
 class SmtpConfig:
     host: str = "127.0.0.1"
     port: int = 25
@@ -202,6 +212,9 @@ class AgentConfig:
 @dataclass(frozen=True)
 class AuthConfig:
     trusted_authserv_ids: list[str] = field(default_factory=list)
+    exchange_online: bool = False
+    verify_dkim: bool = False
+    dkim_max_age_days: int = 7
 
 
 @dataclass(frozen=True)
@@ -262,7 +275,38 @@ class Config:
     digest: DigestConfig = field(default_factory=DigestConfig)
     paths: PathsConfig = field(default_factory=PathsConfig)
     oauth2: OAuth2Config = field(default_factory=OAuth2Config)
+    mailboxes: list[MailboxConfig] = field(default_factory=list)
     source: str = field(default="<defaults>", compare=False)
+
+    def uses_oauth2(self) -> bool:
+        return self.smtp.auth == "oauth2" or any(box.auth == "oauth2" for box in (self.imap, *self.mailboxes))
+
+    def all_mailboxes(self) -> list[MailboxConfig]:
+        """Every complaints mailbox, [imap] first (its name is "")."""
+        main = MailboxConfig(**{f.name: getattr(self.imap, f.name) for f in dataclasses.fields(ImapConfig)},
+                             name="", from_address=self.smtp.from_address, from_name=self.smtp.from_name)
+        return [main, *self.mailboxes]
+
+    def mailbox(self, name: str) -> MailboxConfig:
+        """The mailbox a ticket or inbound row names ("" or an unknown name: the first)."""
+        for box in self.mailboxes:
+            if box.name == name:
+                return box
+        return self.all_mailboxes()[0]
+
+    def sender_for(self, name: str) -> tuple[str, str]:
+        """(address, display name) notices about a ticket of mailbox ``name`` come from."""
+        box = self.mailbox(name)
+        return box.from_address or self.smtp.from_address, box.from_name or self.smtp.from_name
+
+    def sender_by_address(self, address: str | None) -> tuple[str, str]:
+        """(address, display name) for an outgoing e-mail sent from ``address`` (None: [smtp]'s)."""
+        if address:
+            for box in self.mailboxes:
+                if (box.from_address or "").lower() == address.lower():
+                    return box.from_address, box.from_name or self.smtp.from_name
+            return address, self.smtp.from_name
+        return self.smtp.from_address, self.smtp.from_name
 
     def replace(self, section: str, **changes: Any) -> Config:
         """Return a copy with some options of one section changed (tests, the demo)."""
@@ -330,7 +374,7 @@ _MINIMUMS: dict[str, float] = {
     "calendar.accept_days": 1, "calendar.reply_days": 1, "notices.max_per_sender_per_hour": 0,
     "notices.max_per_sender_per_day": 0, "scheduler.poll_seconds": 1, "scheduler.process_seconds": 1,
     "scheduler.send_seconds": 1, "scheduler.process_batch": 1, "scheduler.analysis_workers": 0,
-    "oauth2.refresh_margin": 0, "oauth2.timeout": 0.1, "imap.idle_seconds": 1,
+    "auth.dkim_max_age_days": 1, "oauth2.refresh_margin": 0, "oauth2.timeout": 0.1, "imap.idle_seconds": 1,
 }
 _LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
@@ -361,6 +405,7 @@ def validate(config: Config) -> None:
             raise ConfigError(f"{section}.auth", f"{getattr(config, section).auth!r} is not one of "
                               f"{', '.join(AUTH_METHODS)}")
     _validate_oauth2(config)
+    _validate_mailboxes(config)
     for section in ("imap", "smtp"):
         port = getattr(config, section).port
         if not 0 < port < 65536:
@@ -413,7 +458,7 @@ def _validate_oauth2(config: Config) -> None:
     o = config.oauth2
     if o.provider not in OAUTH2_PROVIDERS:
         raise ConfigError("oauth2.provider", f"{o.provider!r} is not one of {', '.join(OAUTH2_PROVIDERS)}")
-    if "oauth2" not in (config.imap.auth, config.smtp.auth):
+    if not config.uses_oauth2():
         return
     if o.provider == "google":
         if not (o.service_account_file or o.client_id):
@@ -435,6 +480,34 @@ def _validate_oauth2(config: Config) -> None:
             raise ConfigError("oauth2.token_url", "must be https:// (plain http only on loopback)")
     if o.ca_file and not Path(o.ca_file).is_file():
         raise ConfigError("oauth2.ca_file", f"{o.ca_file!r} is not a file")
+
+
+def _validate_mailboxes(config: Config) -> None:
+    names: set[str] = set()
+    logins = {(config.imap.host, config.imap.username.lower(), config.imap.folder)}
+    for i, box in enumerate(config.mailboxes):
+        key = f"mailboxes[{i}]"
+        if not re.fullmatch(r"[a-z0-9][a-z0-9_-]{0,31}", box.name):
+            raise ConfigError(f"{key}.name", "every further mailbox needs a short name: a-z, 0-9, - or _ (32 at most)")
+        if box.name in names:
+            raise ConfigError(f"{key}.name", f"{box.name!r} is used twice")
+        names.add(box.name)
+        if box.from_address and not _EMAIL_RE.match(box.from_address):
+            raise ConfigError(f"{key}.from_address", f"{box.from_address!r} is not an e-mail address")
+        if not box.username:
+            raise ConfigError(f"{key}.username", "the mailbox's login is needed")
+        if not box.folder:
+            raise ConfigError(f"{key}.folder", "must not be empty")
+        if box.processed_folder == box.folder:
+            raise ConfigError(f"{key}.processed_folder", "must differ from the folder")
+        if not 0 < box.port < 65536:
+            raise ConfigError(f"{key}.port", f"{box.port} is not a TCP port")
+        if box.auth not in AUTH_METHODS:
+            raise ConfigError(f"{key}.auth", f"{box.auth!r} is not one of {', '.join(AUTH_METHODS)}")
+        login = (box.host, box.username.lower(), box.folder)
+        if login in logins:
+            raise ConfigError(f"{key}", "the same folder of the same mailbox is configured twice")
+        logins.add(login)
 
 
 def _is_loopback_url(url: str) -> bool:

@@ -266,3 +266,15 @@ def test_replace_changes_one_section() -> None:
     config = Config().replace("imap", port=993, ssl=True)
     assert (config.imap.port, config.imap.ssl) == (993, True)
     assert config.smtp == Config().smtp
+
+
+def test_check_config_names_every_trust_assumption_it_cannot_verify() -> None:
+    from mailproc.ops.checks import trust_warnings
+
+    agents = [{"email": "l2@kplus.example", "role": "l2"}]
+    assert trust_warnings(from_mapping({}, env={})) == []  # no agents: nothing to trust
+    [none] = trust_warnings(from_mapping({"agents": agents}, env={}))
+    assert "no way to authenticate" in none
+    every = trust_warnings(from_mapping({"agents": agents, "auth": {
+        "trusted_authserv_ids": ["mx.kplus.example"], "exchange_online": True, "verify_dkim": True}}, env={}))
+    assert [w.split(":")[0] for w in every] == ["auth.trusted_authserv_ids", "auth.exchange_online", "auth.verify_dkim"]

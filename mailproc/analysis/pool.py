@@ -85,8 +85,8 @@ class AnalysisSettings:
     @classmethod
     def from_config(cls, config: Config) -> AnalysisSettings:
         own = {config.smtp.from_address.lower()}
-        if config.imap.username and "@" in config.imap.username:
-            own.add(config.imap.username.lower())
+        for box in config.all_mailboxes():  # every complaints mailbox is "us"
+            own.update(a.lower() for a in (box.username, box.from_address) if a and "@" in a)
         return cls(config=config, filters=FilterContext(
             own_addresses=frozenset(own),
             own_message_id_domain=config.notices.message_id_domain,
@@ -114,7 +114,8 @@ def local_date(when: datetime, tz: ZoneInfo) -> date:
 
 # The headers the database half reads (agents' mail is authenticated there); the rest were
 # for the filters and the arrival time, which the analysis has already applied.
-WRITER_HEADERS = frozenset({"authentication-results"})
+WRITER_HEADERS = frozenset({"authentication-results", "from", "x-ms-exchange-organization-authas",
+                            "x-ms-exchange-organization-authsource", "x-ms-exchange-organization-authmechanism"})
 
 
 def _for_writer(parsed: ParsedMail) -> ParsedMail:

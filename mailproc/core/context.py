@@ -31,6 +31,7 @@ class Context:
     roster: Roster            # the agents
     mailbox: MailboxFactory | None = None  # opens the complaints mailbox (intake only)
     tokens: Tokens | None = None           # OAuth 2.0 access tokens, when IMAP or SMTP uses them
+    dns: Callable[..., bytes | None] | None = None  # TXT look-ups for DKIM (None: the system's resolver)
 
     @classmethod
     def build(cls, config: Config, env: Environment, calendar: WorkCalendar, *,

@@ -24,6 +24,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from email.headerregistry import HeaderRegistry
 from typing import NamedTuple
 
 from mailproc.core.textnorm import fold
@@ -145,17 +146,60 @@ class _Token(NamedTuple):
     text: str
 
 
+_HEADERS = HeaderRegistry()
+
+
+def single_from(headers: Mapping[str, tuple[str, ...]]) -> str | None:
+    """Why the mail does not have exactly one ``From:`` header with exactly one address, if it
+    does not. (DKIM signs the last From while most readers take the first: two From headers,
+    or two addresses in one, must never authenticate anyone.)"""
+    values = headers.get("from", ())
+    if len(values) != 1:
+        return f"{len(values)} From headers (exactly one is required)"
+    try:
+        parsed = _HEADERS("from", values[0])
+        addresses = [a.addr_spec for a in parsed.addresses if a.addr_spec]  # type: ignore[attr-defined]
+    except Exception:  # the standard library's parser fails in its own ways on hostile values
+        addresses = []
+    if len(addresses) != 1:
+        return f"{len(addresses)} addresses in From (exactly one is required)"
+    return None
+
+
+def exchange_internal(headers: Mapping[str, tuple[str, ...]]) -> AuthResult:
+    """Exchange Online's own word that the sender authenticated as a user of the organisation:
+    exactly one ``X-MS-Exchange-Organization-AuthAs: Internal`` with its ``AuthSource`` and
+    ``AuthMechanism``. Exchange's header firewall strips ``X-MS-Exchange-Organization-*`` from
+    mail arriving from outside the organisation (see the README for what must hold)."""
+    auth_as = headers.get("x-ms-exchange-organization-authas", ())
+    source = headers.get("x-ms-exchange-organization-authsource", ())
+    mechanism = headers.get("x-ms-exchange-organization-authmechanism", ())
+    if len(auth_as) == 1 and auth_as[0].strip().lower() == "internal" and len(source) == 1 and len(mechanism) == 1:
+        return AuthResult(True, f"Exchange Online: AuthAs=Internal, AuthSource={_shown(source[0].strip())}")
+    return AuthResult(False, "no X-MS-Exchange-Organization-AuthAs: Internal (one, with AuthSource and "
+                             "AuthMechanism)")
+
+
 def authenticate(
-    headers: Mapping[str, tuple[str, ...]], sender: str | None, trusted_authserv_ids: Sequence[str]
+    headers: Mapping[str, tuple[str, ...]], sender: str | None, trusted_authserv_ids: Sequence[str], *,
+    exchange_online: bool = False,
 ) -> AuthResult:
     """Whether a trusted receiving server vouched for ``sender``'s domain (see the module docstring).
 
-    ``headers`` is ``ParsedMail.headers``: lower-case name -> values, top-down.
+    ``headers`` is ``ParsedMail.headers``: lower-case name -> values, top-down. With
+    ``exchange_online``, Exchange Online's organisation headers vouch as well.
     """
     domain = _domain(_address(sender)) if sender and "@" in sender else ""
     if not domain:
         return AuthResult(False, "no sender address")
+    problem = single_from(headers)
+    if problem:
+        return AuthResult(False, problem)
     trusted = {_host(authserv_id) for authserv_id in trusted_authserv_ids} - {""}
+    if exchange_online:
+        internal = exchange_internal(headers)
+        if internal.ok or not trusted:
+            return internal
     if not trusted:
         return AuthResult(False, "no trusted authserv-id configured")
     values = headers.get(_HEADER, ())[:_MAX_HEADERS]
@@ -163,6 +207,9 @@ def authenticate(
     if header is None:
         ignored = f" ({len(values)} from other servers ignored)" if values else ""
         return AuthResult(False, f"no Authentication-Results from a trusted server{ignored}")
+    failed = next((info for info in header.results if info.method == "dmarc" and info.result == "fail"), None)
+    if failed is not None:  # a DKIM pass beside it is a replayed or re-signed message
+        return AuthResult(False, f"dmarc=fail by {header.authserv_id}: {_describe(failed)}")
     for check in _CHECKS:
         for info in header.results:
             evidence = check(info, domain)

@@ -18,8 +18,9 @@ from collections.abc import Callable
 
 from imap_tools import BaseMailBox
 
+from mailproc.config import MailboxConfig
 from mailproc.core.context import Context
-from mailproc.intake.imap import TRANSIENT_ERRORS
+from mailproc.intake.imap import TRANSIENT_ERRORS, open_mailbox
 
 log = logging.getLogger(__name__)
 _NEW_MAIL = re.compile(rb"^\* \d+ (?:EXISTS|RECENT)\b")
@@ -35,11 +36,16 @@ class IdleWatcher:
     """One thread, one IMAP connection in IDLE; ``stop()`` ends it at once (the socket is
     shut down under the waiting read)."""
 
-    def __init__(self, ctx: Context, on_change: Callable[[], None]) -> None:
-        if ctx.mailbox is None:
-            raise TypeError("the IDLE watcher needs a context with a mailbox factory")
+    def __init__(self, ctx: Context, on_change: Callable[[], None], *, mailbox: MailboxConfig | None = None) -> None:
         self.ctx, self.on_change = ctx, on_change
-        self.open_mailbox = ctx.mailbox
+        self.box_cfg = mailbox or ctx.config.all_mailboxes()[0]
+        if self.box_cfg.name:
+            cfg, tokens = self.box_cfg, ctx.tokens
+            self.open_mailbox: Callable[[], BaseMailBox] = lambda: open_mailbox(cfg, tokens)
+        elif ctx.mailbox is not None:
+            self.open_mailbox = ctx.mailbox  # type: ignore[assignment]
+        else:
+            raise TypeError("the IDLE watcher needs a context with a mailbox factory")
         self._stop = threading.Event()
         self._box: BaseMailBox | None = None
         self._thread: threading.Thread | None = None
@@ -56,7 +62,7 @@ class IdleWatcher:
                 box.logout()
             self.supported = False
             return False
-        box.folder.set(self.ctx.config.imap.folder, readonly=True)
+        box.folder.set(self.box_cfg.folder, readonly=True)
         self._box, self.supported = box, True
         return True
 
@@ -97,14 +103,15 @@ class IdleWatcher:
             self._thread.join(timeout)
 
     def _run(self) -> None:
-        renew = self.ctx.config.imap.idle_seconds
+        renew = self.box_cfg.idle_seconds
+        where = f"{self.box_cfg.name}/{self.box_cfg.folder}" if self.box_cfg.name else self.box_cfg.folder
         failures = 0
         while not self._stop.is_set():
             try:
                 if self.wait_once(renew):
                     self.on_change()
                 if failures:
-                    log.info("IMAP IDLE on %s: connected again", self.ctx.config.imap.folder)
+                    log.info("IMAP IDLE on %s: connected again", where)
                 failures = 0
                 if self.supported is False:
                     log.info("the IMAP server does not offer IDLE: new mail is found by the periodic poll only")
@@ -116,7 +123,7 @@ class IdleWatcher:
                 failures += 1
                 delay = min(BACKOFF_INITIAL * 2 ** (failures - 1), BACKOFF_MAX)
                 if failures == 1 or delay >= BACKOFF_MAX:  # once when it starts, then at most every 5 min
-                    log.warning("IMAP IDLE on %s lost (%s: %s); reconnecting in %.0f s", self.ctx.config.imap.folder,
+                    log.warning("IMAP IDLE on %s lost (%s: %s); reconnecting in %.0f s", where,
                                 type(exc).__name__, str(exc)[:200], delay)
                 self.on_change()  # a poll now finds anything the lost connection did not announce
                 self._stop.wait(delay)

@@ -24,11 +24,11 @@ from imap_tools import BaseMailBox
 from sqlalchemy import Table, insert, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from mailproc.config import ImapConfig
+from mailproc.config import MailboxConfig
 from mailproc.core.context import Context
 from mailproc.core.crashpoints import crash_point
 from mailproc.core.report import StageReport
-from mailproc.intake.imap import TRANSIENT_ERRORS, already_moved, chunks, move_uids
+from mailproc.intake.imap import TRANSIENT_ERRORS, already_moved, chunks, move_uids, open_mailbox
 from mailproc.store.db import allocate_ids, insert_ignoring_conflicts, transaction
 from mailproc.store.models import InboundMessage, InboundRaw, MailboxState
 from mailproc.vocabulary import InboundStatus
@@ -46,6 +46,7 @@ _RAW = cast(Table, InboundRaw.__table__)
 class PollReport(StageReport):
     stage = "poll"
     folder: str
+    mailbox: str = ""  # "" = [imap]
     seen: int = 0
     stored: int = 0
     duplicates: int = 0
@@ -56,7 +57,8 @@ class PollReport(StageReport):
     error: str | None = None
 
     def __str__(self) -> str:
-        text = (f"poll {self.folder}: seen={self.seen} stored={self.stored} already_stored={self.duplicates} "
+        where = f"{self.mailbox}/{self.folder}" if self.mailbox else self.folder
+        text = (f"poll {where}: seen={self.seen} stored={self.stored} already_stored={self.duplicates} "
                 f"moved={self.moved} left_behind={self.left_behind}")
         if self.uidvalidity_reset:
             text += " (UIDVALIDITY changed: resynchronised)"
@@ -106,39 +108,47 @@ def _insert_ignoring_duplicates(session: Session, rows: list[dict[str, Any]], ra
     return len(raw_rows)
 
 
-def _state(session: Session, folder: str) -> MailboxState:
-    state = session.get(MailboxState, folder)
+def _state(session: Session, mailbox: str, folder: str) -> MailboxState:
+    state = session.get(MailboxState, (mailbox, folder))
     if state is None:
-        state = MailboxState(folder=folder, last_uid=0, failures=0)
+        state = MailboxState(mailbox=mailbox, folder=folder, last_uid=0, failures=0)
         session.add(state)
         session.flush()
     return state
 
 
 def poll_once(factory: sessionmaker[Session], ctx: Context, *, now: Callable[[], datetime],
-              ignore_backoff: bool = False, on_stored: Callable[[], None] | None = None) -> PollReport:
-    """Fetch and store up to ``imap.max_per_poll`` new messages; never raises for IMAP trouble.
+              ignore_backoff: bool = False, on_stored: Callable[[], None] | None = None,
+              mailbox: MailboxConfig | None = None) -> PollReport:
+    """Fetch and store up to ``max_per_poll`` new messages of one complaints mailbox ([imap]
+    unless ``mailbox`` names another); never raises for IMAP trouble.
 
     ``on_stored`` is called after each batch is committed (processing can start on it)."""
-    cfg, mailbox = ctx.config.imap, ctx.mailbox
-    if mailbox is None:
-        raise TypeError("poll_once needs a context with a mailbox factory")
-    report = PollReport(folder=cfg.folder)
+    cfg = mailbox or ctx.config.all_mailboxes()[0]
+    if mailbox is None or not mailbox.name:
+        if ctx.mailbox is None:
+            raise TypeError("poll_once needs a context with a mailbox factory")
+        opener = ctx.mailbox
+    else:
+        def opener() -> BaseMailBox:
+            return open_mailbox(cfg, ctx.tokens)
+    report = PollReport(folder=cfg.folder, mailbox=cfg.name)
     with transaction(factory) as session:
-        state = _state(session, cfg.folder)
+        state = _state(session, cfg.name, cfg.folder)
         if not ignore_backoff and state.next_attempt_at and state.next_attempt_at > now():
             report.skipped_backoff = True
             return report
     try:
-        with mailbox() as box:
+        with opener() as box:
             _poll(box, factory, cfg, report, now, cfg.folder, cfg.processed_folder, on_stored)
             if cfg.sent_folder and box.folder.exists(cfg.sent_folder):
                 # Agents' replies sent straight from the shared mailbox: read, never moved.
-                _poll(box, factory, cfg, PollReport(folder=cfg.sent_folder), now, cfg.sent_folder, "", on_stored)
+                sent = PollReport(folder=cfg.sent_folder, mailbox=cfg.name)
+                _poll(box, factory, cfg, sent, now, cfg.sent_folder, "", on_stored)
     except TRANSIENT_ERRORS as exc:
         report.error = f"{type(exc).__name__}: {exc}"[:500]
         with transaction(factory) as session:
-            state = _state(session, cfg.folder)
+            state = _state(session, cfg.name, cfg.folder)
             state.failures += 1
             delay = min(cfg.backoff_initial * 2 ** (state.failures - 1), cfg.backoff_max)
             state.last_poll_at = now()
@@ -147,14 +157,14 @@ def poll_once(factory: sessionmaker[Session], ctx: Context, *, now: Callable[[],
         log.warning("%s; next attempt in %.0fs", report, delay)
         return report
     with transaction(factory) as session:
-        state = _state(session, cfg.folder)
+        state = _state(session, cfg.name, cfg.folder)
         state.last_poll_at = state.last_ok_at = now()
         state.failures, state.next_attempt_at, state.last_error = 0, None, None
     log.info("%s", report)
     return report
 
 
-def _poll(box: BaseMailBox, factory: sessionmaker[Session], cfg: ImapConfig, report: PollReport,
+def _poll(box: BaseMailBox, factory: sessionmaker[Session], cfg: MailboxConfig, report: PollReport,
           now: Callable[[], datetime], folder: str, dest: str, on_stored: Callable[[], None] | None) -> None:
     if dest and not box.folder.exists(dest):
         box.folder.create(dest)
@@ -162,7 +172,7 @@ def _poll(box: BaseMailBox, factory: sessionmaker[Session], cfg: ImapConfig, rep
     box.folder.set(folder)
     uidvalidity = int(box.folder.status(folder, ["UIDVALIDITY"])["UIDVALIDITY"])
     with transaction(factory) as session:
-        state = _state(session, folder)
+        state = _state(session, cfg.name, folder)
         if state.uidvalidity != uidvalidity:
             if state.uidvalidity is not None:
                 report.uidvalidity_reset = True
@@ -203,7 +213,7 @@ def _poll(box: BaseMailBox, factory: sessionmaker[Session], cfg: ImapConfig, rep
         report.moved += move_uids(box, unmoved, dest, MOVE_BATCH)
 
 
-def _store_batch(box: BaseMailBox, factory: sessionmaker[Session], cfg: ImapConfig, folder: str, uidvalidity: int,
+def _store_batch(box: BaseMailBox, factory: sessionmaker[Session], cfg: MailboxConfig, folder: str, uidvalidity: int,
                  chunk: Sequence[int], report: PollReport, now: Callable[[], datetime]) -> None:
     fetched_at = now()
     rows: list[dict[str, Any]] = []
@@ -217,6 +227,7 @@ def _store_batch(box: BaseMailBox, factory: sessionmaker[Session], cfg: ImapConf
             "dedupe_key": dedupe_key(raw, message_id),
             "sha256": hashlib.sha256(raw).hexdigest(),
             "message_id": message_id,
+            "mailbox": cfg.name,
             "folder": folder,
             "uidvalidity": uidvalidity,
             "uid": int(msg.uid),
@@ -229,7 +240,7 @@ def _store_batch(box: BaseMailBox, factory: sessionmaker[Session], cfg: ImapConf
     crash_point("ingest.after_fetch")
     with transaction(factory) as session:
         inserted = _insert_ignoring_duplicates(session, rows, raws)
-        state = _state(session, folder)
+        state = _state(session, cfg.name, folder)
         state.last_uid = max(state.last_uid, max(chunk))
     report.stored += inserted
     report.duplicates += len(rows) - inserted

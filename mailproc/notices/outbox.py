@@ -36,6 +36,7 @@ class Notice:
     in_reply_to: str | None = None
     references: tuple[str, ...] = ()
     attachments: tuple[tuple[str, str, bytes], ...] = ()
+    from_address: str | None = None  # another complaints mailbox's address (None: smtp.from_address)
 
 
 def _encode(value: Any) -> Any:
@@ -77,6 +78,7 @@ def render_row(env: Environment, config: Config, notice: Notice, now: datetime) 
         "kind": notice.kind,
         "dedupe_key": notice.dedupe_key,
         "to_address": notice.to,
+        "from_address": notice.from_address,
         "subject": render_subject(env, notice.kind, notice.context),
         "message_id": message_id.strip("<>"),
         "body_text": "",
@@ -99,6 +101,7 @@ def materialize(item: OutboxItem, config: Config, env: Environment) -> bytes:
         item.body_text, item.body_html, item.context = rendered.text, rendered.html, None
     msg = build_message(
         config, Rendered(item.subject, item.body_text, item.body_html), to=item.to_address,
+        sender=config.sender_by_address(item.from_address),
         message_id=f"<{item.message_id}>", now=item.created_at,
         ref=item.ticket.ref if item.ticket is not None else None,
         in_reply_to=item.in_reply_to, references=tuple(item.references.split()),

@@ -119,17 +119,20 @@ def build_message(
     in_reply_to: str | None = None,
     references: tuple[str, ...] = (),
     attachments: tuple[tuple[str, str, bytes], ...] = (),
+    sender: tuple[str, str] | None = None,
 ) -> EmailMessage:
-    """Assemble the MIME message; ``attachments`` are (filename, mime type, data)."""
-    sender = parse_address(config.smtp.from_address)
+    """Assemble the MIME message; ``attachments`` are (filename, mime type, data); ``sender``
+    is (address, display name), by default [smtp]'s."""
+    address, display = sender or (config.smtp.from_address, config.smtp.from_name)
+    sender_address = parse_address(address)
     msg = EmailMessage(policy=SMTP)
-    msg["From"] = Address(display_name=clean_header(config.smtp.from_name, 100),
-                          username=sender.username, domain=sender.domain)
+    msg["From"] = Address(display_name=clean_header(display, 100),
+                          username=sender_address.username, domain=sender_address.domain)
     msg["To"] = parse_address(to)
     msg["Subject"] = rendered.subject
     msg["Date"] = format_datetime(now.astimezone(ZoneInfo(config.calendar.timezone)))
     msg["Message-ID"] = message_id
-    msg["Reply-To"] = sender
+    msg["Reply-To"] = sender_address
     # RFC 3834: tells well-behaved auto-responders (vacation replies) not to answer us.
     msg["Auto-Submitted"] = "auto-replied"
     msg["X-Auto-Response-Suppress"] = "All"

@@ -54,6 +54,7 @@ class Claimed:
     raw: bytes
     attempts: int
     message_id: str
+    from_address: str | None = None  # the envelope sender (None: smtp.from_address)
 
 
 def backoff(cfg: SmtpConfig, attempts: int) -> timedelta:
@@ -105,7 +106,7 @@ def claim(factory: sessionmaker[Session], engine: Engine, config: Config, env: E
             row.lease_until = now + timedelta(seconds=cfg.lease_seconds)
             row.attempts += 1
             assert row.raw is not None
-            claimed.append(Claimed(row.id, row.to_address, row.raw, row.attempts, row.message_id))
+            claimed.append(Claimed(row.id, row.to_address, row.raw, row.attempts, row.message_id, row.from_address))
         return claimed
 
 
@@ -167,7 +168,7 @@ async def _deliver(items: list[Claimed], cfg: SmtpConfig, on_result: ResultCallb
         while pending:
             item = pending[0]
             try:
-                errors, _ = await client.sendmail(cfg.from_address, [item.to_address], item.raw)
+                errors, _ = await client.sendmail(item.from_address or cfg.from_address, [item.to_address], item.raw)
                 if errors:
                     code, message = next(iter(errors.values()))
                     raise aiosmtplib.SMTPResponseException(code, message)

@@ -25,7 +25,7 @@ Check = tuple[str, bool, str]
 
 
 def _tokens(cfg: Config) -> Tokens | None:
-    if "oauth2" not in (cfg.imap.auth, cfg.smtp.auth):
+    if not cfg.uses_oauth2():
         return None
     return Tokens(cfg.oauth2, state_dir=Path(cfg.paths.state_dir))
 
@@ -98,6 +98,28 @@ def check_database(cfg: Config) -> Check:
         return "database", False, f"database.url: {type(exc).__name__}: {exc}"
     finally:
         engine.dispose()
+
+
+def trust_warnings(cfg: Config) -> list[str]:
+    """What the agents' authentication relies on that mailproc cannot check from here."""
+    auth, warnings = cfg.auth, list[str]()
+    if not cfg.agents:
+        return warnings
+    if not (auth.trusted_authserv_ids or auth.exchange_online or auth.verify_dkim):
+        warnings.append("[[agents]] are listed but no way to authenticate them is configured ([auth]): agents' "
+                        "commands will be refused; only replies from the Sent folder are filed")
+    if auth.trusted_authserv_ids:
+        warnings.append(f"auth.trusted_authserv_ids: relies on {', '.join(auth.trusted_authserv_ids)} adding its own "
+                        "Authentication-Results to every message and removing forged ones carrying its id "
+                        "(check it does: OpenDKIM adds none to unsigned mail by default)")
+    if auth.exchange_online:
+        warnings.append("auth.exchange_online: relies on the mailbox being in Exchange Online and mail reaching it "
+                        "only through Exchange Online (its header firewall removes X-MS-Exchange-Organization-* "
+                        "from outside mail)")
+    if auth.verify_dkim:
+        warnings.append("auth.verify_dkim: relies on this machine's DNS resolver and on the agents' domain "
+                        "DKIM-signing their mail; a stolen signing key would make anyone an agent")
+    return warnings
 
 
 def run_checks(cfg: Config) -> list[Check]:

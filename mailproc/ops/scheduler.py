@@ -161,13 +161,13 @@ def _now_local(app: App) -> Any:
     return app.now().astimezone(ZoneInfo(app.config.calendar.timezone))
 
 
-def _idle_watcher(app: App, waker: Waker) -> IdleWatcher | None:
-    """Push: new mail announced by IMAP IDLE wakes the intake job at once."""
-    if not app.config.imap.idle:
-        return None
-    watcher = IdleWatcher(app.ctx, on_change=lambda: waker.wake("intake"))
-    watcher.start()
-    return watcher
+def _idle_watchers(app: App, waker: Waker) -> list[IdleWatcher]:
+    """Push: new mail announced by IMAP IDLE (one connection per mailbox) wakes the intake job."""
+    watchers = [IdleWatcher(app.ctx, on_change=lambda: waker.wake("intake"), mailbox=box)
+                for box in app.config.all_mailboxes() if box.idle]
+    for watcher in watchers:
+        watcher.start()
+    return watchers
 
 
 def run_daemon(app: App) -> None:
@@ -190,12 +190,12 @@ def run_daemon(app: App) -> None:
         waker = Waker()
         scheduler = build_scheduler(app, waker=waker)
         scheduler_holder.append(scheduler)
-        watcher = _idle_watcher(app, waker)
+        watchers = _idle_watchers(app, waker)
         try:
             scheduler.start()  # blocks until shutdown
             while scheduler.running:  # pragma: no cover - shutdown(wait=False) returns at once
                 time.sleep(0.1)
         finally:
-            if watcher is not None:
+            for watcher in watchers:
                 watcher.stop()
     log.info("mailproc stopped")

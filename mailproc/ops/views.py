@@ -41,6 +41,7 @@ def ticket_json(ticket: Ticket, message_count: int, tz: ZoneInfo) -> dict[str, A
         "reply_due": ticket.reply_due.isoformat(),
         "flags": list(ticket.flags),
         "messages": message_count,
+        "mailbox": ticket.mailbox or None,  # the complaints mailbox it came in on (None: [imap])
     }
 
 

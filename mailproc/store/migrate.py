@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from alembic.config import Config as AlembicConfig
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
-SCHEMA_HEAD = "0004"  # the newest script's revision (tests/test_migrate.py checks it)
+SCHEMA_HEAD = "0005"  # the newest script's revision (tests/test_migrate.py checks it)
 
 
 def _alembic_config(engine: Engine) -> AlembicConfig:
@@ -40,6 +40,16 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
     with engine.begin() as conn:
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, revision)
+
+
+def downgrade(engine: Engine, revision: str) -> None:
+    """Take the schema back to ``revision`` (each migration's downgrade keeps what it can)."""
+    from alembic import command
+
+    cfg = _alembic_config(engine)
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, revision)
 
 
 def head_revision() -> str | None:

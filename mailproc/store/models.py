@@ -87,6 +87,7 @@ class MailboxState(Base):
 
     __tablename__ = "mailbox_state"
 
+    mailbox: Mapped[str] = mapped_column(String(64), primary_key=True, default="", server_default="")
     folder: Mapped[str] = mapped_column(String(255), primary_key=True)
     uidvalidity: Mapped[int | None] = mapped_column(BigInteger)
     last_uid: Mapped[int] = mapped_column(BigInteger, default=0)
@@ -105,6 +106,7 @@ class InboundMessage(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     dedupe_key: Mapped[str] = mapped_column(String(64), unique=True)
+    mailbox: Mapped[str] = mapped_column(String(64), default="", server_default="")  # '' = [imap]
     sha256: Mapped[str] = mapped_column(String(64))
     message_id: Mapped[str | None] = mapped_column(String(998))
     folder: Mapped[str] = mapped_column(String(255))
@@ -151,6 +153,7 @@ class Ticket(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     ref: Mapped[str] = mapped_column(String(32), unique=True)
+    mailbox: Mapped[str] = mapped_column(String(64), default="", server_default="")  # it came in on ('' = [imap])
     status: Mapped[str] = mapped_column(String(24))
     queue: Mapped[str | None] = mapped_column(String(8))
     priority: Mapped[str] = mapped_column(String(16), default="normal")
@@ -270,6 +273,7 @@ class OutboxItem(Base):
     # Makes a notice idempotent: e.g. "receipt:KP-2026-000001"; a second insert is refused.
     dedupe_key: Mapped[str] = mapped_column(String(200), unique=True)
     to_address: Mapped[str] = mapped_column(String(320))
+    from_address: Mapped[str | None] = mapped_column(String(320))  # None = smtp.from_address
     subject: Mapped[str] = mapped_column(String(255))
     message_id: Mapped[str] = mapped_column(String(255), unique=True)
     body_text: Mapped[str] = mapped_column(Text, default="")

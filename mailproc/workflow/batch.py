@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from mailproc.analysis.pool import Analysis
 from mailproc.analysis.threads import format_ref
 from mailproc.core.context import Context
+from mailproc.core.roster import AuthResult
 from mailproc.store.db import insert_ignoring_conflicts
 from mailproc.store.models import Counter, OutboxItem, Ticket, TicketMessage
 from mailproc.vocabulary import AUTOMATIC_KINDS, InboundStatus
@@ -36,6 +37,7 @@ class BatchState(Sink):
     counters: dict[str, Counter] = field(default_factory=dict)
     card_history: dict[str, list[datetime]] = field(default_factory=dict)
     created: list[Ticket] = field(default_factory=list)
+    dkim: dict[int, AuthResult] = field(default_factory=dict)  # mailproc's own DKIM check, by inbound id
 
 
 @dataclass
@@ -48,6 +50,7 @@ class Claimed:
     folder: str
     message_id: str | None
     attempts: int
+    mailbox: str = ""  # the complaints mailbox it came in on ("" = [imap])
     status: InboundStatus = InboundStatus.NEW
     outcome: str | None = None
     error: str | None = None

@@ -163,18 +163,22 @@ def sweep_health(sessions: sessionmaker[Session], ctx: Context, now: datetime, r
     wf = ctx.config.workflow
     with transaction(sessions) as session:
         sink = Sink()
-        state = session.get(MailboxState, ctx.config.imap.folder)
-        last_ok = state.last_ok_at if state else None
-        if last_ok is None:  # never polled successfully: a problem once an attempt has failed
-            stale = state is not None and state.failures > 0
-        else:
-            stale = now - last_ok > timedelta(minutes=wf.mailbox_stale_minutes)
-        if state is not None:  # nothing to say before the first poll
+        for box in ctx.config.all_mailboxes():
+            state = session.get(MailboxState, (box.name, box.folder))
+            if state is None:  # nothing to say before the first poll
+                continue
+            last_ok = state.last_ok_at
+            if last_ok is None:  # never polled successfully: a problem once an attempt has failed
+                stale = state.failures > 0
+            else:
+                stale = now - last_ok > timedelta(minutes=wf.mailbox_stale_minutes)
             when = f"{last_ok.astimezone(ctx.tz):%d/%m/%Y %H:%M}" if last_ok else "never"
-            detail = f"mailbox {ctx.config.imap.folder} last polled successfully: {when}"
-            if state and state.last_error:
+            where = f"{box.name}/{box.folder}" if box.name else box.folder
+            detail = f"mailbox {where} last polled successfully: {when}"
+            if state.last_error:
                 detail += f"; last error: {state.last_error[:200]}"
-            _set_alert(session, ctx, sink, "mailbox_stale", stale, detail, now, report)
+            key = f"mailbox_stale:{box.name}" if box.name else "mailbox_stale"
+            _set_alert(session, ctx, sink, key, stale, detail, now, report)
         cutoff = now - timedelta(minutes=wf.outbox_stuck_minutes)
         stuck = session.scalar(select(func.count(OutboxItem.id)).where(
             OutboxItem.kind != "alert",

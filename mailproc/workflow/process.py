@@ -17,7 +17,7 @@ import logging
 from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import cast
 
 from sqlalchemy import Engine, Table, bindparam, select, update
@@ -27,12 +27,14 @@ from mailproc.analysis.pool import Analysis, Analyzer, Pending, StoredRef
 from mailproc.core.context import Context
 from mailproc.core.crashpoints import crash_point
 from mailproc.core.report import StageReport
+from mailproc.core.roster import AuthResult
 from mailproc.store.db import RawReader, claim_query, engine_of, reading, transaction
 from mailproc.store.models import InboundMessage, InboundRaw
 from mailproc.vocabulary import InboundStatus, Outcome
 from mailproc.workflow.batch import BatchState, Claimed, insert_created, prefetch
 from mailproc.workflow.dispositions import PIPELINE
 from mailproc.workflow.dispositions.base import Mail
+from mailproc.workflow.dkim_check import verify_agent_dkim
 
 log = logging.getLogger(__name__)
 ANALYSIS_AHEAD = 3  # batches handed to the worker pool ahead of the one being written
@@ -86,6 +88,32 @@ def dispose(session: Session, ctx: Context, state: BatchState, row: Claimed, a: 
     raise AssertionError("the last disposition claims every message")  # pragma: no cover
 
 
+def _check_agents_dkim(ctx: Context, reader: RawReader, analyses: list[Analysis],
+                       now: datetime) -> dict[int, AuthResult]:
+    """mailproc's own DKIM check of the batch's mail from agents (``[auth] verify_dkim``)."""
+    if not ctx.config.auth.verify_dkim:
+        return {}
+    agents = [a for a in analyses if a.parsed is not None and a.verdict is None and a.error is None
+              and ctx.roster.get(a.parsed.from_address) is not None]
+    if not agents:
+        return {}
+    raws = reader.read([a.inbound_id for a in agents])
+    ours = [address for box in ctx.config.all_mailboxes() for address in (box.username, box.from_address) if address]
+    results: dict[int, AuthResult] = {}
+    for a in agents:
+        assert a.parsed is not None and a.parsed.from_address is not None
+        raw = raws.get(a.inbound_id)
+        if raw is None:
+            continue
+        try:
+            results[a.inbound_id] = verify_agent_dkim(
+                raw, a.parsed.from_address, ours, now,
+                max_age=timedelta(days=ctx.config.auth.dkim_max_age_days), dnsfunc=ctx.dns)
+        except Exception as exc:  # a hostile message must not stop the batch: it is simply not vouched for
+            results[a.inbound_id] = AuthResult(False, f"DKIM check failed: {type(exc).__name__}")
+    return results
+
+
 # --- the batch loop ------------------------------------------------------------------------
 
 def _next_refs(factory: sessionmaker[Session], after_id: int, limit: int) -> list[StoredRef]:
@@ -99,9 +127,11 @@ def _next_refs(factory: sessionmaker[Session], after_id: int, limit: int) -> lis
 
 
 def _claim(session: Session, engine: Engine, ids: list[int]) -> dict[int, Claimed]:
-    stmt = (select(InboundMessage.id, InboundMessage.folder, InboundMessage.message_id, InboundMessage.attempts)
+    stmt = (select(InboundMessage.id, InboundMessage.folder, InboundMessage.message_id, InboundMessage.attempts,
+                   InboundMessage.mailbox)
             .where(InboundMessage.id.in_(ids), InboundMessage.status == InboundStatus.NEW))
-    return {r.id: Claimed(r.id, r.folder, r.message_id, r.attempts) for r in session.execute(claim_query(stmt, engine))}
+    return {r.id: Claimed(r.id, r.folder, r.message_id, r.attempts, r.mailbox)
+            for r in session.execute(claim_query(stmt, engine))}
 
 
 _INBOUND = cast(Table, InboundMessage.__table__)
@@ -121,11 +151,12 @@ def _record_outcomes(session: Session, rows: Iterable[Claimed]) -> None:
 
 
 def _write_fast(factory: sessionmaker[Session], engine: Engine, ctx: Context, analyses: list[Analysis],
-                now: datetime) -> list[Outcome]:
+                now: datetime, dkim: dict[int, AuthResult]) -> list[Outcome]:
     """The whole batch in one transaction with one flush; raises if anything fails."""
     with transaction(factory) as session, session.no_autoflush:
         rows = _claim(session, engine, [a.inbound_id for a in analyses])
         state = prefetch(session, ctx, analyses, now)
+        state.dkim = dkim
         outcomes = [dispose(session, ctx, state, rows[a.inbound_id], a, now) for a in analyses if a.inbound_id in rows]
         insert_created(session, state)
         session.flush()
@@ -136,7 +167,7 @@ def _write_fast(factory: sessionmaker[Session], engine: Engine, ctx: Context, an
 
 
 def _write_safe(factory: sessionmaker[Session], engine: Engine, ctx: Context, analyses: list[Analysis],
-                now: datetime) -> list[Outcome]:
+                now: datetime, dkim: dict[int, AuthResult]) -> list[Outcome]:
     """Row by row in savepoints: a row whose write fails is quarantined, the rest go on."""
     outcomes: list[Outcome] = []
     with transaction(factory) as session:
@@ -148,6 +179,7 @@ def _write_safe(factory: sessionmaker[Session], engine: Engine, ctx: Context, an
             try:
                 with session.begin_nested(), session.no_autoflush:
                     state = prefetch(session, ctx, [a], now)
+                    state.dkim = dkim
                     outcome = dispose(session, ctx, state, row, a, now)
                     insert_created(session, state)
                     session.flush()
@@ -195,12 +227,13 @@ def process_once(factory: sessionmaker[Session], ctx: Context, *, now: Callable[
             break
         last, pending = in_flight.popleft()
         analyses = pending.result()
+        dkim = _check_agents_dkim(ctx, reader, analyses, now())  # DNS: before, not inside, the transaction
         try:
-            outcomes = _write_fast(factory, engine, ctx, analyses, now())
+            outcomes = _write_fast(factory, engine, ctx, analyses, now(), dkim)
         except Exception:
             log.warning("batch ending at inbound %s failed as a whole; replaying it row by row", last,
                         exc_info=True)
-            outcomes = _write_safe(factory, engine, ctx, analyses, now())
+            outcomes = _write_safe(factory, engine, ctx, analyses, now(), dkim)
         for outcome in outcomes:
             report.count(outcome)
     if report.processed:

@@ -182,9 +182,11 @@ def queue_notice(ctx: Context, sink: Sink, ticket: Ticket | None, *, kind: str, 
         if ticket is not None:
             sink.event(ticket, "notice_skipped", now, notice=kind, reason=f"no usable address {to[:80]!r}")
         return "no_address"
+    # Notices about a ticket of another complaints mailbox come from that mailbox's address.
+    sender = ctx.config.sender_for(ticket.mailbox)[0] if ticket is not None and ticket.mailbox else None
     row = render_row(ctx.env, ctx.config, Notice(kind=kind, to=to, dedupe_key=dedupe_key, context=context,
                                                  ref=ticket.ref if ticket else None, in_reply_to=in_reply_to,
-                                                 references=tuple(references)), now)
+                                                 references=tuple(references), from_address=sender), now)
     files = [{"filename": name, "content_type": ctype, "data": data} for name, ctype, data in attachments]
     sink.outbox.append((ticket, row, files))
     sink.dedupe_keys.add(dedupe_key)

@@ -147,6 +147,11 @@ def ar(*values: str) -> dict[str, tuple[str, ...]]:
     return {"authentication-results": values}
 
 
+def with_from(headers: dict[str, tuple[str, ...]], sender: str | None) -> dict[str, tuple[str, ...]]:
+    """The one From header every real message has (authenticate() requires exactly one)."""
+    return {"from": (sender,), **headers} if sender else headers
+
+
 # (id, headers, sender, trusted ids, ok, reason)
 AUTH_CASES: list[tuple[str, dict[str, tuple[str, ...]], str | None, tuple[str, ...], bool, str]] = [
     # Real formats that pass
@@ -226,11 +231,12 @@ AUTH_CASES: list[tuple[str, dict[str, tuple[str, ...]], str | None, tuple[str, .
      "no dkim, dmarc or spf pass for kplus.example by mx.kplus.example: dkim=temperror header.d=kplus.example"
      " header.i=@kplus.example"),
     ("spf=softfail, dmarc=fail (gmail)", ar(GMAIL_SOFTFAIL), L2, ("mx.google.com",), False,
-     "no dkim, dmarc or spf pass for kplus.example by mx.google.com: spf=softfail"
-     " smtp.mailfrom=l2.le@kplus.example; dmarc=fail header.from=kplus.example"),
+     "dmarc=fail by mx.google.com: dmarc=fail header.from=kplus.example"),
     ("rspamd: all failing", ar(RSPAMD_FAIL), L2, MX, False,
-     "no dkim, dmarc or spf pass for kplus.example by mx.kplus.example: dkim=fail header.d=kplus.example;"
-     " spf=softfail smtp.mailfrom=l2.le@kplus.example; dmarc=fail header.from=kplus.example"),
+     "dmarc=fail by mx.kplus.example: dmarc=fail header.from=kplus.example"),
+    ("dkim pass beside dmarc fail: a replayed, re-signed message", ar(
+        "mx.kplus.example; dkim=pass header.d=kplus.example; dmarc=fail header.from=kplus.example"), L2, MX, False,
+     "dmarc=fail by mx.kplus.example: dmarc=fail header.from=kplus.example"),
     ("dkim pass without header.d or header.i", ar("mx.kplus.example; dkim=pass header.s=mail header.b=Zm9v"),
      L2, MX, False, "no dkim, dmarc or spf pass for kplus.example by mx.kplus.example: dkim=pass"),
     ("spf pass for the HELO name only", ar("mx.kplus.example; spf=pass smtp.helo=mail.kplus.example"), L2, MX, False,
@@ -293,19 +299,19 @@ AUTH_CASES: list[tuple[str, dict[str, tuple[str, ...]], str | None, tuple[str, .
 def test_authenticate(
     headers: dict[str, tuple[str, ...]], sender: str | None, trusted: tuple[str, ...], ok: bool, reason: str
 ) -> None:
-    assert authenticate(headers, sender, trusted) == AuthResult(ok, reason)
+    assert authenticate(with_from(headers, sender), sender, trusted) == AuthResult(ok, reason)
 
 
 def test_short_value_of_the_cut_case_passes() -> None:
     """The control for the cut case: the same last result in a short header does pass."""
     short = "mx.kplus.example; dkim=pass header.d=mailer.example; dkim=pass header.d=kplus.example"
-    assert authenticate(ar(short), L2, MX).ok
-    assert not authenticate(ar(CUT), L2, MX).ok
+    assert authenticate(with_from(ar(short), L2), L2, MX).ok
+    assert not authenticate(with_from(ar(CUT), L2), L2, MX).ok
 
 
 def test_long_values_are_shortened_in_the_reason() -> None:
     domain = "a" * 80 + ".example"
-    result = authenticate(ar(f"mx.kplus.example; dkim=pass header.d={domain}"), L2, MX)
+    result = authenticate(with_from(ar(f"mx.kplus.example; dkim=pass header.d={domain}"), L2), L2, MX)
     assert result.reason.endswith("dkim=pass header.d=" + "a" * 64 + "…")
 
 
@@ -392,3 +398,28 @@ def test_roster_supervisors_and_iteration() -> None:
 def test_invalid_roster(make: Callable[[], object], message: str) -> None:
     with pytest.raises(ValueError, match=message):
         make()
+
+
+def test_exactly_one_from_header_with_one_address() -> None:
+    good = "mx.kplus.example; dkim=pass header.d=kplus.example"
+    two_headers = {"from": ("attacker@evil.example", L2), "authentication-results": (good,)}
+    two_addresses = {"from": (f"{L2}, attacker@evil.example",), "authentication-results": (good,)}
+    assert authenticate(two_headers, L2, MX) == AuthResult(False, "2 From headers (exactly one is required)")
+    assert authenticate(two_addresses, L2, MX) == AuthResult(False, "2 addresses in From (exactly one is required)")
+    assert authenticate({"authentication-results": (good,)}, L2, MX).reason.startswith("0 From headers")
+    assert authenticate({"from": (f"Lê Thị Hoa <{L2}>",), "authentication-results": (good,)}, L2, MX).ok
+
+
+def test_exchange_online_organisation_headers_vouch_only_when_configured() -> None:
+    internal = {"from": (L2,), "x-ms-exchange-organization-authas": ("Internal",),
+                "x-ms-exchange-organization-authsource": ("SG2PR01MB1234.apcprd01.prod.exchangelabs.com",),
+                "x-ms-exchange-organization-authmechanism": ("04",)}
+    assert not authenticate(internal, L2, ()).ok  # not configured: not believed
+    assert authenticate(internal, L2, (), exchange_online=True).ok
+    anonymous = {**internal, "x-ms-exchange-organization-authas": ("Anonymous",)}
+    doubled = {**internal, "x-ms-exchange-organization-authas": ("Internal", "Internal")}
+    bare = {"from": (L2,), "x-ms-exchange-organization-authas": ("Internal",)}
+    for headers in (anonymous, doubled, bare):
+        assert not authenticate(headers, L2, (), exchange_online=True).ok
+    two_froms = {**internal, "from": (L2, "x@evil.example")}
+    assert not authenticate(two_froms, L2, (), exchange_online=True).ok

@@ -40,7 +40,7 @@ MAILPROC_VARS = ("MAILPROC_CONFIG", "MAILPROC_DATABASE_URL", "MAILPROC_IMAP_PASS
 CRASH_EXIT_CODE = 77
 SUBPROCESS_TIMEOUT = 60
 
-TICKET_KEYS = {"ref", "status", "queue", "name", "address", "phone", "email", "smartcard", "decoder",
+TICKET_KEYS = {"mailbox", "ref", "status", "queue", "name", "address", "phone", "email", "smartcard", "decoder",
                "category", "incident_date", "received_at", "accept_due", "reply_due", "flags",
                "messages"}
 OUTBOX_KEYS = {"id", "ticket_ref", "kind", "to", "subject", "status", "attempts", "last_error"}

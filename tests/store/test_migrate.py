@@ -67,3 +67,29 @@ def test_stored_mail_moves_to_its_own_table_with_its_bytes(database_url: str) ->
         assert "raw" not in {c["name"] for c in inspect(engine).get_columns("inbound_messages")}
     finally:
         engine.dispose()
+
+
+def test_mailboxes_migration_keeps_the_poller_state_and_downgrades(database_url: str) -> None:
+    """0005: the poller's state keeps its place under the first mailbox (''); down and up again."""
+    from mailproc.store.migrate import downgrade
+
+    engine = make_engine(database_url)
+    try:
+        upgrade(engine, "0004")
+        with engine.begin() as conn:
+            conn.execute(text("INSERT INTO mailbox_state (folder, uidvalidity, last_uid, failures) "
+                              "VALUES ('INBOX', 5, 42, 0)"))
+        upgrade(engine)
+        with engine.begin() as conn:
+            assert conn.execute(text("SELECT mailbox, folder, last_uid FROM mailbox_state")).all() == [
+                ("", "INBOX", 42)]
+            # The same folder name in another mailbox is its own row now.
+            conn.execute(text("INSERT INTO mailbox_state (mailbox, folder, last_uid, failures) "
+                              "VALUES ('khieunai', 'INBOX', 7, 0)"))
+        downgrade(engine, "0004")
+        with engine.connect() as conn:
+            assert conn.execute(text("SELECT folder, last_uid FROM mailbox_state")).all() == [("INBOX", 42)]
+        upgrade(engine)
+        assert current_revision(engine) == "0005"
+    finally:
+        engine.dispose()

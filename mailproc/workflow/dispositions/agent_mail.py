@@ -10,7 +10,7 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from mailproc.core.context import Context
-from mailproc.core.roster import authenticate
+from mailproc.core.roster import AuthResult, authenticate
 from mailproc.vocabulary import InboundStatus, Outcome
 from mailproc.workflow.agentmail import handle_agent_mail
 from mailproc.workflow.batch import BatchState
@@ -25,7 +25,11 @@ def handle(session: Session, ctx: Context, state: BatchState, mail: Mail, now: d
     if agent is None:
         return None
     ticket = mail.ticket
-    auth = authenticate(parsed.headers, parsed.from_address, ctx.config.auth.trusted_authserv_ids)
+    auth = authenticate(parsed.headers, parsed.from_address, ctx.config.auth.trusted_authserv_ids,
+                        exchange_online=ctx.config.auth.exchange_online)
+    own_check = state.dkim.get(mail.row.id)
+    if not auth.ok and own_check is not None:
+        auth = own_check if own_check.ok else AuthResult(False, f"{auth.reason}; {own_check.reason}")
     if auth.ok:
         note = handle_agent_mail(session, ctx, state, ticket, mail.row, parsed, agent, now)
         return Disposed(Outcome.AGENT, InboundStatus.PROCESSED, note, ticket)

@@ -35,7 +35,7 @@ def create_ticket(session: Session, ctx: Context, state: BatchState, mail: Mail,
     received_local = local_date(a.received_at, ctx.tz)
     verdict = assess(found, received_local, cfg=cfg.assess, cal_cfg=cfg.calendar, cal=ctx.calendar)
     ticket = Ticket(
-        ref=next_ref(session, state, cfg.notices.ref_prefix, received_local.year),
+        ref=next_ref(session, state, cfg.notices.ref_prefix, received_local.year), mailbox=row.mailbox,
         status=verdict.status, queue=verdict.queue,
         subject=clean_subject(cfg.notices.ref_prefix, parsed.subject)[:255] or "(không có tiêu đề)",
         customer_address=parsed.from_address or "",

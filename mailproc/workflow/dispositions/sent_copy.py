@@ -17,7 +17,7 @@ from mailproc.workflow.dispositions.base import Disposed, Mail
 
 
 def handle(session: Session, ctx: Context, state: BatchState, mail: Mail, now: datetime) -> Disposed | None:
-    sent = ctx.config.imap.sent_folder
+    sent = ctx.config.mailbox(mail.row.mailbox).sent_folder
     if not sent or mail.row.folder != sent:
         return None
     message_id = mail.parsed.message_id
