@@ -122,7 +122,7 @@ def test_stored_messages_are_moved_in_groups_and_only_once_committed(
 
     def watched(box: Any, uids: Any, dest: str, chunk: int) -> int:
         with app.sessions() as s:  # every UID it moves is already committed
-            assert max(uids) <= s.get(MailboxState, "INBOX").last_uid  # type: ignore[union-attr]
+            assert max(uids) <= s.get(MailboxState, ("", "INBOX")).last_uid  # type: ignore[union-attr]
         moves.append(len(uids))
         return real_move(box, uids, dest, chunk)
 
@@ -196,7 +196,7 @@ def test_server_or_login_failure_backs_off_and_never_raises(mailstack: MailStack
     assert skipped.skipped_backoff and skipped.error is None
     assert retried.error and not retried.skipped_backoff
     with app.sessions() as s:
-        state = s.get(MailboxState, "INBOX")
+        state = s.get(MailboxState, ("", "INBOX"))
         assert state is not None and state.failures == 2 and state.last_error
         # the second failure waits twice as long
         assert state.next_attempt_at == clock() + __import__("datetime").timedelta(seconds=60)
@@ -215,6 +215,6 @@ def test_recovery_after_failure_resets_backoff(mailstack: MailStack, shared_mail
 
     assert report.stored == 1 and report.error is None
     with app.sessions() as s:
-        state = s.get(MailboxState, "INBOX")
+        state = s.get(MailboxState, ("", "INBOX"))
         assert state is not None and state.failures == 0 and state.last_ok_at == clock()
     app.close()

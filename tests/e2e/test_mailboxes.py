@@ -86,10 +86,11 @@ def test_the_same_mail_to_both_mailboxes_is_one_ticket(mailstack: MailStack, dat
 
     polled, processed = app.intake_once()
     repeat, _ = app.intake_once()
+    with app.sessions() as session:
+        rows = list(session.scalars(select(InboundMessage)))
     app.close()
 
     assert (polled.stored, polled.duplicates, processed.created) == (1, 1, 1)
     assert (repeat.seen, repeat.stored) == (0, 0)
     assert mailstack.messages(main) == [] and mailstack.messages(second) == []  # both moved
-    with app.sessions() as session:
-        assert len(list(session.scalars(select(InboundMessage)))) == 1
+    assert len(rows) == 1

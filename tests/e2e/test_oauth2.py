@@ -192,7 +192,7 @@ def test_an_outage_of_the_provider_never_stops_mailproc(idp: IdentityProvider, s
 def test_check_config_says_who_logged_in_and_until_when(idp: IdentityProvider, stack: MailStack, mailbox: str,
                                                         database_url: str, tmp_path: Path) -> None:
     config = _config(stack, mailbox, database_url, tmp_path, **_generic(idp, mailbox))
-    upgrade(App.build(config).engine)
+    _app(config).close()
     checks = {name: (ok, detail) for name, ok, detail in run_checks(config)}
     assert checks["oauth2"][0], checks
     assert f"logged in as {mailbox}" in checks["oauth2"][1] and "valid until" in checks["oauth2"][1]
