@@ -101,6 +101,8 @@ class ParsingConfig:
     max_attachment_bytes: int = 10 * 1024 * 1024
     max_attachments: int = 20
     max_text_chars: int = 200_000
+    max_analysis_seconds: float = 30.0   # per message; past it the analysis is stopped and the message quarantined
+    max_analysis_memory_mb: int = 1024   # per analysis worker, above what it shares with the daemon
 
 
 @dataclass(frozen=True)
@@ -375,6 +377,7 @@ _MINIMUMS: dict[str, float] = {
     "notices.max_per_sender_per_day": 0, "scheduler.poll_seconds": 1, "scheduler.process_seconds": 1,
     "scheduler.send_seconds": 1, "scheduler.process_batch": 1, "scheduler.analysis_workers": 0,
     "auth.dkim_max_age_days": 1, "oauth2.refresh_margin": 0, "oauth2.timeout": 0.1, "imap.idle_seconds": 1,
+    "parsing.max_analysis_seconds": 0.1, "parsing.max_analysis_memory_mb": 64,
 }
 _LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 

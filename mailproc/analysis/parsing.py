@@ -143,6 +143,7 @@ def _check_structure(msg: Message, cfg: ParsingConfig) -> None:
 # everything else (Message-ID, Auto-Submitted, List-*, ...) is ASCII and read as is.
 # Headers that may carry RFC 2047 encoded words or raw 8-bit text and are decoded for use.
 _DECODED_HEADERS = frozenset({"from", "sender", "to", "cc", "reply-to", "subject"})
+MAX_DECODED_HEADER = 16_384  # characters of one such header that are decoded at all
 _SURROGATE_RE = re.compile("[\udc80-\udcff]")
 
 
@@ -167,6 +168,9 @@ def _headers(msg: Message) -> tuple[dict[str, tuple[str, ...]], dict[str, list[s
         key = name.lower()
         value = str(value)
         if key in _DECODED_HEADERS:
+            # Cut before decoding: the standard library's encoded-word decoder is quadratic,
+            # and one megabyte of encoded words in a Subject took a minute.
+            value = value[:MAX_DECODED_HEADER]
             if key != "subject":
                 raw_addresses.setdefault(key, []).append(value)
             value = decode_words(value)

@@ -14,6 +14,7 @@ to the shared pages; the workers then share most of their memory with the main p
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import functools
 import gc
@@ -21,16 +22,19 @@ import logging
 import multiprocessing
 import os
 import re
+import resource
+import signal
 import threading
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import TimeoutError as FuturesTimeout
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from types import TracebackType
-from typing import TypeVar
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 from mailproc.analysis.extract.fields import Extracted, extract
@@ -207,10 +211,31 @@ def warm_up(settings: AnalysisSettings) -> None:
 _WORKER_SETTINGS: AnalysisSettings | None = None
 
 
+class AnalysisTimeout(Exception):
+    """One message's analysis ran past ``parsing.max_analysis_seconds``."""
+
+
+def _on_alarm(_signum: int, _frame: Any) -> None:
+    raise AnalysisTimeout("took longer than the time limit (parsing.max_analysis_seconds)")
+
+
 def _init_worker(settings: AnalysisSettings, parent: int) -> None:
     global _WORKER_SETTINGS
     _WORKER_SETTINGS = settings
     threading.Thread(target=_exit_with_parent, args=(parent,), name="mailproc-orphan-watch", daemon=True).start()
+    # The memory bound: what the worker shares with the daemon now, plus the configured
+    # allowance. Past it an allocation fails (MemoryError: that message is quarantined and the
+    # worker frees it), instead of the kernel's OOM killer picking a process, maybe the daemon.
+    allowance = settings.config.parsing.max_analysis_memory_mb * 1024 * 1024
+    with contextlib.suppress(OSError, ValueError):
+        resource.setrlimit(resource.RLIMIT_AS, (_address_space() + allowance, resource.RLIM_INFINITY))
+    signal.signal(signal.SIGALRM, _on_alarm)
+
+
+def _address_space() -> int:
+    """This process's virtual memory size now (bytes)."""
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[0]) * resource.getpagesize()
 
 
 def _exit_with_parent(parent: int) -> None:
@@ -225,10 +250,23 @@ def _ready() -> bool:
     return _WORKER_SETTINGS is not None
 
 
+def _analyse_bounded(item: RawInbound, settings: AnalysisSettings) -> Analysis:
+    """:func:`analyse` under the time bound (an interval timer raises in the worker's thread)."""
+    limit = settings.config.parsing.max_analysis_seconds
+    try:
+        try:
+            signal.setitimer(signal.ITIMER_REAL, limit)
+            return analyse(item, settings)
+        finally:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+    except AnalysisTimeout as exc:  # raised outside analyse()'s own handler (or just as it returned)
+        return Analysis(item.id, error=f"analysis stopped: {exc} of {limit:g} s")
+
+
 def _analyse_in_worker(items: list[RawInbound]) -> list[Analysis]:
     assert _WORKER_SETTINGS is not None
     try:
-        return [analyse(item, _WORKER_SETTINGS) for item in items]
+        return [_analyse_bounded(item, _WORKER_SETTINGS) for item in items]
     finally:
         # The standard library's MIME parser compiles a regex for every multipart boundary,
         # and ``re`` caches each one (up to 512): one-off patterns that would otherwise fill
@@ -239,7 +277,17 @@ def _analyse_in_worker(items: list[RawInbound]) -> list[Analysis]:
 
 
 def _analyse_stored_in_worker(reader: RawReader, refs: list[StoredRef]) -> list[Analysis]:
-    return _analyse_in_worker(read_stored(reader, refs))
+    try:
+        return _analyse_in_worker(read_stored(reader, refs))
+    except MemoryError:  # the chunk's bytes together are over the memory bound: one at a time
+        analyses = []
+        for ref in refs:
+            try:
+                analyses += _analyse_in_worker(read_stored(reader, [ref]))
+            except MemoryError:
+                analyses.append(Analysis(ref[0], error="MemoryError: the message does not fit in the analysis "
+                                                       "worker's memory (parsing.max_analysis_memory_mb)"))
+        return analyses
 
 
 Piece = TypeVar("Piece", RawInbound, StoredRef)
@@ -257,11 +305,14 @@ class Analyzer:
     :meth:`close` (or the ``with`` block).
     """
 
-    def __init__(self, config: Config, *, workers: int | None = None, pool_threshold: int = 64) -> None:
+    def __init__(self, config: Config, *, workers: int | None = None, pool_threshold: int = 1) -> None:
         self.settings = AnalysisSettings.from_config(config)
         workers = config.scheduler.analysis_workers if workers is None else workers
-        self.workers = workers or (os.cpu_count() or 1)
+        # 0: one per CPU, and never fewer than two, so every message is analysed in a worker
+        # under the time and memory bounds (1 is the unbounded in-process mode, for tests).
+        self.workers = workers or max(2, os.cpu_count() or 1)
         self.pool_threshold = pool_threshold
+        self.time_limit = config.parsing.max_analysis_seconds
         self._pool: ProcessPoolExecutor | None = None
 
     def __enter__(self) -> Analyzer:
@@ -324,8 +375,12 @@ class Analyzer:
         pool = self._get_pool()
         size = -(-len(pieces) // (self.workers * 2))
         chunks = [pieces[i:i + size] for i in range(0, len(pieces), size)]
+        # The watchdog: a worker stuck where the timer cannot reach (C code) is killed past
+        # twice the limit per message of its chunk; its batch is then analysed one by one.
+        deadline = time.monotonic() + 2 * self.time_limit * size + 5
         return Pending(futures=[pool.submit(task, chunk) for chunk in chunks],
-                       recover=functools.partial(self.recover, task, pieces))
+                       recover=functools.partial(self.recover, task, pieces), deadline=deadline,
+                       kill=self._kill_workers)
 
     def recover(self, task: Callable[[list[Piece]], list[Analysis]], pieces: list[Piece]) -> list[Analysis]:
         """Analyse ``pieces`` again after a worker died (killed, out of memory, a fault in a
@@ -336,13 +391,32 @@ class Analyzer:
         self._discard_pool()
         analyses = []
         for piece in pieces:
+            future = self._get_pool().submit(task, [piece])
             try:
-                analyses += self._get_pool().submit(task, [piece]).result()
+                analyses += future.result(timeout=2 * self.time_limit + 5)
+            except FuturesTimeout:
+                log.error("inbound %s: its analysis ran past %g s and was killed; quarantined", _inbound_id(piece),
+                          2 * self.time_limit + 5)
+                reason = f"analysis killed after {2 * self.time_limit + 5:g} s (parsing.max_analysis_seconds)"
+                analyses.append(Analysis(_inbound_id(piece), error=reason))
+                self._kill_workers()
+                self._discard_pool()
             except BrokenProcessPool:
                 log.error("inbound %s: the analysis worker died on it; quarantined", _inbound_id(piece))
                 analyses.append(Analysis(_inbound_id(piece), error=WORKER_DIED))
                 self._discard_pool()
+            except Exception as exc:
+                log.error("inbound %s: its analysis failed (%s); quarantined", _inbound_id(piece), type(exc).__name__)
+                analyses.append(Analysis(_inbound_id(piece), error=f"{type(exc).__name__} in the analysis worker"))
         return analyses
+
+    def _kill_workers(self) -> None:
+        """SIGKILL every worker of the pool (the executor then reports it broken)."""
+        pool = self._pool
+        processes = list(getattr(pool, "_processes", {}).values()) if pool is not None else []
+        for process in processes:
+            with contextlib.suppress(OSError, AttributeError):
+                os.kill(process.pid, signal.SIGKILL)
 
     def _discard_pool(self) -> None:
         if self._pool is not None:
@@ -357,12 +431,24 @@ class Pending:
     done: list[Analysis] | None = None
     futures: list[Future[list[Analysis]]] = field(default_factory=list)
     recover: Callable[[], list[Analysis]] | None = None  # after a worker died: analyse again
+    deadline: float | None = None  # monotonic time past which the workers are killed
+    kill: Callable[[], None] | None = None
 
     def result(self) -> list[Analysis]:
         if self.done is not None:
             return self.done
         try:
-            return [analysis for future in self.futures for analysis in future.result()]
-        except BrokenProcessPool:
+            analyses = []
+            for future in self.futures:
+                timeout = None if self.deadline is None else max(0.0, self.deadline - time.monotonic())
+                try:
+                    analyses += future.result(timeout=timeout)
+                except FuturesTimeout:
+                    assert self.kill is not None
+                    log.error("analysis workers stuck past the deadline: killed")
+                    self.kill()
+                    raise BrokenProcessPool("killed past the deadline") from None
+            return analyses
+        except Exception:  # a worker died or was killed, or a chunk failed as a whole
             assert self.recover is not None
             return self.recover()

@@ -105,7 +105,7 @@ def render(env: Environment, kind: str, context: dict[str, Any]) -> Rendered:
 def new_message_id(kind: str, ref: str | None, domain: str) -> str:
     """A Message-ID fixed at queue time and reused on every retry."""
     tag = f"{kind}.{ref}" if ref else kind
-    return f"<{tag}.{secrets.token_hex(8)}@{domain}>".replace(" ", "")
+    return f"<{tag}.{secrets.token_hex(16)}@{domain}>".replace(" ", "")  # 128 bits: replies prove themselves by it
 
 
 def build_message(

@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import inspect, select
 from sqlalchemy.orm import Session
 
+from mailproc.analysis.parsing import ParsedMail
 from mailproc.analysis.pool import Analysis
 from mailproc.analysis.threads import format_ref
 from mailproc.core.context import Context
@@ -38,6 +39,9 @@ class BatchState(Sink):
     card_history: dict[str, list[datetime]] = field(default_factory=dict)
     created: list[Ticket] = field(default_factory=list)
     dkim: dict[int, AuthResult] = field(default_factory=dict)  # mailproc's own DKIM check, by inbound id
+    # Message-IDs of our own outgoing mail (unguessable) and of the customer's own earlier
+    # mail, with their ticket: a reply that quotes one of them really continues the conversation.
+    conversation: dict[str, Ticket] = field(default_factory=dict)
 
 
 @dataclass
@@ -90,10 +94,14 @@ def prefetch(session: Session, ctx: Context, analyses: list[Analysis], now: date
             tickets[ticket.id] = ticket
             state.by_ref[ticket.ref] = ticket
     if ids:
-        pairs = list(session.execute(select(TicketMessage.message_id, TicketMessage.ticket_id)
-                                     .where(TicketMessage.message_id.in_(ids))))
-        pairs += list(session.execute(select(OutboxItem.message_id, OutboxItem.ticket_id)
-                                      .where(OutboxItem.message_id.in_(ids), OutboxItem.ticket_id.is_not(None))))
+        theirs = list(session.execute(select(TicketMessage.message_id, TicketMessage.ticket_id,
+                                             TicketMessage.from_address, TicketMessage.direction)
+                                      .where(TicketMessage.message_id.in_(ids))))
+        pairs: list[tuple[str | None, int | None]] = [(mid, tid) for mid, tid, _, _ in theirs]
+        ours = [(mid, tid) for mid, tid in session.execute(
+            select(OutboxItem.message_id, OutboxItem.ticket_id)
+            .where(OutboxItem.message_id.in_(ids), OutboxItem.ticket_id.is_not(None))) if mid and tid is not None]
+        pairs += ours
         wanted = {tid for _, tid in pairs if tid not in tickets}
         if wanted:
             for ticket in session.scalars(select(Ticket).where(Ticket.id.in_(wanted))):
@@ -101,6 +109,13 @@ def prefetch(session: Session, ctx: Context, analyses: list[Analysis], now: date
         for message_id, ticket_id in pairs:
             if message_id and ticket_id in tickets:
                 state.by_message_id.setdefault(message_id, tickets[ticket_id])
+        for message_id, ticket_id in ours:
+            if ticket_id in tickets:
+                state.conversation[message_id] = tickets[ticket_id]
+        for message_id, ticket_id, sender, direction in theirs:  # the customer's own earlier mail
+            owner = tickets.get(ticket_id)
+            if message_id and owner is not None and direction == "in" and is_customer(owner, sender):
+                state.conversation[message_id] = owner
     if tickets:
         state.dedupe_keys.update(session.scalars(
             select(OutboxItem.dedupe_key).where(OutboxItem.ticket_id.in_(list(tickets)))))
@@ -132,6 +147,17 @@ def next_ref(session: Session, state: BatchState, prefix: str, year: int) -> str
         state.counters[name] = counter
     counter.value += 1
     return format_ref(prefix, year, counter.value)
+
+
+def is_customer(ticket: Ticket, sender: str | None) -> bool:
+    return bool(sender) and (sender or "").lower() in {ticket.customer_address.lower(), (ticket.email or "").lower()}
+
+
+def answers_us(state: BatchState, parsed: ParsedMail, ticket: Ticket) -> bool:
+    """Whether the message refers (In-Reply-To or References) to one of our own e-mails about
+    ``ticket``, or to the customer's own earlier mail on it: a tag in the subject can be typed
+    by anyone, our Message-IDs (128 random bits) cannot."""
+    return any(state.conversation.get(message_id) is ticket for message_id in (*parsed.in_reply_to, *parsed.references))
 
 
 def find_ticket(state: BatchState, a: Analysis) -> Ticket | None:

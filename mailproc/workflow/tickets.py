@@ -96,7 +96,3 @@ def route_ticket(session: Session, ctx: Context, state: BatchState, ticket: Tick
                 reasons=list(decided.reasons))
     notify_agents(session, ctx, state, ticket, queue_agents(ctx, ticket), "agent_notice",
                   f"agent_notice:{ticket.ref}:new:{ticket.queue}", now, event="new")
-
-
-def is_customer(ticket: Ticket, sender: str | None) -> bool:
-    return bool(sender) and sender in {ticket.customer_address.lower(), (ticket.email or "").lower()}

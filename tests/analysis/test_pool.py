@@ -176,3 +176,61 @@ def test_a_worker_keeps_no_compiled_boundary_patterns(monkeypatch: pytest.Monkey
     [result] = analysis._analyse_in_worker([RawInbound(1, raw, datetime(2026, 11, 2, tzinfo=UTC))])
     assert result.error is None and result.parsed is not None
     assert not any(re.escape(boundary) in str(key[1]) for key in re._cache)  # type: ignore[attr-defined]
+
+
+def _hostile_html(parts: int, size: int) -> bytes:
+    """Many large HTML parts and no plain text: each has to be turned into text."""
+    chunk = ("<div><p>Mất sóng <b>K+</b> " + "<span>x</span>" * 40 + "</p></div>\n") * (size // 600)
+    body = "".join(f"--b\r\nContent-Type: text/html; charset=utf-8\r\n\r\n<html><body>{chunk}</body></html>\r\n"
+                   for _ in range(parts))
+    return (f"From: Attacker <x@evil.example>\r\nTo: cskh@kplus.example\r\nSubject: spam\r\n"
+            f"Message-ID: <hostile@evil.example>\r\nMIME-Version: 1.0\r\n"
+            f"Content-Type: multipart/mixed; boundary=\"b\"\r\n\r\n{body}--b--\r\n").encode()
+
+
+def test_every_batch_size_is_analysed_in_a_bounded_worker_by_default() -> None:
+    analyzer = Analyzer(Config())
+    assert analyzer.parallel and analyzer.workers >= 2 and analyzer.pool_threshold == 1
+    item = _items()[:1]
+    with analyzer:
+        assert analyzer.submit(item).done is None  # one message still goes to a worker
+        assert analyzer.submit(item).result()[0].error is None
+
+
+def test_a_message_past_the_time_limit_is_stopped_and_the_others_go_on() -> None:
+    from mailproc.config import ParsingConfig
+
+    config = Config(parsing=ParsingConfig(max_analysis_seconds=0.3))
+    fetched = datetime(2026, 11, 2, 3, 0, tzinfo=UTC)
+    normal = _items()[:2]
+    batch = [normal[0], RawInbound(99, _hostile_html(300, 60_000), fetched), normal[1]]
+    started = time.monotonic()
+    with Analyzer(config, workers=2) as analyzer:
+        results = analyzer.submit(batch).result()
+    assert time.monotonic() - started < 10
+    assert [a.inbound_id for a in results] == [normal[0].id, 99, normal[1].id]
+    assert results[0].error is None and results[2].error is None
+    assert results[1].error is not None and "max_analysis_seconds" in results[1].error
+
+
+def test_a_message_past_the_memory_limit_is_quarantined_and_the_others_go_on() -> None:
+    from mailproc.config import ParsingConfig
+
+    config = Config(parsing=ParsingConfig(max_analysis_memory_mb=64, max_message_bytes=200 * 1024 * 1024,
+                                          max_attachment_bytes=200 * 1024 * 1024))
+    fetched = datetime(2026, 11, 2, 3, 0, tzinfo=UTC)
+    payload = os.urandom(24 * 1024 * 1024)
+    import base64
+
+    big = (b"From: a@example.vn\r\nTo: cskh@kplus.example\r\nSubject: big\r\nMessage-ID: <big@example.vn>\r\n"
+           b"MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"b\"\r\n\r\n--b\r\n"
+           b"Content-Type: text/plain\r\n\r\nxin chao\r\n--b\r\nContent-Type: application/octet-stream\r\n"
+           b"Content-Transfer-Encoding: base64\r\n\r\n" + base64.encodebytes(payload) + b"\r\n--b--\r\n")
+    del payload
+    with Analyzer(config, workers=2) as analyzer:
+        analyzer.start()
+        [result] = analyzer.submit([RawInbound(7, big, fetched)]).result()
+        assert result.error is not None and "memory" in result.error.lower()
+        [after] = analyzer.submit(_items()[:1]).result()  # the pool goes on
+        assert analyzer.parallel
+        assert after.error is None

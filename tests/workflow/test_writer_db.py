@@ -187,21 +187,35 @@ def test_a_reply_that_still_misses_something_is_asked_again(desk: Desk) -> None:
     assert [o.kind for o in desk.outbox()] == ["need_info", "need_info"]
 
 
-def test_a_reply_joins_by_the_ticket_tag_in_its_subject(desk: Desk) -> None:
-    desk.store(complaint(sender=CUSTOMER))
+def test_a_message_with_only_the_tag_is_filed_but_proves_nothing(desk: Desk) -> None:
+    desk.store(complaint(sender=CUSTOMER, body=NO_CARD))
     desk.app.process_once()
-    # No threading headers at all: only the tag says which ticket it is.
+    # No threading headers at all: only the tag (which anyone can type) says which ticket it is,
+    # and the From (which anyone can forge) says it is the customer.
     desk.store(message(sender=CUSTOMER, to=SHARED, subject="Re: [KP-2026-000001] V/v Tiếp nhận khiếu nại",
-                       body="Cảm ơn, tôi chờ phản hồi.").as_bytes())
+                       body="Số thẻ của tôi: 8401 2345 6789. SĐT mới: 0987 000 111.").as_bytes())
 
     report = desk.app.process_once()
 
     assert (report.created, report.replies) == (0, 1)
     ticket = desk.ticket()
-    assert ticket.status == "l1"
+    assert (ticket.status, ticket.smartcard) == ("assessing", None)  # filled in nothing
     assert [m.from_address for m in desk.filed(ticket.id)] == [CUSTOMER, CUSTOMER]
-    assert desk.events(ticket.id)[-1] == "customer_reply"
-    assert [o.kind for o in desk.outbox()] == ["receipt"]  # no agents configured: nobody else to tell
+    assert desk.events(ticket.id)[-1] == "unverified_reply"
+    assert [o.kind for o in desk.outbox()] == ["need_info"]  # no agents configured: nobody else to tell
+
+
+def test_a_reply_to_our_request_or_to_the_customers_own_mail_proves_itself(desk: Desk) -> None:
+    first = new_id()
+    desk.store(complaint(sender=CUSTOMER, body=NO_CARD, message_id=first))
+    desk.app.process_once()
+    # A follow-up to the customer's own complaint (In-Reply-To its Message-ID) continues it.
+    desk.store(message(sender=CUSTOMER, to=SHARED, subject="Bổ sung", body="Số thẻ: 8401 2345 6789.",
+                       headers={"In-Reply-To": first}).as_bytes())
+
+    desk.app.process_once()
+
+    assert (desk.ticket().status, desk.ticket().smartcard) == ("l1", "840123456789")
 
 
 def test_a_message_from_another_address_is_filed_but_changes_nothing(desk: Desk) -> None:

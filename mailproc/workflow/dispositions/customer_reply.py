@@ -15,13 +15,12 @@ from mailproc.core.textnorm import fold
 from mailproc.store.models import Ticket
 from mailproc.vocabulary import DONE_STATUSES, Flag, InboundStatus, NoticeKind, Outcome, Status
 from mailproc.workflow.assess import missing_fields
-from mailproc.workflow.batch import BatchState, Claimed
+from mailproc.workflow.batch import BatchState, Claimed, answers_us, is_customer
 from mailproc.workflow.dispositions.base import Disposed, Mail
 from mailproc.workflow.states import Step
 from mailproc.workflow.steps import notify_agents, queue_agents, run_step, transition
 from mailproc.workflow.tickets import (
     apply_identifiers,
-    is_customer,
     queue_customer_notice,
     route_ticket,
     ticket_identifiers,
@@ -43,9 +42,15 @@ def join_reply(session: Session, ctx: Context, state: BatchState, ticket: Ticket
     if parsed.message_id:
         state.by_message_id.setdefault(parsed.message_id, ticket)
     ticket.updated_at = now
-    if not is_customer(ticket, parsed.from_address):
-        state.event(ticket, "message_from_other_sender", now, inbound_id=row.id, sender=parsed.from_address,
-               message_id=parsed.message_id)
+    customer = is_customer(ticket, parsed.from_address)
+    if not customer or not answers_us(state, parsed, ticket):
+        # Only the tag in the subject (anyone can type it), or another sender: filed and
+        # shown to the agents, but it fills in nothing and reopens nothing by itself.
+        state.event(ticket, "message_from_other_sender" if not customer else "unverified_reply", now,
+                    inbound_id=row.id, sender=parsed.from_address, message_id=parsed.message_id)
+        notify_agents(session, ctx, state, ticket, queue_agents(ctx, ticket) or ctx.roster.supervisors(),
+                      NoticeKind.AGENT_NOTICE, f"agent_notice:{ticket.ref}:unverified:{row.id}", now,
+                      event="unverified_message", message=parsed.new_text, sender=parsed.from_address or "")
         return
     state.event(ticket, "customer_reply", now, inbound_id=row.id, message_id=parsed.message_id)
     if ticket.status in DONE_STATUSES:

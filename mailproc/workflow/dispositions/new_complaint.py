@@ -51,6 +51,7 @@ def create_ticket(session: Session, ctx: Context, state: BatchState, mail: Mail,
     state.by_ref[ticket.ref] = ticket
     if parsed.message_id:
         state.by_message_id[parsed.message_id] = ticket
+        state.conversation[parsed.message_id] = ticket  # the customer's follow-up to it continues it
     state.file_message(ticket, row, parsed, now, body=parsed.customer_text)
     state.event(ticket, "received", now, inbound_id=row.id, message_id=parsed.message_id,
            found=dict(found.confidence))
