@@ -424,8 +424,6 @@ def validate(config: Config) -> None:
         raise ConfigError("imap.processed_folder", "must differ from imap.folder")
     if config.imap.batch_size < 1:
         raise ConfigError("imap.batch_size", "must be at least 1")
-    if "://" not in config.database.url:
-        raise ConfigError("database.url", f"{config.database.url!r} is not a SQLAlchemy URL")
     allowed = {"phone", "smartcard", "decoder", "card_or_decoder", "name", "address", "email"}
     for item in config.assess.required:
         if item not in allowed:
@@ -564,10 +562,15 @@ def from_mapping(data: dict[str, Any], *, env: typing.Mapping[str, str] | None =
                  source: str = "<mapping>") -> Config:
     """Build a Config from parsed TOML data plus environment overrides."""
     data = {k: dict(v) if isinstance(v, dict) else v for k, v in data.items()}
+    url_origin = "database.url"
     for var, (section, key) in ENV_OVERRIDES.items():
         value = (env or {}).get(var)
         if value:
             data.setdefault(section, {})[key] = value
+            if (section, key) == ("database", "url"):
+                url_origin = var
+    if isinstance(data.get("database"), dict) and isinstance(data["database"].get("url"), str):
+        check_database_url(data["database"]["url"], url_origin)
     sections: dict[str, Any] = {}
     for name, value in data.items():
         if name not in SECTIONS:
@@ -580,6 +583,31 @@ def from_mapping(data: dict[str, Any], *, env: typing.Mapping[str, str] | None =
     config = resolve_paths(config, env or {})
     validate(config)
     return config
+
+
+def check_database_url(url: str, origin: str = "database.url") -> None:
+    """A database URL mistake is a configuration error naming where the URL came from (the key
+    or the environment variable), never a traceback, and never repeating the URL: it may hold
+    a password."""
+    if not url:
+        return  # "" = SQLite in the state directory
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        parsed = make_url(url)
+        parsed.port  # noqa: B018 - a port that is not a number raises only when read
+    except (ArgumentError, ValueError):
+        raise ConfigError(origin, "is not a database URL (e.g. postgresql+psycopg://user@host/db or "
+                                  "sqlite:////var/lib/mailproc/mailproc.sqlite3); the value is not shown: "
+                                  "it may hold a password") from None
+    backend = parsed.get_backend_name()
+    if backend == "postgres":
+        raise ConfigError(origin, "use postgresql+psycopg:// (SQLAlchemy does not know postgres://)")
+    if backend not in ("sqlite", "postgresql"):
+        raise ConfigError(origin, f"database {backend!r} is not supported (sqlite or postgresql)")
+    if backend == "postgresql" and parsed.get_driver_name() not in ("psycopg", "psycopg2"):
+        raise ConfigError(origin, "use the psycopg driver: postgresql+psycopg://…")
 
 
 def default_state_dir(env: typing.Mapping[str, str]) -> Path:

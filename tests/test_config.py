@@ -188,7 +188,7 @@ def test_empty_environment_value_does_not_blank_the_file(tmp_path: Path) -> None
 def test_environment_value_is_still_validated() -> None:
     with pytest.raises(ConfigError) as info:
         from_mapping({}, env={"MAILPROC_DATABASE_URL": "not-a-url"})
-    assert info.value.key == "database.url"
+    assert info.value.key == "MAILPROC_DATABASE_URL"  # where the bad value came from
 
 
 def test_input_mapping_is_not_modified() -> None:
@@ -278,3 +278,19 @@ def test_check_config_names_every_trust_assumption_it_cannot_verify() -> None:
     every = trust_warnings(from_mapping({"agents": agents, "auth": {
         "trusted_authserv_ids": ["mx.kplus.example"], "exchange_online": True, "verify_dkim": True}}, env={}))
     assert [w.split(":")[0] for w in every] == ["auth.trusted_authserv_ids", "auth.exchange_online", "auth.verify_dkim"]
+
+
+@pytest.mark.parametrize(("url", "says"), [
+    ("postgres://kplus:s3cr3t-pw@db/mailproc", "use postgresql+psycopg://"),
+    ("postgresql+psycopg://kplus:s3cr3t-pw@db:port/mailproc", "is not a database URL"),
+    ("kplus:s3cr3t-pw at db", "is not a database URL"),
+    ("mysql://kplus:s3cr3t-pw@db/mailproc", "is not supported"),
+])
+def test_a_database_url_mistake_names_its_source_and_never_the_password(url: str, says: str) -> None:
+    with pytest.raises(ConfigError) as in_file:
+        from_mapping({"database": {"url": url}}, env={})
+    with pytest.raises(ConfigError) as in_env:
+        from_mapping({}, env={"MAILPROC_DATABASE_URL": url})
+    assert in_file.value.key == "database.url" and in_env.value.key == "MAILPROC_DATABASE_URL"
+    for error in (in_file.value, in_env.value):
+        assert says in str(error) and "s3cr3t-pw" not in str(error)

@@ -33,7 +33,10 @@ from mailproc.errors import MessageRejected
 
 _MSGID_RE = re.compile(r"<([^<>\s]{1,900})>")
 _UNSAFE_HEADER_RE = re.compile(r"[\x00-\x1f\x7f]+")
-_UNSAFE_FILENAME_RE = re.compile(r'[\x00-\x1f\x7f/\\:*?"<>|]+')
+# Controls (C0, DEL, C1), path and shell characters, and the invisible format characters that
+# can disguise a name: bidi overrides and isolates ("invoice\u202Efdp.exe" shows as
+# "invoiceexe.pdf"), zero-width characters, the BOM.
+_UNSAFE_FILENAME_RE = re.compile('[\x00-\x1f\x7f-\x9f/\\\\:*?"<>|\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]+')
 _INSCRIPTIS = ParserConfig(display_links=False, display_images=False)
 MAX_SUBJECT = 255
 

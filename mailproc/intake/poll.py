@@ -29,7 +29,7 @@ from mailproc.core.context import Context
 from mailproc.core.crashpoints import crash_point
 from mailproc.core.report import StageReport
 from mailproc.intake.imap import TRANSIENT_ERRORS, already_moved, chunks, move_uids, open_mailbox
-from mailproc.store.db import allocate_ids, insert_ignoring_conflicts, transaction
+from mailproc.store.db import allocate_ids, fit, insert_ignoring_conflicts, transaction
 from mailproc.store.models import InboundMessage, InboundRaw, MailboxState
 from mailproc.vocabulary import InboundStatus
 
@@ -97,8 +97,8 @@ def _insert_ignoring_duplicates(session: Session, rows: list[dict[str, Any]], ra
     if not fresh:
         return 0
     ids = allocate_ids(session, _INBOUND, len(fresh))
-    session.execute(insert_ignoring_conflicts(session, _INBOUND, "dedupe_key"),
-                    [{**row, "id": row_id} for row_id, (row, _) in zip(ids, fresh.values(), strict=True)])
+    values = [fit(_INBOUND, {**row, "id": row_id}) for row_id, (row, _) in zip(ids, fresh.values(), strict=True)]
+    session.execute(insert_ignoring_conflicts(session, _INBOUND, "dedupe_key"), values)
     # Only the rows that went in (another poller may have stored the same mail meanwhile).
     stored = set(session.scalars(select(InboundMessage.id).where(InboundMessage.id.in_(ids))))
     raw_rows = [{"id": row_id, "raw": raw} for row_id, (_, raw) in zip(ids, fresh.values(), strict=True)

@@ -8,6 +8,7 @@ anything that could break the header. Every message is built with
 
 from __future__ import annotations
 
+import re
 import secrets
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -67,6 +68,18 @@ def make_environment(templates_dir: str | Path | None = None) -> Environment:
     )
     env.filters.update(vn_date=vn_date, vn_long_date=vn_long_date, vn_amount=vn_amount, mask=mask)
     return env
+
+
+_LONG_NUMBER_RE = re.compile(r"(?<![\w])(?:\+?\d[\d .\-()]{6,}\d)(?![\w])")
+
+
+def mask_numbers(text: str) -> str:
+    """Every run of 8 or more digits (card, decoder, phone numbers, with their separators)
+    masked but its last 4 digits: for text of the customer's that goes back out (a subject)."""
+    def hide(match: re.Match[str]) -> str:
+        digits = re.sub(r"\D", "", match.group())
+        return mask(digits) if len(digits) >= 8 else match.group()
+    return _LONG_NUMBER_RE.sub(hide, text)
 
 
 def parse_address(value: str) -> Address:

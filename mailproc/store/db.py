@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
-from sqlalchemy import Engine, Select, Table, create_engine, event, func, select, text
+from sqlalchemy import Engine, Select, String, Table, create_engine, event, func, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -64,10 +64,47 @@ def make_engine(cfg: DatabaseConfig | str) -> Engine:
             url,
             echo=echo,
             connect_args={"timeout": SQLITE_BUSY_MS / 1000, "isolation_level": None},
+            hide_parameters=True,  # an error's text never carries customers' data
         )
         _make_sqlite_safe(engine)
         return engine
-    return create_engine(url, echo=echo, pool_pre_ping=True)
+    return create_engine(url, echo=echo, pool_pre_ping=True, hide_parameters=True)
+
+
+_TEXT_COLUMNS: dict[str, tuple[tuple[str, int | None], ...]] = {}
+
+
+def fit(table: Table, row: dict[str, Any]) -> dict[str, Any]:
+    """``row`` made storable in ``table``: text without NUL characters (PostgreSQL refuses them),
+    short text without unpaired surrogates and cut to its column's length; so one hostile value
+    costs a cut field, not the batch's write. Returns ``row`` itself when nothing needs fixing."""
+    columns = _TEXT_COLUMNS.get(table.name)
+    if columns is None:
+        columns = _TEXT_COLUMNS[table.name] = tuple(
+            (c.name, getattr(c.type, "length", None)) for c in table.columns
+            if isinstance(c.type, String))  # (Text is a String without a length)
+    fitted: dict[str, Any] | None = None
+    for name, length in columns:
+        value = row.get(name)
+        if value.__class__ is not str:
+            continue
+        fixed = value.replace("\x00", "") if "\x00" in value else value
+        if length is not None:
+            if not fixed.isascii() and _has_surrogates(fixed):
+                fixed = fixed.encode("utf-8", "replace").decode("utf-8")
+            fixed = fixed[:length]
+        if fixed is not value:
+            fitted = dict(row) if fitted is None else fitted
+            fitted[name] = fixed
+    return row if fitted is None else fitted
+
+
+def _has_surrogates(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
 
 
 _READ_ONLY = "mailproc_read_only"  # execution option: see reading()

@@ -22,8 +22,8 @@ from mailproc.core.context import Context
 from mailproc.core.roster import Agent
 from mailproc.errors import WorkflowError
 from mailproc.notices.outbox import Notice, render_row
-from mailproc.notices.render import InvalidAddress, mask, parse_address
-from mailproc.store.db import allocate_ids
+from mailproc.notices.render import InvalidAddress, mask, mask_numbers, parse_address
+from mailproc.store.db import allocate_ids, fit
 from mailproc.store.models import Attachment, Base, Event, OutboxAttachment, OutboxItem, Ticket, TicketMessage
 from mailproc.vocabulary import CUSTOMER_KINDS, QUEUE_OF, ROLE_OF_QUEUE, Actor, Queue, Role, Status
 from mailproc.workflow.assess import FIELD_LABELS_VI
@@ -95,6 +95,7 @@ def insert_rows(session: Session, model: type[Base], rows: list[dict[str, Any]],
     if not rows:
         return []
     table = cast(Table, model.__table__)
+    rows = [fit(table, row) for row in rows]  # bounded, NUL-free: one hostile value never fails the batch
     ids = allocate_ids(session, table, len(rows)) if with_ids else []
     if ids:
         rows = [{**row, "id": row_id} for row, row_id in zip(rows, ids, strict=True)]
@@ -119,7 +120,7 @@ def base_context(ctx: Context, ticket: Ticket) -> dict[str, Any]:
     return {
         "ref": ticket.ref,
         "name": ticket.name,
-        "subject": ticket.subject,
+        "subject": mask_numbers(ticket.subject),  # a card or phone typed in the subject goes back masked
         "received_at": received_local,
         "received_date": received_local.date(),
         "accept_due": ticket.accept_due,

@@ -43,9 +43,10 @@ class Desk:
         """An inbound row with its bytes, committed, status ``new``; returns its id."""
         digest = hashlib.sha256(raw).hexdigest()
         message_id = BytesHeaderParser().parsebytes(raw)["Message-ID"]
+        mid = str(message_id).strip().strip("<>").replace("\x00", "") if message_id else None  # as the poller does
         with self.app.sessions() as session:
             row = InboundMessage(dedupe_key=digest, sha256=digest,
-                                 message_id=str(message_id).strip().strip("<>") if message_id else None,
+                                 message_id=mid,
                                  folder=folder, uidvalidity=1, uid=next(self._uids), size=len(raw),
                                  fetched_at=self.clock(), status="new", attempts=0)
             session.add(row)
@@ -347,3 +348,28 @@ def test_the_cap_counts_per_sender(make_desk: MakeDesk) -> None:
 
     assert [o.to_address for o in desk.outbox()] == [CUSTOMER, "binh.tran@gmail.com"]
     assert ["rate_limited" in t.flags for t in desk.tickets()] == [False, True, False]
+
+
+def test_one_hostile_value_costs_a_cut_field_not_the_batch(desk: Desk, caplog: pytest.LogCaptureFixture) -> None:
+    """A 400-character address (PostgreSQL's column holds 320) and a NUL byte in a Message-ID
+    (PostgreSQL refuses NUL in text) used to fail the whole batch's write, and the warning
+    printed the other customers' data."""
+    long_local = "a" * 390
+    hostile = [
+        complaint(sender=f"Khách <{long_local}@example.vn>", name="Khách Dài"),
+        complaint(sender="Khách Nul <nul@example.vn>", name="Khách Nul", message_id="<nul\x00byte@example.vn>"),
+    ]
+    others = [complaint(sender=f"Khach {i} <khach{i}@example.vn>", name=f"Trần Văn Bảo {i}",
+                        phone=f"091234{i:04d}") for i in range(3)]
+    for raw in (*hostile, *others):
+        desk.store(raw)
+
+    report = desk.app.process_once()
+
+    assert (report.created, report.quarantined) == (5, 0)
+    tickets = desk.tickets()
+    assert len(tickets) == 5
+    assert any(t.customer_address.startswith(long_local[:100]) for t in tickets)
+    assert all(len(t.customer_address) <= 320 for t in tickets)
+    for i in range(3):  # nothing of another customer in any log line
+        assert f"khach{i}@example.vn" not in caplog.text and f"Trần Văn Bảo {i}" not in caplog.text
