@@ -51,6 +51,7 @@ class ImapConfig:
     timeout: float = 30.0
     batch_size: int = 100
     max_per_poll: int = 5000
+    batch_bytes: int = 32 * 1024 * 1024
     backoff_initial: float = 30.0
     backoff_max: float = 900.0
     auth: str = "password"  # password | oauth2
@@ -367,7 +368,8 @@ def _build_section(name: str, cls: type, data: Any) -> Any:
 
 # Options that must be at least this value (ints and floats alike).
 _MINIMUMS: dict[str, float] = {
-    "imap.timeout": 0.1, "imap.batch_size": 1, "imap.max_per_poll": 1, "imap.backoff_initial": 0,
+    "imap.timeout": 0.1, "imap.batch_size": 1, "imap.batch_bytes": 1024, "imap.max_per_poll": 1,
+    "imap.backoff_initial": 0,
     "imap.backoff_max": 0, "smtp.timeout": 0.1, "smtp.batch_size": 1, "smtp.max_attempts": 1,
     "smtp.backoff_initial": 0, "smtp.backoff_max": 0, "smtp.lease_seconds": 0,
     "parsing.max_message_bytes": 1024, "parsing.max_mime_parts": 1, "parsing.max_mime_depth": 1,

@@ -135,3 +135,4 @@ class Flag(StrEnum):
     LATE = "late"
     TIME_LIMIT_UNKNOWN = "time_limit_unknown"
     RATE_LIMITED = "rate_limited"
+    OVERSIZE = "oversize"  # a message over the size limit was stored without its body

@@ -39,6 +39,18 @@ _UNSAFE_HEADER_RE = re.compile(r"[\x00-\x1f\x7f]+")
 _UNSAFE_FILENAME_RE = re.compile('[\x00-\x1f\x7f-\x9f/\\\\:*?"<>|\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]+')
 _INSCRIPTIS = ParserConfig(display_links=False, display_images=False)
 MAX_SUBJECT = 255
+# The first header of what the poller stores for a message over the size limit (its headers
+# only): "X-Mailproc-Oversize: <bytes>". Only a first line counts: a receiving server always
+# puts its own trace headers above anything a sender wrote.
+OVERSIZE_HEADER = b"X-Mailproc-Oversize"
+
+
+def oversize_of(raw: bytes) -> int | None:
+    """The real size of a message stored without its body, else None."""
+    if not raw.startswith(OVERSIZE_HEADER + b":"):
+        return None
+    value = raw[len(OVERSIZE_HEADER) + 1:raw.find(b"\n")].strip()
+    return int(value) if value.isdigit() else None
 
 
 @dataclass(frozen=True)

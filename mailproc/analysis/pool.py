@@ -39,7 +39,7 @@ from zoneinfo import ZoneInfo
 
 from mailproc.analysis.extract.fields import Extracted, extract
 from mailproc.analysis.filters import FilterContext, Verdict, first_match
-from mailproc.analysis.parsing import ParsedMail, html_to_text, parse_message
+from mailproc.analysis.parsing import ParsedMail, html_to_text, oversize_of, parse_message
 from mailproc.analysis.routing import find_keywords
 from mailproc.analysis.threads import find_ref
 from mailproc.config import Config
@@ -77,6 +77,7 @@ class Analysis:
     keyword_hits: dict[str, str] | None = None  # routing rules whose keywords the text contains
     subject_ref: str | None = None    # a ticket reference in the subject
     body_ref: str | None = None       # else one in the new or the forwarded text
+    oversize: int | None = None       # stored without its body: its real size (bytes)
 
 
 @dataclass(frozen=True)
@@ -133,6 +134,7 @@ def _for_writer(parsed: ParsedMail) -> ParsedMail:
 def analyse(item: RawInbound, settings: AnalysisSettings) -> Analysis:
     """Analyse one message; never raises (an unexpected error becomes a quarantine reason)."""
     config = settings.config
+    oversize = oversize_of(item.raw)
     try:
         parsed = parse_message(item.raw, config.parsing)
         verdict = first_match(parsed, settings.filters, config.filters.rules)
@@ -142,13 +144,13 @@ def analyse(item: RawInbound, settings: AnalysisSettings) -> Analysis:
         body_ref = find_ref(prefix, parsed.new_text, parsed.forwarded_text)
         if verdict is not None:
             return Analysis(item.id, parsed=parsed, verdict=verdict, received_at=received_at,
-                            subject_ref=subject_ref, body_ref=body_ref)
+                            subject_ref=subject_ref, body_ref=body_ref, oversize=oversize)
         found = extract(parsed.customer_text, subject=parsed.subject, sender_address=parsed.from_address,
                         sender_name=parsed.from_name, config=config.extract,
                         mail_date=local_date(received_at, ZoneInfo(config.calendar.timezone)))
         hits = find_keywords(parsed.customer_text, config.routing.rules)
         return Analysis(item.id, parsed=_for_writer(parsed), found=found, received_at=received_at,
-                        keyword_hits=hits, subject_ref=subject_ref, body_ref=body_ref)
+                        keyword_hits=hits, subject_ref=subject_ref, body_ref=body_ref, oversize=oversize)
     except MessageRejected as exc:
         return Analysis(item.id, error=f"MessageRejected: {exc}")
     except Exception as exc:  # a bug must cost one message, not the batch

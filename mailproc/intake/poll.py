@@ -15,7 +15,7 @@ import hashlib
 import logging
 import re
 from array import array
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
@@ -24,10 +24,12 @@ from imap_tools import BaseMailBox
 from sqlalchemy import Table, insert, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from mailproc.analysis.parsing import OVERSIZE_HEADER
 from mailproc.config import MailboxConfig
 from mailproc.core.context import Context
 from mailproc.core.crashpoints import crash_point
 from mailproc.core.report import StageReport
+from mailproc.errors import ImapError
 from mailproc.intake.imap import TRANSIENT_ERRORS, already_moved, chunks, move_uids, open_mailbox
 from mailproc.store.db import allocate_ids, fit, insert_ignoring_conflicts, transaction
 from mailproc.store.models import InboundMessage, InboundRaw, MailboxState
@@ -140,11 +142,12 @@ def poll_once(factory: sessionmaker[Session], ctx: Context, *, now: Callable[[],
             return report
     try:
         with opener() as box:
-            _poll(box, factory, cfg, report, now, cfg.folder, cfg.processed_folder, on_stored)
+            limit = ctx.config.parsing.max_message_bytes
+            _poll(box, factory, cfg, report, now, cfg.folder, cfg.processed_folder, on_stored, limit)
             if cfg.sent_folder and box.folder.exists(cfg.sent_folder):
                 # Agents' replies sent straight from the shared mailbox: read, never moved.
                 sent = PollReport(folder=cfg.sent_folder, mailbox=cfg.name)
-                _poll(box, factory, cfg, sent, now, cfg.sent_folder, "", on_stored)
+                _poll(box, factory, cfg, sent, now, cfg.sent_folder, "", on_stored, limit)
     except TRANSIENT_ERRORS as exc:
         report.error = f"{type(exc).__name__}: {exc}"[:500]
         with transaction(factory) as session:
@@ -165,7 +168,8 @@ def poll_once(factory: sessionmaker[Session], ctx: Context, *, now: Callable[[],
 
 
 def _poll(box: BaseMailBox, factory: sessionmaker[Session], cfg: MailboxConfig, report: PollReport,
-          now: Callable[[], datetime], folder: str, dest: str, on_stored: Callable[[], None] | None) -> None:
+          now: Callable[[], datetime], folder: str, dest: str, on_stored: Callable[[], None] | None,
+          limit: int) -> None:
     if dest and not box.folder.exists(dest):
         box.folder.create(dest)
         log.info("created IMAP folder %r", dest)
@@ -197,15 +201,15 @@ def _poll(box: BaseMailBox, factory: sessionmaker[Session], cfg: MailboxConfig, 
     elif stored_before:
         report.left_behind += len(stored_before)
     unmoved: list[int] = []  # stored (committed), not moved yet
-    for chunk in chunks(todo, cfg.batch_size):
-        _store_batch(box, factory, cfg, folder, uidvalidity, chunk, report, now)
+    for chunk in _batches(box, todo, cfg, limit):
+        _store_batch(box, factory, cfg, folder, uidvalidity, chunk, report, now, limit)
         crash_point("ingest.after_commit")
         if on_stored is not None:
             on_stored()
         if not dest:
-            report.left_behind += len(chunk)
+            report.left_behind += len(chunk.uids)
             continue
-        unmoved.extend(chunk)
+        unmoved.extend(chunk.uids)
         if len(unmoved) >= MOVE_BATCH:
             report.moved += move_uids(box, unmoved, dest, MOVE_BATCH)
             unmoved = []
@@ -213,15 +217,86 @@ def _poll(box: BaseMailBox, factory: sessionmaker[Session], cfg: MailboxConfig, 
         report.moved += move_uids(box, unmoved, dest, MOVE_BATCH)
 
 
+@dataclass
+class Batch:
+    """UIDs fetched, stored and committed together; ``sizes`` from RFC822.SIZE."""
+
+    uids: list[int]
+    sizes: dict[int, int]
+    oversize: set[int]  # over parsing.max_message_bytes: only their headers are fetched
+
+
+_SIZE_RE = re.compile(rb"UID (\d+)[^)]*?RFC822\.SIZE (\d+)|RFC822\.SIZE (\d+)[^)]*?UID (\d+)")
+
+
+def message_sizes(box: BaseMailBox, uids: Sequence[int]) -> dict[int, int]:
+    """RFC822.SIZE of each UID, asked before anything is fetched (500 UIDs a command)."""
+    sizes: dict[int, int] = {}
+    for part in chunks(list(uids), 500):
+        typ, data = box.client.uid("FETCH", ",".join(map(str, part)), "(RFC822.SIZE)")
+        if typ != "OK":
+            raise ImapError("UID FETCH RFC822.SIZE", f"{typ} {data!r}"[:300])
+        for line in data:
+            if isinstance(line, bytes):
+                for match in _SIZE_RE.finditer(line):
+                    uid, size = (match[1], match[2]) if match[1] else (match[4], match[3])
+                    sizes[int(uid)] = int(size)
+    return sizes
+
+
+def _batches(box: BaseMailBox, todo: Sequence[int], cfg: MailboxConfig, limit: int) -> Iterator[Batch]:
+    """``todo`` in batches bounded in count (``batch_size``) and in bytes (``batch_bytes``); a
+    message over ``parsing``'s size limit costs only its headers."""
+    for window in chunks(list(todo), 4 * cfg.batch_size):
+        sizes = message_sizes(box, window)
+        batch: list[int] = []
+        total = 0
+        for uid in window:
+            cost = min(sizes.get(uid, 0), limit)
+            if batch and (len(batch) >= cfg.batch_size or total + cost > cfg.batch_bytes):
+                yield Batch(batch, sizes, {u for u in batch if sizes.get(u, 0) > limit})
+                batch, total = [], 0
+            batch.append(uid)
+            total += cost
+        if batch:
+            yield Batch(batch, sizes, {u for u in batch if sizes.get(u, 0) > limit})
+
+
+def _oversize_stand_in(headers: bytes, size: int, limit: int) -> bytes:
+    """What is stored for a message over the size limit: our marker on top, its own headers
+    (so it gets a ticket, threads and is filtered as any other) and a short note as its body."""
+    head = headers.rstrip(b"\r\n") + b"\r\n"
+    note = (f"[mailproc] Thư này lớn {size / 1_048_576:.1f} MB, vượt giới hạn {limit / 1_048_576:.0f} MB: nội dung "
+            f"và tệp đính kèm không được tải về; thư vẫn ở trong hộp thư. / This message of {size} bytes is over "
+            f"the {limit}-byte limit: its body and attachments were not fetched; it is still in the mailbox.")
+    return (OVERSIZE_HEADER + b": " + str(size).encode() + b"\r\n" + head +
+            b"Content-Type: text/plain; charset=utf-8\r\n\r\n" + note.encode() + b"\r\n")
+
+
+def _fetch(box: BaseMailBox, batch: Batch, limit: int) -> Iterator[tuple[int, bytes]]:
+    whole = [str(u) for u in batch.uids if u not in batch.oversize]
+    if whole:
+        for msg in box.fetch(uid_list=whole, mark_seen=False, bulk=True):
+            raw: bytes = msg.raw  # type: ignore[attr-defined]
+            if raw and msg.uid is not None:
+                yield int(msg.uid), raw
+    if batch.oversize:
+        log.warning("%d message(s) over the %d-byte limit: only their headers are fetched", len(batch.oversize),
+                    limit)
+        for msg in box.fetch(uid_list=[str(u) for u in sorted(batch.oversize)], mark_seen=False, bulk=True,
+                             headers_only=True):
+            raw = msg.raw  # type: ignore[attr-defined]
+            if msg.uid is not None:
+                uid = int(msg.uid)
+                yield uid, _oversize_stand_in(raw or b"", batch.sizes.get(uid, 0), limit)
+
+
 def _store_batch(box: BaseMailBox, factory: sessionmaker[Session], cfg: MailboxConfig, folder: str, uidvalidity: int,
-                 chunk: Sequence[int], report: PollReport, now: Callable[[], datetime]) -> None:
+                 chunk: Batch, report: PollReport, now: Callable[[], datetime], limit: int) -> None:
     fetched_at = now()
     rows: list[dict[str, Any]] = []
     raws: list[bytes] = []
-    for msg in box.fetch(uid_list=[str(u) for u in chunk], mark_seen=False, bulk=True):
-        raw: bytes = msg.raw  # type: ignore[attr-defined]
-        if not raw or msg.uid is None:
-            continue
+    for uid, raw in _fetch(box, chunk, limit):
         message_id = header_message_id(raw)
         rows.append({
             "dedupe_key": dedupe_key(raw, message_id),
@@ -230,8 +305,8 @@ def _store_batch(box: BaseMailBox, factory: sessionmaker[Session], cfg: MailboxC
             "mailbox": cfg.name,
             "folder": folder,
             "uidvalidity": uidvalidity,
-            "uid": int(msg.uid),
-            "size": len(raw),
+            "uid": uid,
+            "size": chunk.sizes.get(uid, len(raw)),
             "fetched_at": fetched_at,
             "status": InboundStatus.NEW,
             "attempts": 0,
@@ -241,6 +316,6 @@ def _store_batch(box: BaseMailBox, factory: sessionmaker[Session], cfg: MailboxC
     with transaction(factory) as session:
         inserted = _insert_ignoring_duplicates(session, rows, raws)
         state = _state(session, cfg.name, folder)
-        state.last_uid = max(state.last_uid, max(chunk))
+        state.last_uid = max(state.last_uid, max(chunk.uids))
     report.stored += inserted
     report.duplicates += len(rows) - inserted

@@ -35,6 +35,7 @@ from mailproc.workflow.batch import BatchState, Claimed, insert_created, prefetc
 from mailproc.workflow.dispositions import PIPELINE
 from mailproc.workflow.dispositions.base import Mail
 from mailproc.workflow.dkim_check import verify_agent_dkim
+from mailproc.workflow.tickets import note_oversize
 
 log = logging.getLogger(__name__)
 ANALYSIS_AHEAD = 3  # batches handed to the worker pool ahead of the one being written
@@ -84,6 +85,8 @@ def dispose(session: Session, ctx: Context, state: BatchState, row: Claimed, a: 
         if disposed is not None:
             row.status, row.outcome, row.error = disposed.status, disposed.note, disposed.error
             row.ticket = disposed.ticket
+            if a.oversize and disposed.ticket is not None:
+                note_oversize(session, ctx, state, disposed.ticket, row.id, a.oversize, now)
             return disposed.outcome
     raise AssertionError("the last disposition claims every message")  # pragma: no cover
 

@@ -16,7 +16,7 @@ from mailproc.analysis.parsing import ParsedMail
 from mailproc.analysis.routing import route
 from mailproc.core.context import Context
 from mailproc.store.models import Ticket
-from mailproc.vocabulary import Flag, Queue, Status
+from mailproc.vocabulary import Flag, NoticeKind, Queue, Status
 from mailproc.workflow.batch import BatchState
 from mailproc.workflow.steps import (
     IDENTIFIER_FIELDS,
@@ -96,3 +96,17 @@ def route_ticket(session: Session, ctx: Context, state: BatchState, ticket: Tick
                 reasons=list(decided.reasons))
     notify_agents(session, ctx, state, ticket, queue_agents(ctx, ticket), "agent_notice",
                   f"agent_notice:{ticket.ref}:new:{ticket.queue}", now, event="new")
+
+
+def note_oversize(session: Session, ctx: Context, state: BatchState, ticket: Ticket, inbound_id: int, size: int,
+                  now: datetime) -> None:
+    """A message over the size limit was stored without its body: the ticket says so and the
+    supervisors are told (the message itself stays in the mailbox for them to read)."""
+    if Flag.OVERSIZE not in ticket.flags:
+        ticket.flags = [*ticket.flags, Flag.OVERSIZE]
+    state.event(ticket, "oversize_not_fetched", now, inbound_id=inbound_id, size=size,
+                limit=ctx.config.parsing.max_message_bytes)
+    notify_agents(session, ctx, state, ticket, ctx.roster.supervisors(), NoticeKind.AGENT_NOTICE,
+                  f"agent_notice:{ticket.ref}:oversize:{inbound_id}", now, event="oversize",
+                  message=f"Thư {size:,} byte, vượt giới hạn {ctx.config.parsing.max_message_bytes:,} byte: "
+                          "nội dung và tệp đính kèm không được tải về; thư vẫn nằm trong hộp thư chung.")
