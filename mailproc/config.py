@@ -143,6 +143,8 @@ class NoticesConfig:
     message_id_domain: str = "kplus.example"
     max_per_sender_per_hour: int = 5
     max_per_sender_per_day: int = 20
+    max_per_domain_per_hour: int = 200
+    max_automatic_per_hour: int = 2000
     templates_dir: str = ""
 
 
@@ -376,7 +378,8 @@ _MINIMUMS: dict[str, float] = {
     "parsing.max_attachment_bytes": 0, "parsing.max_attachments": 0, "parsing.max_text_chars": 100,
     "extract.decoder_min_digits": 0, "assess.fee_window_months": 1, "assess.other_window_months": 1,
     "calendar.accept_days": 1, "calendar.reply_days": 1, "notices.max_per_sender_per_hour": 0,
-    "notices.max_per_sender_per_day": 0, "scheduler.poll_seconds": 1, "scheduler.process_seconds": 1,
+    "notices.max_per_sender_per_day": 0, "notices.max_per_domain_per_hour": 0,
+    "notices.max_automatic_per_hour": 0, "scheduler.poll_seconds": 1, "scheduler.process_seconds": 1,
     "scheduler.send_seconds": 1, "scheduler.process_batch": 1, "scheduler.analysis_workers": 0,
     "auth.dkim_max_age_days": 1, "oauth2.refresh_margin": 0, "oauth2.timeout": 0.1, "imap.idle_seconds": 1,
     "parsing.max_analysis_seconds": 0.1, "parsing.max_analysis_memory_mb": 64,

@@ -111,8 +111,6 @@ class NoticeKind(StrEnum):
 # Sent to the customer (their address is not repeated in events).
 CUSTOMER_KINDS = frozenset({NoticeKind.RECEIPT, NoticeKind.NEED_INFO, NoticeKind.RESOLUTION, NoticeKind.ACCEPTANCE,
                             NoticeKind.REJECTION, NoticeKind.MEETING, NoticeKind.RELAY, NoticeKind.FINAL_REPLY})
-# Sent automatically in answer to inbound mail: capped per sender.
-AUTOMATIC_KINDS = (NoticeKind.RECEIPT, NoticeKind.NEED_INFO)
 
 
 class FilterRule(StrEnum):

@@ -219,6 +219,16 @@ def authenticate(
     return AuthResult(False, f"no dkim, dmarc or spf pass for {domain} by {header.authserv_id}: {found}")
 
 
+def dmarc_failed(headers: Mapping[str, tuple[str, ...]], trusted_authserv_ids: Sequence[str]) -> bool:
+    """Whether a trusted receiving server says the From domain failed DMARC (a forged sender)."""
+    trusted = {_host(authserv_id) for authserv_id in trusted_authserv_ids} - {""}
+    if not trusted:
+        return False
+    values = headers.get(_HEADER, ())[:_MAX_HEADERS]
+    header = next((h for h in map(_parse, values) if _host(h.authserv_id) in trusted), None)
+    return header is not None and any(i.method == "dmarc" and i.result == "fail" for i in header.results)
+
+
 def _dkim_evidence(info: _Resinfo, domain: str) -> str | None:
     """``header.d=...`` of a DKIM pass signed by the sender's domain or a parent of it."""
     if info.method != "dkim" or info.result != "pass":

@@ -82,6 +82,15 @@ def mask_numbers(text: str) -> str:
     return _LONG_NUMBER_RE.sub(hide, text)
 
 
+_LINKISH_RE = re.compile(r"(?i)\b(https?|ftp)://|\bwww\.")
+
+
+def defang(text: str) -> str:
+    """Customer text that goes back out, made so that no mail client turns it into a link
+    (``http://x`` -> ``http[:]//x``, ``www.x`` -> ``www[.]x``)."""
+    return _LINKISH_RE.sub(lambda m: f"{m.group(1)}[:]//" if m.group(1) else "www[.]", text)
+
+
 def parse_address(value: str) -> Address:
     """Parse one bare address strictly; raise InvalidAddress for anything else."""
     text = (value or "").strip()

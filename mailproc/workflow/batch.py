@@ -13,17 +13,18 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import inspect, select
+from sqlalchemy import func, inspect, or_, select
 from sqlalchemy.orm import Session
 
 from mailproc.analysis.parsing import ParsedMail
 from mailproc.analysis.pool import Analysis
 from mailproc.analysis.threads import format_ref
 from mailproc.core.context import Context
+from mailproc.core.people import domain_of, person
 from mailproc.core.roster import AuthResult
 from mailproc.store.db import insert_ignoring_conflicts
 from mailproc.store.models import Counter, OutboxItem, Ticket, TicketMessage
-from mailproc.vocabulary import AUTOMATIC_KINDS, InboundStatus
+from mailproc.vocabulary import CUSTOMER_KINDS, InboundStatus
 from mailproc.workflow.steps import Sink, insert_rows
 
 
@@ -34,7 +35,9 @@ class BatchState(Sink):
 
     by_ref: dict[str, Ticket] = field(default_factory=dict)
     by_message_id: dict[str, Ticket] = field(default_factory=dict)
-    recent_auto: dict[str, list[datetime]] = field(default_factory=dict)
+    recent_auto: dict[str, list[datetime]] = field(default_factory=dict)  # by person (core.people)
+    recent_domain: dict[str, list[datetime]] = field(default_factory=dict)  # last hour, by domain
+    automatic_last_hour: int = 0
     counters: dict[str, Counter] = field(default_factory=dict)
     card_history: dict[str, list[datetime]] = field(default_factory=dict)
     created: list[Ticket] = field(default_factory=list)
@@ -127,12 +130,21 @@ def prefetch(session: Session, ctx: Context, analyses: list[Analysis], now: date
             if card:
                 state.card_history.setdefault(card, []).append(received)
     if senders:
+        # Every automatic notice to a customer counts (receipts, requests, acceptances, ...),
+        # by person and by domain, and all of them together in the last hour.
+        domains = sorted({domain_of(s) for s in senders} | {s.rpartition("@")[2].lower() for s in senders})
         rows = session.execute(
             select(OutboxItem.to_address, OutboxItem.created_at).where(
-                OutboxItem.to_address.in_(senders), OutboxItem.kind.in_(AUTOMATIC_KINDS),
-                OutboxItem.created_at > now - timedelta(days=1)))
+                or_(*(OutboxItem.to_address.ilike(f"%@{d}") for d in domains if d)),
+                OutboxItem.kind.in_(CUSTOMER_KINDS), OutboxItem.created_at > now - timedelta(days=1)))
         for address, created in rows:
-            state.recent_auto.setdefault(address, []).append(created)
+            state.recent_auto.setdefault(person(address), []).append(created)
+            if created > now - timedelta(hours=1):
+                state.recent_domain.setdefault(domain_of(address), []).append(created)
+        state.dedupe_keys.update(session.scalars(select(OutboxItem.dedupe_key).where(
+            OutboxItem.dedupe_key.like("agent_notice:flood:%"), OutboxItem.created_at > now - timedelta(hours=2))))
+        state.automatic_last_hour = int(session.scalar(select(func.count(OutboxItem.id)).where(
+            OutboxItem.kind.in_(CUSTOMER_KINDS), OutboxItem.created_at > now - timedelta(hours=1))) or 0)
     return state
 
 

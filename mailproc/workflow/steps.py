@@ -22,7 +22,7 @@ from mailproc.core.context import Context
 from mailproc.core.roster import Agent
 from mailproc.errors import WorkflowError
 from mailproc.notices.outbox import Notice, render_row
-from mailproc.notices.render import InvalidAddress, mask, mask_numbers, parse_address
+from mailproc.notices.render import InvalidAddress, defang, mask, mask_numbers, parse_address
 from mailproc.store.db import allocate_ids, fit
 from mailproc.store.models import Attachment, Base, Event, OutboxAttachment, OutboxItem, Ticket, TicketMessage
 from mailproc.vocabulary import CUSTOMER_KINDS, QUEUE_OF, ROLE_OF_QUEUE, Actor, Queue, Role, Status
@@ -120,7 +120,8 @@ def base_context(ctx: Context, ticket: Ticket) -> dict[str, Any]:
     return {
         "ref": ticket.ref,
         "name": ticket.name,
-        "subject": mask_numbers(ticket.subject),  # a card or phone typed in the subject goes back masked
+        # A card or phone typed in the subject goes back masked, and no link of theirs goes back.
+        "subject": defang(mask_numbers(ticket.subject)),
         "received_at": received_local,
         "received_date": received_local.date(),
         "accept_due": ticket.accept_due,

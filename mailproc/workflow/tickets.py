@@ -15,6 +15,9 @@ from mailproc.analysis.extract.fields import Extracted
 from mailproc.analysis.parsing import ParsedMail
 from mailproc.analysis.routing import route
 from mailproc.core.context import Context
+from mailproc.core.people import domain_of, person
+from mailproc.core.roster import dmarc_failed
+from mailproc.notices.render import defang, mask_numbers
 from mailproc.store.models import Ticket
 from mailproc.vocabulary import Flag, NoticeKind, Queue, Status
 from mailproc.workflow.batch import BatchState
@@ -48,18 +51,35 @@ def apply_identifiers(ticket: Ticket, found: Extracted) -> list[str]:
 
 
 def notice_context(ctx: Context, ticket: Ticket, parsed: ParsedMail | None = None) -> dict[str, Any]:
-    """What the customer-facing templates may show (card and phone masked)."""
-    return {**base_context(ctx, ticket), "excerpt": (parsed.new_text if parsed else "")[:600]}
+    """What the customer-facing templates may show (card and phone masked, no links). To a
+    sender whose domain failed DMARC (a forged From, by the trusted receiving server) nothing
+    of the message's text goes back: the receipt must not carry a stranger's words to a victim."""
+    context = {**base_context(ctx, ticket), "excerpt": defang(mask_numbers((parsed.new_text if parsed else "")[:600]))}
+    if parsed is not None and dmarc_failed(parsed.headers, ctx.config.auth.trusted_authserv_ids):
+        context.update(subject="Khiếu nại của Quý khách", excerpt="", name=None, identifiers=[])
+    return context
+
+
+FLOOD_KEY = "agent_notice:flood:"
 
 
 def over_cap(ctx: Context, state: BatchState, address: str, now: datetime) -> str | None:
-    recent = state.recent_auto.get(address, [])
-    caps = ((timedelta(hours=1), ctx.config.notices.max_per_sender_per_hour, "hour"),
-            (timedelta(days=1), ctx.config.notices.max_per_sender_per_day, "day"))
+    """Why no more automatic mail may go to ``address`` now, if it may not: the caps count the
+    person (case, +tag and Gmail's dots folded), the domain, and everyone together."""
+    cfg = ctx.config.notices
+    recent = state.recent_auto.get(person(address), [])
+    caps = ((timedelta(hours=1), cfg.max_per_sender_per_hour, "hour"),
+            (timedelta(days=1), cfg.max_per_sender_per_day, "day"))
     for window, cap, label in caps:
         count = sum(1 for created in recent if created > now - window)
         if count >= cap:
-            return f"{count} automatic notices to this address in the last {label} (cap {cap})"
+            return f"{count} automatic notices to this person in the last {label} (cap {cap})"
+    domain = domain_of(address)
+    in_domain = sum(1 for created in state.recent_domain.get(domain, []) if created > now - timedelta(hours=1))
+    if in_domain >= cfg.max_per_domain_per_hour:
+        return f"{in_domain} automatic notices to {domain} in the last hour (cap {cfg.max_per_domain_per_hour})"
+    if state.automatic_last_hour >= cfg.max_automatic_per_hour:
+        return f"{state.automatic_last_hour} automatic notices in the last hour (cap {cfg.max_automatic_per_hour})"
     return None
 
 
@@ -79,7 +99,9 @@ def queue_customer_notice(ctx: Context, state: BatchState, ticket: Ticket,
                            context=notice_context(ctx, ticket, parsed), now=now,
                            in_reply_to=parsed.message_id, references=parsed.references)
     if outcome == "queued":
-        state.recent_auto.setdefault(to, []).append(now)
+        state.recent_auto.setdefault(person(to), []).append(now)
+        state.recent_domain.setdefault(domain_of(to), []).append(now)
+        state.automatic_last_hour += 1
     return outcome
 
 
@@ -94,6 +116,12 @@ def route_ticket(session: Session, ctx: Context, state: BatchState, ticket: Tick
     ticket.priority, ticket.rules = decided.priority, list(decided.fired)
     state.event(ticket, "routed", now, queue=decided.queue, priority=decided.priority, rules=list(decided.fired),
                 reasons=list(decided.reasons))
+    if over_cap(ctx, state, ticket.customer_address, now):
+        # A flooding sender: one notice to the agents per person and hour, not one per ticket.
+        key = f"{FLOOD_KEY}{person(ticket.customer_address)}:{now:%Y%m%d%H}"
+        notify_agents(session, ctx, state, ticket, queue_agents(ctx, ticket), "agent_notice", key, now,
+                      event="flood", sender=ticket.customer_address)
+        return
     notify_agents(session, ctx, state, ticket, queue_agents(ctx, ticket), "agent_notice",
                   f"agent_notice:{ticket.ref}:new:{ticket.queue}", now, event="new")
 

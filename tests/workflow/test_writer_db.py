@@ -373,3 +373,53 @@ def test_one_hostile_value_costs_a_cut_field_not_the_batch(desk: Desk, caplog: p
     assert all(len(t.customer_address) <= 320 for t in tickets)
     for i in range(3):  # nothing of another customer in any log line
         assert f"khach{i}@example.vn" not in caplog.text and f"Trần Văn Bảo {i}" not in caplog.text
+
+
+def test_the_caps_count_the_person_not_the_string(make_desk: MakeDesk) -> None:
+    desk = make_desk(notices={"max_per_sender_per_hour": 3})
+    spellings = ["victim@gmail.com", "victim+1@gmail.com", "Victim+2@Gmail.com", "v.i.c.t.i.m@gmail.com",
+                 "vic.tim+x@googlemail.com", "victim+3@gmail.com"]
+    for i, address in enumerate(spellings):
+        desk.store(complaint(sender=address, phone=f"09120000{i:02d}"))
+
+    desk.app.process_once()
+
+    assert len(desk.outbox()) == 3  # one person: three receipts, not six
+    assert sum("rate_limited" in t.flags for t in desk.tickets()) == 3
+
+
+def test_the_caps_count_a_domain_and_everyone_together(make_desk: MakeDesk) -> None:
+    desk = make_desk(notices={"max_per_domain_per_hour": 2, "max_automatic_per_hour": 3})
+    for i in range(3):
+        desk.store(complaint(sender=f"a{i}@attacker.example", phone=f"09130000{i:02d}"))
+    for i in range(3):
+        desk.store(complaint(sender=f"b{i}@elsewhere{i}.example", phone=f"09140000{i:02d}"))
+
+    desk.app.process_once()
+
+    to = [o.to_address for o in desk.outbox()]
+    assert sum(a.endswith("@attacker.example") for a in to) == 2  # the domain's cap
+    assert len(to) == 3  # everyone's cap
+
+
+def test_no_link_of_the_customers_goes_back_out(desk: Desk) -> None:
+    desk.store(complaint(sender=CUSTOMER, subject="Xem http://evil.example/nap-tien và www.evil.vn",
+                         body="Vào http://evil.example/login để nhận quà. Số thẻ 0123 4567 8901, SĐT 0912345678"))
+    desk.app.process_once()
+    [receipt] = desk.outbox()
+    assert "http://" not in receipt.subject and "www.evil" not in receipt.subject
+    assert "http[:]//evil.example" in receipt.subject
+    assert receipt.context is not None and "http://evil" not in receipt.context
+
+
+def test_a_sender_failing_dmarc_gets_a_receipt_without_their_text(make_desk: MakeDesk) -> None:
+    desk = make_desk(auth={"trusted_authserv_ids": ["mx.kplus.example"]})
+    forged = {"Authentication-Results": "mx.kplus.example; spf=fail smtp.mailfrom=bank.example; "
+                                        "dmarc=fail header.from=bank.example"}
+    desk.store(complaint(sender="Ngân hàng <canhbao@bank.example>", subject="Tài khoản bị khóa: gọi 0999 888 777",
+                         body="Xác minh tại evil example chấm com ngay", headers=forged))
+    desk.app.process_once()
+    [receipt] = desk.outbox()
+    assert "Tài khoản bị khóa" not in receipt.subject and "0999" not in receipt.subject
+    assert receipt.context is not None
+    assert "Xác minh" not in receipt.context and "Ngân hàng" not in receipt.context
