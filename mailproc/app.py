@@ -116,10 +116,11 @@ class App:
             total.error = total.error or other.error
         return total
 
-    def process_once(self, *, limit: int | None = None) -> ProcessReport:
-        return process_once(self.sessions, self.ctx, now=self.now, limit=limit, analyzer=self.analyzer)
+    def process_once(self, *, limit: int | None = None, finish: bool = True) -> ProcessReport:
+        return process_once(self.sessions, self.ctx, now=self.now, limit=limit, analyzer=self.analyzer,
+                            finish=finish)
 
-    def intake_once(self, *, ignore_backoff: bool = False) -> tuple[PollReport, ProcessReport]:
+    def intake_once(self, *, ignore_backoff: bool = False, finish: bool = True) -> tuple[PollReport, ProcessReport]:
         """Poll and process at the same time: the poll runs in a thread while this thread
         processes the rows it has already committed (analysis in worker processes).
 
@@ -145,7 +146,7 @@ class App:
             if polling and self.waiting() < enough:
                 stored.wait(timeout=1.0)
                 continue
-            report = process_once(self.sessions, self.ctx, now=self.now, analyzer=self.analyzer)
+            report = process_once(self.sessions, self.ctx, now=self.now, analyzer=self.analyzer, finish=finish)
             total.add(report)
             if not polling and report.processed == 0:
                 break

@@ -19,6 +19,7 @@ import dataclasses
 import functools
 import gc
 import logging
+import math
 import multiprocessing
 import os
 import re
@@ -27,7 +28,7 @@ import signal
 import threading
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor, wait
 from concurrent.futures import TimeoutError as FuturesTimeout
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
@@ -158,6 +159,7 @@ def analyse(item: RawInbound, settings: AnalysisSettings) -> Analysis:
 
 
 ORPHAN_CHECK_SECONDS = 0.5
+KILL_GRACE = 1.0  # seconds past the time limit before the watchdog kills a worker
 WORKER_DIED = "the analysis worker died while analysing this message (killed, out of memory, or a parser fault)"
 log = logging.getLogger(__name__)
 
@@ -315,6 +317,9 @@ class Analyzer:
         self.workers = workers or max(2, os.cpu_count() or 1)
         self.pool_threshold = pool_threshold
         self.time_limit = config.parsing.max_analysis_seconds
+        # Analyses still running when a processing run ended (a slow message): the next run
+        # writes them when they are done, and does not hand their messages out again.
+        self.leftovers: list[Pending] = []
         self._pool: ProcessPoolExecutor | None = None
 
     def __enter__(self) -> Analyzer:
@@ -377,12 +382,20 @@ class Analyzer:
         pool = self._get_pool()
         size = -(-len(pieces) // (self.workers * 2))
         chunks = [pieces[i:i + size] for i in range(0, len(pieces), size)]
-        # The watchdog: a worker stuck where the timer cannot reach (C code) is killed past
-        # twice the limit per message of its chunk; its batch is then analysed one by one.
-        deadline = time.monotonic() + 2 * self.time_limit * size + 5
+        # The watchdog: a worker stuck where the timer cannot reach (a long call into C code:
+        # the regular expressions of the standard library's MIME parser on a huge part, lxml)
+        # is killed past the limit per message of its chunk; the chunk is then analysed again
+        # one message at a time, and the one that hangs is quarantined.
+        deadline = time.monotonic() + self.time_limit * size + KILL_GRACE
         return Pending(futures=[pool.submit(task, chunk) for chunk in chunks],
                        recover=functools.partial(self.recover, task, pieces), deadline=deadline,
-                       kill=self._kill_workers)
+                       kill=self._kill_workers, chunks=[[_inbound_id(p) for p in chunk] for chunk in chunks],
+                       recover_some=functools.partial(self._recover_ids, task, pieces))
+
+    def _recover_ids(self, task: Callable[[list[Piece]], list[Analysis]], pieces: list[Piece],
+                     ids: list[int]) -> list[Analysis]:
+        wanted = set(ids)
+        return self.recover(task, [p for p in pieces if _inbound_id(p) in wanted])
 
     def recover(self, task: Callable[[list[Piece]], list[Analysis]], pieces: list[Piece]) -> list[Analysis]:
         """Analyse ``pieces`` again after a worker died (killed, out of memory, a fault in a
@@ -395,11 +408,11 @@ class Analyzer:
         for piece in pieces:
             future = self._get_pool().submit(task, [piece])
             try:
-                analyses += future.result(timeout=2 * self.time_limit + 5)
+                analyses += future.result(timeout=self.time_limit + KILL_GRACE)
             except FuturesTimeout:
                 log.error("inbound %s: its analysis ran past %g s and was killed; quarantined", _inbound_id(piece),
-                          2 * self.time_limit + 5)
-                reason = f"analysis killed after {2 * self.time_limit + 5:g} s (parsing.max_analysis_seconds)"
+                          self.time_limit + KILL_GRACE)
+                reason = f"analysis killed after {self.time_limit + KILL_GRACE:g} s (parsing.max_analysis_seconds)"
                 analyses.append(Analysis(_inbound_id(piece), error=reason))
                 self._kill_workers()
                 self._discard_pool()
@@ -435,6 +448,49 @@ class Pending:
     recover: Callable[[], list[Analysis]] | None = None  # after a worker died: analyse again
     deadline: float | None = None  # monotonic time past which the workers are killed
     kill: Callable[[], None] | None = None
+    chunks: list[list[int]] = field(default_factory=list)  # the inbound ids of each future
+    recover_some: Callable[[list[int]], list[Analysis]] | None = None
+    started: float = field(default_factory=time.monotonic)
+
+    @property
+    def ids(self) -> list[int]:
+        return [i for chunk in self.chunks for i in chunk] if self.done is None else [a.inbound_id for a in self.done]
+
+    def take_ready(self, patience: float) -> tuple[list[Analysis], Pending | None]:
+        """The analyses finished within ``patience`` seconds of the batch's start, and what is
+        still running (a Pending of its own, or None): one slow message never holds up the
+        rest of its batch. Past the deadline the workers are killed and the rest analysed again
+        one by one (the one that hangs is quarantined)."""
+        if self.done is not None:
+            return self.done, None
+        until = self.started + patience
+        if self.deadline is not None:
+            until = min(until, self.deadline + 0.01)
+        wait(self.futures, timeout=max(0.0, until - time.monotonic()) if until != math.inf else None)
+        ready: list[Analysis] = []
+        still: list[tuple[Future[list[Analysis]], list[int]]] = []
+        late = self.deadline is not None and time.monotonic() > self.deadline
+        for future, ids in zip(self.futures, self.chunks, strict=True):
+            if future.done():
+                try:
+                    ready += future.result()
+                    continue
+                except Exception:  # the worker died or was killed: one by one, below
+                    pass
+            elif not late:
+                still.append((future, ids))
+                continue
+            else:
+                assert self.kill is not None
+                log.error("analysis workers stuck past the deadline: killed")
+                self.kill()
+            assert self.recover_some is not None
+            ready += self.recover_some(ids)
+        if not still:
+            return ready, None
+        rest = Pending(futures=[f for f, _ in still], chunks=[ids for _, ids in still], recover=None,
+                       deadline=self.deadline, kill=self.kill, recover_some=self.recover_some, started=self.started)
+        return ready, rest
 
     def result(self) -> list[Analysis]:
         if self.done is not None:

@@ -14,6 +14,7 @@ with it.
 from __future__ import annotations
 
 import logging
+import math
 from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -39,6 +40,7 @@ from mailproc.workflow.tickets import note_oversize
 
 log = logging.getLogger(__name__)
 ANALYSIS_AHEAD = 3  # batches handed to the worker pool ahead of the one being written
+SLOW_SECONDS = 1.0  # an analysis still running this long after its batch was handed out is slow
 
 
 @dataclass
@@ -202,11 +204,14 @@ def _write_safe(factory: sessionmaker[Session], engine: Engine, ctx: Context, an
 
 def process_once(factory: sessionmaker[Session], ctx: Context, *, now: Callable[[], datetime],
                  limit: int | None = None, workers: int | None = None,
-                 analyzer: Analyzer | None = None) -> ProcessReport:
+                 analyzer: Analyzer | None = None, finish: bool = True) -> ProcessReport:
     """Process every ``new`` inbound row (in batches); return the counts.
 
     While one batch is written, the next ``ANALYSIS_AHEAD`` are already being analysed by
-    the worker pool, so the workers never wait for the writer. Pass an ``analyzer`` to
+    the worker pool, so the workers never wait for the writer. A message whose analysis is
+    still running ``SLOW_SECONDS`` after its batch was handed out does not hold up the rest
+    of the batch; with ``finish=False`` (the daemon) the run even ends without it, and the
+    next run writes it (each message's time limit bounds how long). Pass an ``analyzer`` to
     reuse its pool across calls (it is then not closed here).
     """
     if analyzer is None:
@@ -216,20 +221,36 @@ def process_once(factory: sessionmaker[Session], ctx: Context, *, now: Callable[
     report = ProcessReport()
     batch = ctx.config.scheduler.process_batch
     ahead = ANALYSIS_AHEAD if analyzer.parallel else 1
-    in_flight: deque[tuple[int, Pending]] = deque()
+    in_flight: deque[tuple[int, Pending]] = deque((0, p) for p in analyzer.leftovers)
+    analyzer.leftovers = []
+    busy = {i for _, p in in_flight for i in p.ids}  # handed out already: never twice
     reader = RawReader.for_engine(engine, cast(Table, InboundRaw.__table__))
     loaded, last_id = 0, 0
     while True:
         while len(in_flight) < ahead and (limit is None or loaded < limit):
-            refs = _next_refs(factory, last_id, batch if limit is None else min(batch, limit - loaded))
-            if not refs:
+            page = _next_refs(factory, last_id, batch if limit is None else min(batch, limit - loaded))
+            if not page:
                 break
-            loaded, last_id = loaded + len(refs), refs[-1][0]
+            last_id = page[-1][0]
+            refs = [ref for ref in page if ref[0] not in busy]
+            if not refs:
+                continue
+            loaded += len(refs)
+            busy.update(ref[0] for ref in refs)
             in_flight.append((last_id, analyzer.submit_stored(reader, refs)))
         if not in_flight:
             break
         last, pending = in_flight.popleft()
-        analyses = pending.result()
+        # With nothing else to do and the run to finish, wait for it (its deadline bounds that).
+        analyses, rest = pending.take_ready(SLOW_SECONDS if in_flight or not finish else math.inf)
+        if rest is not None:
+            if finish or in_flight or analyses:
+                in_flight.append((last, rest))  # the others first; back to it after them
+            else:
+                analyzer.leftovers.append(rest)  # only slow ones left: the next run writes them
+        busy.difference_update(a.inbound_id for a in analyses)
+        if not analyses:
+            continue
         dkim = _check_agents_dkim(ctx, reader, analyses, now())  # DNS: before, not inside, the transaction
         try:
             outcomes = _write_fast(factory, engine, ctx, analyses, now(), dkim)
