@@ -107,7 +107,8 @@ def _daemon(stack: MailStack, work: Path, label: str, *, idle: bool) -> tuple[su
         "smtp": {"host": stack.host, "port": stack.smtp_port, "from_address": mailbox, "timeout": 10.0},
         "database": {"url": f"sqlite:///{work / label}.sqlite3"},
         "scheduler": {"lock_file": str(work / f"{label}.lock")},
-        "notices": {"max_per_sender_per_hour": 1000, "max_per_sender_per_day": 1000},
+        "notices": {"max_per_sender_per_hour": 1000, "max_per_sender_per_day": 1000,
+                    "max_per_domain_per_hour": 100000, "max_automatic_per_hour": 100000},
         "logging": {"level": "WARNING"},
     }), encoding="utf-8")
     cli = [sys.executable, "-m", "mailproc.cli", "--config", str(config)]

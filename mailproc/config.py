@@ -102,8 +102,8 @@ class ParsingConfig:
     max_attachment_bytes: int = 10 * 1024 * 1024
     max_attachments: int = 20
     max_text_chars: int = 200_000
-    max_analysis_seconds: float = 30.0   # per message; past it the analysis is stopped and the message quarantined
-    max_analysis_memory_mb: int = 1024   # per analysis worker, above what it shares with the daemon
+    max_analysis_seconds: float = 5.0    # per message; past it the analysis is stopped and the message quarantined
+    max_analysis_memory_mb: int = 256    # per analysis worker, above what it shares with the daemon
 
 
 @dataclass(frozen=True)
@@ -143,8 +143,8 @@ class NoticesConfig:
     message_id_domain: str = "kplus.example"
     max_per_sender_per_hour: int = 5
     max_per_sender_per_day: int = 20
-    max_per_domain_per_hour: int = 200
-    max_automatic_per_hour: int = 2000
+    max_per_domain_per_hour: int = 1000
+    max_automatic_per_hour: int = 10000
     templates_dir: str = ""
 
 

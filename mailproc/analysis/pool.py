@@ -215,8 +215,10 @@ def warm_up(settings: AnalysisSettings) -> None:
 _WORKER_SETTINGS: AnalysisSettings | None = None
 
 
-class AnalysisTimeout(Exception):
-    """One message's analysis ran past ``parsing.max_analysis_seconds``."""
+class AnalysisTimeout(BaseException):
+    """One message's analysis ran past ``parsing.max_analysis_seconds``. A BaseException: the
+    parsers' own ``except Exception`` (each HTML part's conversion has one) must not swallow it
+    and go on to the next part."""
 
 
 def _on_alarm(_signum: int, _frame: Any) -> None:
