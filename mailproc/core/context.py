@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from imap_tools import BaseMailBox
@@ -32,6 +33,9 @@ class Context:
     mailbox: MailboxFactory | None = None  # opens the complaints mailbox (intake only)
     tokens: Tokens | None = None           # OAuth 2.0 access tokens, when IMAP or SMTP uses them
     dns: Callable[..., bytes | None] | None = None  # TXT look-ups for DKIM (None: the system's resolver)
+    # What the stages keep between runs of this process (e.g. recent automatic notices, for
+    # the caps), by name; nothing in it is needed for correctness after a restart.
+    caches: dict[str, Any] = field(default_factory=dict, compare=False)
 
     @classmethod
     def build(cls, config: Config, env: Environment, calendar: WorkCalendar, *,

@@ -8,12 +8,13 @@ and inserted in bulk after the flush.
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, inspect, or_, select
+from sqlalchemy import inspect, select
 from sqlalchemy.orm import Session
 
 from mailproc.analysis.parsing import ParsedMail
@@ -35,8 +36,10 @@ class BatchState(Sink):
 
     by_ref: dict[str, Ticket] = field(default_factory=dict)
     by_message_id: dict[str, Ticket] = field(default_factory=dict)
-    recent_auto: dict[str, list[datetime]] = field(default_factory=dict)  # by person (core.people)
-    recent_domain: dict[str, list[datetime]] = field(default_factory=dict)  # last hour, by domain
+    recent: RecentNotices | None = None  # committed automatic notices (this process's tally)
+    # ... and the ones this batch queued, by person and by domain, and how many in all
+    recent_auto: dict[str, list[datetime]] = field(default_factory=dict)
+    recent_domain: dict[str, list[datetime]] = field(default_factory=dict)
     automatic_last_hour: int = 0
     counters: dict[str, Counter] = field(default_factory=dict)
     card_history: dict[str, list[datetime]] = field(default_factory=dict)
@@ -131,21 +134,50 @@ def prefetch(session: Session, ctx: Context, analyses: list[Analysis], now: date
                 state.card_history.setdefault(card, []).append(received)
     if senders:
         # Every automatic notice to a customer counts (receipts, requests, acceptances, ...),
-        # by person and by domain, and all of them together in the last hour.
-        domains = sorted({domain_of(s) for s in senders} | {s.rpartition("@")[2].lower() for s in senders})
-        rows = session.execute(
-            select(OutboxItem.to_address, OutboxItem.created_at).where(
-                or_(*(OutboxItem.to_address.ilike(f"%@{d}") for d in domains if d)),
-                OutboxItem.kind.in_(CUSTOMER_KINDS), OutboxItem.created_at > now - timedelta(days=1)))
-        for address, created in rows:
-            state.recent_auto.setdefault(person(address), []).append(created)
-            if created > now - timedelta(hours=1):
-                state.recent_domain.setdefault(domain_of(address), []).append(created)
+        # by person and by domain, and all of them together in the last hour: from this
+        # process's running tally of the outbox (read incrementally, not again per batch).
+        recent = ctx.caches.setdefault("recent_notices", RecentNotices())
+        recent.refresh(session, now)
+        state.recent = recent
         state.dedupe_keys.update(session.scalars(select(OutboxItem.dedupe_key).where(
             OutboxItem.dedupe_key.like("agent_notice:flood:%"), OutboxItem.created_at > now - timedelta(hours=2))))
-        state.automatic_last_hour = int(session.scalar(select(func.count(OutboxItem.id)).where(
-            OutboxItem.kind.in_(CUSTOMER_KINDS), OutboxItem.created_at > now - timedelta(hours=1))) or 0)
     return state
+
+
+class RecentNotices:
+    """The automatic notices to customers of the last day, by person, by domain and in all:
+    read from the outbox once, then only what was added since (by id)."""
+
+    def __init__(self) -> None:
+        self.last_id = 0
+        self.by_person: dict[str, list[datetime]] = {}
+        self.by_domain: dict[str, list[datetime]] = {}
+        self.all: list[datetime] = []
+        self.pruned_at: datetime | None = None
+
+    def refresh(self, session: Session, now: datetime) -> None:
+        rows = session.execute(select(OutboxItem.id, OutboxItem.to_address, OutboxItem.created_at).where(
+            OutboxItem.id > self.last_id, OutboxItem.kind.in_(CUSTOMER_KINDS),
+            OutboxItem.created_at > now - timedelta(days=1)).order_by(OutboxItem.id))
+        for row_id, address, created in rows:
+            self.last_id = max(self.last_id, row_id)
+            self.by_person.setdefault(person(address), []).append(created)
+            self.by_domain.setdefault(domain_of(address), []).append(created)
+            self.all.append(created)
+        if self.pruned_at is None or now - self.pruned_at > timedelta(minutes=10):
+            self._prune(now)
+
+    @staticmethod
+    def since(times: list[datetime], moment: datetime) -> int:
+        """How many of ``times`` (in the outbox's order, so ascending) are after ``moment``."""
+        return len(times) - bisect.bisect_right(times, moment)
+
+    def _prune(self, now: datetime) -> None:
+        day, hour = now - timedelta(days=1), now - timedelta(hours=1)
+        self.by_person = {k: kept for k, v in self.by_person.items() if (kept := [t for t in v if t > day])}
+        self.by_domain = {k: kept for k, v in self.by_domain.items() if (kept := [t for t in v if t > hour])}
+        self.all = [t for t in self.all if t > hour]
+        self.pruned_at = now
 
 
 def next_ref(session: Session, state: BatchState, prefix: str, year: int) -> str:

@@ -66,20 +66,22 @@ FLOOD_KEY = "agent_notice:flood:"
 def over_cap(ctx: Context, state: BatchState, address: str, now: datetime) -> str | None:
     """Why no more automatic mail may go to ``address`` now, if it may not: the caps count the
     person (case, +tag and Gmail's dots folded), the domain, and everyone together."""
-    cfg = ctx.config.notices
-    recent = state.recent_auto.get(person(address), [])
+    cfg, tally = ctx.config.notices, state.recent
+    key, domain, hour = person(address), domain_of(address), now - timedelta(hours=1)
+    recent = [*state.recent_auto.get(key, []), *(tally.by_person.get(key, []) if tally else [])]
     caps = ((timedelta(hours=1), cfg.max_per_sender_per_hour, "hour"),
             (timedelta(days=1), cfg.max_per_sender_per_day, "day"))
     for window, cap, label in caps:
         count = sum(1 for created in recent if created > now - window)
         if count >= cap:
             return f"{count} automatic notices to this person in the last {label} (cap {cap})"
-    domain = domain_of(address)
-    in_domain = sum(1 for created in state.recent_domain.get(domain, []) if created > now - timedelta(hours=1))
+    in_domain = sum(1 for created in state.recent_domain.get(domain, []) if created > hour)
+    in_domain += tally.since(tally.by_domain.get(domain, []), hour) if tally else 0
     if in_domain >= cfg.max_per_domain_per_hour:
         return f"{in_domain} automatic notices to {domain} in the last hour (cap {cfg.max_per_domain_per_hour})"
-    if state.automatic_last_hour >= cfg.max_automatic_per_hour:
-        return f"{state.automatic_last_hour} automatic notices in the last hour (cap {cfg.max_automatic_per_hour})"
+    total = state.automatic_last_hour + (tally.since(tally.all, hour) if tally else 0)
+    if total >= cfg.max_automatic_per_hour:
+        return f"{total} automatic notices in the last hour (cap {cfg.max_automatic_per_hour})"
     return None
 
 
