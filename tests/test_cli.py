@@ -16,10 +16,12 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+from sqlalchemy import select
 
 from mailproc.config import CalendarConfig
 from mailproc.core.workdays import WorkCalendar
 from mailproc.store.migrate import head_revision
+from mailproc.store.models import OutboxItem
 from mailproc.testing.devstack import MailStack
 from tests.helpers.cli import (
     EXTRACT_KEYS,
@@ -364,13 +366,16 @@ def test_replies_join_their_tickets_and_complete_missing_information(scenario: S
     ws = scenario.ws
     refs = {t["email"]: t["ref"] for t in ws.json("tickets", "list", "--json")}
     an, binh = refs[scenario.complete], refs[scenario.incomplete]
+    with ws.session() as session:  # what their mail clients put in In-Reply-To: our notices' Message-IDs
+        ours = {item.to_address: item.message_id for item in session.scalars(select(OutboxItem))}
     ws.deliver(
         message(sender=f"Nguyễn Văn An <{scenario.complete}>", to=ws.mailbox,
-                subject=f"Re: [{an}] V/v Tiếp nhận khiếu nại: {SUBJECT}",
-                body="Cảm ơn K+, tôi chờ kết quả.").as_bytes(),
+                subject=f"Re: [{an}] V/v Tiếp nhận khiếu nại: {SUBJECT}", body="Cảm ơn K+, tôi chờ kết quả.",
+                headers={"In-Reply-To": f"<{ours[scenario.complete]}>"}).as_bytes(),
         message(sender=f"Trần Thị Bình <{scenario.incomplete}>", to=ws.mailbox,
                 subject=f"Re: [{binh}] V/v Đề nghị bổ sung thông tin khiếu nại: {SUBJECT}",
-                body="Số thẻ giải mã: 0987 1234 5678\n").as_bytes(),
+                body="Số thẻ giải mã: 0987 1234 5678\n",
+                headers={"In-Reply-To": f"<{ours[scenario.incomplete]}>"}).as_bytes(),
     )
 
     ws.cli("poll", "--once")
@@ -504,13 +509,12 @@ def test_send_once_records_transient_and_permanent_failures(migrated: Workspace)
 @pytest.mark.e2e
 def test_quarantine_list_and_retry_after_raising_the_limit(migrated: Workspace) -> None:
     ws = migrated
-    ws.configure(parsing={"max_message_bytes": 4000})
+    # (A message over max_message_bytes is no longer quarantined: its headers make a ticket.
+    # The limit on MIME parts still quarantines.)
+    ws.configure(parsing={"max_mime_parts": 3})
     big_sender = customer("dung")
-    big = complaint(sender=f"Đỗ Văn Dũng <{big_sender}>", to=ws.mailbox, name="Đỗ Văn Dũng",
-                    body="Tôi tên là Đỗ Văn Dũng.\nSố thẻ: 0123 4567 8901\nSố điện thoại: 0912 345 678\n"
-                         + "Mô tả lỗi chi tiết. " * 300)
+    big = _many_parts(f"Đỗ Văn Dũng <{big_sender}>", ws.mailbox, parts=6)
     small_sender = customer("an")
-    assert len(big) > 4000 > len(complaint(sender=f"An <{small_sender}>"))
     big_id, _ = ws.deliver(big, complaint(sender=f"An <{small_sender}>", to=ws.mailbox))
 
     assert "quarantined=1" in ws.cli("poll", "--once").stderr
@@ -521,8 +525,8 @@ def test_quarantine_list_and_retry_after_raising_the_limit(migrated: Workspace) 
     (entry,) = ws.json("quarantine", "list", "--json")
     assert set(entry) == {"id", "message_id", "size", "fetched_at", "error"}
     assert entry["message_id"] == big_id
-    assert entry["size"] > 4000
-    assert "exceeds 4000" in entry["error"]
+    assert entry["size"] == len(big)
+    assert "more than 3 MIME parts" in entry["error"]
     datetime.fromisoformat(entry["fetched_at"])
     table = ws.cli("quarantine", "list").stdout.splitlines()
     assert table[0].split()[:2] == ["id", "message-id"]
@@ -530,9 +534,9 @@ def test_quarantine_list_and_retry_after_raising_the_limit(migrated: Workspace) 
 
     # Retrying with the limit unchanged quarantines it again, with the same reason.
     again = ws.cli("quarantine", "retry", str(entry["id"])).stdout
-    assert f"message {entry['id']}: quarantined" in again and "exceeds 4000" in again
+    assert f"message {entry['id']}: quarantined" in again and "more than 3 MIME parts" in again
 
-    ws.configure(parsing={"max_message_bytes": 1_000_000})
+    ws.configure(parsing={"max_mime_parts": 500})
     retried = ws.cli("quarantine", "retry", str(entry["id"])).stdout
 
     ref = re.search(rf"message {entry['id']}: processed \(created ({REF_PATTERN})\)", retried)
@@ -545,3 +549,14 @@ def test_quarantine_list_and_retry_after_raising_the_limit(migrated: Workspace) 
     # Only a quarantined message can be retried.
     assert "not in quarantine" in ws.cli("quarantine", "retry", str(entry["id"]), expect=1).stderr
     assert "not in quarantine" in ws.cli("quarantine", "retry", "9999", expect=1).stderr
+
+
+def _many_parts(sender: str, to: str, *, parts: int) -> bytes:
+    """A complaint (name, card, phone in its first part) in a multipart/mixed of ``parts`` parts."""
+    text = "Tôi tên là Đỗ Văn Dũng.\r\nSố thẻ: 0123 4567 8901\r\nSố điện thoại: 0912 345 678\r\n"
+    body = "".join(f"--p\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n{text if i == 0 else 'Ảnh ' + str(i)}\r\n"
+                   for i in range(parts))
+    head = (f"From: {sender}\r\nTo: {to}\r\nSubject: Mất sóng\r\nMessage-ID: <many.parts@example.vn>\r\n"
+            "Date: Mon, 2 Nov 2026 08:30:00 +0700\r\nMIME-Version: 1.0\r\n"
+            "Content-Type: multipart/mixed; boundary=\"p\"\r\n\r\n")
+    return (head + body + "--p--\r\n").encode()
