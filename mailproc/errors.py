@@ -35,11 +35,13 @@ class SmtpError(MailprocError):
     ``permanent`` is true for a 5xx reply: retrying will not help.
     """
 
-    def __init__(self, detail: str, *, code: int | None = None, permanent: bool = False) -> None:
+    def __init__(self, detail: str, *, code: int | None = None, permanent: bool = False,
+                 attempted: bool = True) -> None:
         super().__init__(f"SMTP {'permanent' if permanent else 'transient'} failure: {detail}")
         self.detail = detail
         self.code = code
         self.permanent = permanent
+        self.attempted = attempted  # False: the message never reached the server (no attempt is charged)
 
 
 class MessageRejected(MailprocError):

@@ -42,9 +42,11 @@ class SendReport(StageReport):
     sent: int = 0
     retried: int = 0
     failed: int = 0
+    deferred: int = 0  # never reached the server: not charged an attempt
 
     def __str__(self) -> str:
-        return f"claimed={self.claimed} sent={self.sent} retry={self.retried} failed={self.failed}"
+        return (f"claimed={self.claimed} sent={self.sent} retry={self.retried} failed={self.failed}"
+                + (f" deferred={self.deferred}" if self.deferred else ""))
 
 
 @dataclass(frozen=True)
@@ -117,7 +119,15 @@ def _record(factory: sessionmaker[Session], item: Claimed, cfg: SmtpConfig, now:
         if row is None:  # pragma: no cover - rows are never deleted
             return
         row.lease_until = None
-        if error is None:
+        if error is not None and not error.attempted:
+            # It never reached the server (refused connection, outage, login, a dropped
+            # connection before its turn): no attempt is charged, so an outage of any length
+            # ends with it sent, never failed; it waits a short while like the whole outbox.
+            row.status, row.last_error = OutboxStatus.QUEUED, error.detail[:2000]
+            row.attempts = max(row.attempts - 1, 0)
+            row.next_attempt_at = now + timedelta(seconds=cfg.backoff_initial)
+            report.deferred += 1
+        elif error is None:
             row.status, row.sent_at, row.last_error = OutboxStatus.SENT, now, None
             report.sent += 1
             log.info("sent outbox %s (%s) message-id <%s>", item.id, row.kind, item.message_id)
@@ -158,7 +168,7 @@ async def _deliver(items: list[Claimed], cfg: SmtpConfig, on_result: ResultCallb
         await client.connect()
     except Exception as exc:  # connection refused, TLS failure, auth failure, no token, timeout
         # Nothing was tried: whatever the server said (even a 5xx to AUTH), no notice is at fault.
-        error = SmtpError(f"not attempted: {classify(exc).detail}", permanent=False)
+        error = SmtpError(f"not attempted: {classify(exc).detail}", permanent=False, attempted=False)
         if login is not None and isinstance(exc, aiosmtplib.SMTPAuthenticationError):
             login.manager.invalidate()  # revoked or expired early: renew before the next try
         for item in pending:
@@ -176,14 +186,14 @@ async def _deliver(items: list[Claimed], cfg: SmtpConfig, on_result: ResultCallb
                 pending.pop(0)
                 on_result(item, classify(exc))
                 for rest in pending:  # the connection is gone: the rest wait for the next run
-                    on_result(rest, SmtpError("not attempted: connection lost", permanent=False))
+                    on_result(rest, SmtpError("not attempted: connection lost", permanent=False, attempted=False))
                 return
             except Exception as exc:
                 pending.pop(0)
                 on_result(item, classify(exc))
                 if isinstance(exc, aiosmtplib.SMTPResponseException) and not client.is_connected:
                     for rest in pending:
-                        on_result(rest, SmtpError("not attempted: connection lost", permanent=False))
+                        on_result(rest, SmtpError("not attempted: connection lost", permanent=False, attempted=False))
                     return
                 continue
             pending.pop(0)
@@ -234,6 +244,6 @@ def send_once(factory: sessionmaker[Session], ctx: Context, *, now: Callable[[],
             _record(factory, item, cfg, now(), error, report)
 
         asyncio.run(_deliver(items, cfg, on_result, smtp_login(ctx)))
-        if report.retried and report.sent == 0 and report.failed == 0:
+        if (report.retried or report.deferred) and report.sent == 0 and report.failed == 0:
             break  # the server is unwell: leave the rest for the next run
     return report
