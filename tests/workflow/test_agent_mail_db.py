@@ -8,10 +8,7 @@ the real servers, are in ``tests/test_workflow_e2e.py``.
 
 from __future__ import annotations
 
-import hashlib
-import itertools
 from collections.abc import Callable, Iterator
-from email.parser import BytesHeaderParser
 from pathlib import Path
 from typing import Any
 
@@ -21,8 +18,9 @@ from sqlalchemy import select
 from mailproc.app import App
 from mailproc.config import from_mapping
 from mailproc.store.migrate import upgrade
-from mailproc.store.models import Event, InboundMessage, InboundRaw, OutboxItem, Ticket, TicketMessage
+from mailproc.store.models import Event, InboundMessage, Ticket, TicketMessage
 from tests.helpers import Clock
+from tests.helpers.desk import BaseDesk
 from tests.helpers.mail import complaint, message, new_id
 
 SHARED = "cskh@kplus.example"
@@ -36,28 +34,9 @@ REF = "KP-2026-000001"
 LATE_FEE = "Tôi bị trừ cước hai lần khi thanh toán ngày 05/10/2025. SĐT 0912345678, số thẻ 0123 4567 8901."
 
 
-class Desk:
+class Desk(BaseDesk):
     """One test's K+ desk without a mail server: store mail as the poller would, process it,
     read the rows back."""
-
-    def __init__(self, app: App, clock: Clock) -> None:
-        self.app, self.clock = app, clock
-        self._uids = itertools.count(1)
-
-    def store(self, raw: bytes, *, folder: str = "INBOX") -> int:
-        """An inbound row with its bytes, committed, status ``new``; returns its id."""
-        digest = hashlib.sha256(raw).hexdigest()
-        message_id = BytesHeaderParser().parsebytes(raw)["Message-ID"]
-        with self.app.sessions() as session:
-            row = InboundMessage(dedupe_key=digest, sha256=digest,
-                                 message_id=str(message_id).strip().strip("<>") if message_id else None,
-                                 folder=folder, uidvalidity=1, uid=next(self._uids), size=len(raw),
-                                 fetched_at=self.clock(), status="new", attempts=0)
-            session.add(row)
-            session.flush()
-            session.add(InboundRaw(id=row.id, raw=raw))
-            session.commit()
-            return row.id
 
     def complain(self, **kw: Any) -> Ticket:
         self.store(complaint(sender=f"Nguyễn Văn An <{CUSTOMER}>", message_id=kw.pop("message_id", new_id()), **kw))
@@ -83,13 +62,6 @@ class Desk:
             found = session.scalar(select(Ticket).where(Ticket.ref == ref))
             assert found is not None
             return found
-
-    def outbox(self, kind: str | None = None) -> list[OutboxItem]:
-        with self.app.sessions() as session:
-            stmt = select(OutboxItem).order_by(OutboxItem.id)
-            if kind is not None:
-                stmt = stmt.where(OutboxItem.kind == kind)
-            return list(session.scalars(stmt))
 
     def sent_to(self, kind: str) -> list[str]:
         return [o.to_address for o in self.outbox(kind)]

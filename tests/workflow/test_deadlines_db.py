@@ -9,9 +9,7 @@ are in ``tests/test_workflow_e2e.py``.
 
 from __future__ import annotations
 
-import hashlib
 import inspect
-import itertools
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -23,9 +21,10 @@ from sqlalchemy import select
 from mailproc.app import App
 from mailproc.config import from_mapping
 from mailproc.store.migrate import upgrade
-from mailproc.store.models import Event, InboundMessage, InboundRaw, OutboxItem, Ticket
+from mailproc.store.models import Event, Ticket
 from mailproc.workflow.deadlines import sweep_once
 from tests.helpers import Clock
+from tests.helpers.desk import BaseDesk
 from tests.helpers.mail import complaint, message
 
 SHARED = "cskh@kplus.example"
@@ -52,24 +51,9 @@ def _sweep(app: App) -> Any:
     return sweep_once(app.sessions, app.context(), now=app.now if wants_callable else app.now())  # type: ignore[arg-type]
 
 
-class Desk:
+class Desk(BaseDesk):
     """One test's K+ desk without a mail server: store mail as the poller would, process it,
     sweep, read the rows back."""
-
-    def __init__(self, app: App, clock: Clock) -> None:
-        self.app, self.clock = app, clock
-        self._uids = itertools.count(1)
-
-    def store(self, raw: bytes) -> None:
-        digest = hashlib.sha256(raw).hexdigest()
-        with self.app.sessions() as session:
-            row = InboundMessage(dedupe_key=digest, sha256=digest, message_id=None, folder="INBOX", uidvalidity=1,
-                                 uid=next(self._uids), size=len(raw), fetched_at=self.clock(), status="new",
-                                 attempts=0)
-            session.add(row)
-            session.flush()
-            session.add(InboundRaw(id=row.id, raw=raw))
-            session.commit()
 
     def complain(self) -> Ticket:
         self.store(complaint(sender=CUSTOMER))
@@ -91,13 +75,6 @@ class Desk:
             found = session.scalar(select(Ticket).where(Ticket.ref == REF))
             assert found is not None
             return found
-
-    def outbox(self, kind: str | None = None) -> list[OutboxItem]:
-        with self.app.sessions() as session:
-            stmt = select(OutboxItem).order_by(OutboxItem.id)
-            if kind is not None:
-                stmt = stmt.where(OutboxItem.kind == kind)
-            return list(session.scalars(stmt))
 
     def sent_to(self, kind: str) -> list[str]:
         return [o.to_address for o in self.outbox(kind)]

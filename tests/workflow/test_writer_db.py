@@ -8,10 +8,7 @@ in ``tests/test_pipeline.py``.
 
 from __future__ import annotations
 
-import hashlib
-import itertools
 from collections.abc import Callable, Iterator
-from email.parser import BytesHeaderParser
 from pathlib import Path
 from typing import Any
 
@@ -21,8 +18,9 @@ from sqlalchemy import select
 from mailproc.app import App
 from mailproc.config import from_mapping
 from mailproc.store.migrate import upgrade
-from mailproc.store.models import Event, InboundMessage, InboundRaw, OutboxItem, Ticket, TicketMessage
+from mailproc.store.models import Event, InboundMessage, InboundRaw, Ticket, TicketMessage
 from tests.helpers import Clock
+from tests.helpers.desk import BaseDesk
 from tests.helpers.mail import complaint, message, new_id
 
 SHARED = "cskh@kplus.example"
@@ -31,29 +29,9 @@ CUSTOMER = "an.nguyen@gmail.com"
 NO_CARD = "Tôi bị mất kênh K+ Sport 1 từ hôm 30/10/2026. Số điện thoại 0987 654 321."
 
 
-class Desk:
+class Desk(BaseDesk):
     """One test's mailproc without a mail server: store mail as the poller would, process it,
     read the rows back."""
-
-    def __init__(self, app: App, clock: Clock) -> None:
-        self.app, self.clock = app, clock
-        self._uids = itertools.count(1)
-
-    def store(self, raw: bytes, *, folder: str = "INBOX") -> int:
-        """An inbound row with its bytes, committed, status ``new``; returns its id."""
-        digest = hashlib.sha256(raw).hexdigest()
-        message_id = BytesHeaderParser().parsebytes(raw)["Message-ID"]
-        mid = str(message_id).strip().strip("<>").replace("\x00", "") if message_id else None  # as the poller does
-        with self.app.sessions() as session:
-            row = InboundMessage(dedupe_key=digest, sha256=digest,
-                                 message_id=mid,
-                                 folder=folder, uidvalidity=1, uid=next(self._uids), size=len(raw),
-                                 fetched_at=self.clock(), status="new", attempts=0)
-            session.add(row)
-            session.flush()
-            session.add(InboundRaw(id=row.id, raw=raw))
-            session.commit()
-            return row.id
 
     def tickets(self) -> list[Ticket]:
         with self.app.sessions() as session:
@@ -62,13 +40,6 @@ class Desk:
     def ticket(self) -> Ticket:
         (only,) = self.tickets()
         return only
-
-    def outbox(self, kind: str | None = None) -> list[OutboxItem]:
-        with self.app.sessions() as session:
-            stmt = select(OutboxItem).order_by(OutboxItem.id)
-            if kind is not None:
-                stmt = stmt.where(OutboxItem.kind == kind)
-            return list(session.scalars(stmt))
 
     def events(self, ticket_id: int) -> list[str]:
         with self.app.sessions() as session:
