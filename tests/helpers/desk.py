@@ -7,10 +7,14 @@ from __future__ import annotations
 import hashlib
 import itertools
 from email.parser import BytesHeaderParser
+from pathlib import Path
+from typing import Any
 
 from sqlalchemy import select
 
 from mailproc.app import App
+from mailproc.config import from_mapping
+from mailproc.store.migrate import upgrade
 from mailproc.store.models import InboundMessage, InboundRaw, OutboxItem
 from tests.helpers import Clock
 
@@ -41,3 +45,19 @@ class BaseDesk:
             if kind is not None:
                 stmt = stmt.where(OutboxItem.kind == kind)
             return list(session.scalars(stmt))
+
+
+def desk_app(database_url: str, tmp_path: Path, clock: Clock, base: dict[str, Any],
+             **sections: dict[str, Any]) -> App:
+    """An App on a migrated database, no mail server: ``base`` sections, then ``sections``
+    changed on top of them (one analysis worker: in-process, for speed)."""
+    data: dict[str, Any] = {
+        "database": {"url": database_url},
+        "scheduler": {"lock_file": str(tmp_path / "mailproc.lock"), "analysis_workers": 1},
+        **{name: dict(values) if isinstance(values, dict) else values for name, values in base.items()},
+    }
+    for name, values in sections.items():
+        data.setdefault(name, {}).update(values)
+    app = App.build(from_mapping(data, env={}, source="<test>"), now=clock)
+    upgrade(app.engine)
+    return app

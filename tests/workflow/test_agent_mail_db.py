@@ -15,12 +15,9 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from mailproc.app import App
-from mailproc.config import from_mapping
-from mailproc.store.migrate import upgrade
 from mailproc.store.models import Event, InboundMessage, Ticket, TicketMessage
 from tests.helpers import Clock
-from tests.helpers.desk import BaseDesk
+from tests.helpers.desk import BaseDesk, desk_app
 from tests.helpers.mail import complaint, message, new_id
 
 SHARED = "cskh@kplus.example"
@@ -91,19 +88,9 @@ class Desk(BaseDesk):
 
 
 def build_desk(database_url: str, tmp_path: Path, clock: Clock, **sections: dict[str, Any]) -> Desk:
-    data: dict[str, Any] = {
-        "database": {"url": database_url},
-        "scheduler": {"lock_file": str(tmp_path / "mailproc.lock"), "analysis_workers": 1},
-        "smtp": {"from_address": SHARED},
-        "agents": AGENTS,
-        "auth": {"trusted_authserv_ids": [TRUSTED]},
-        "routing": {"rules": []},  # every complaint starts at L1
-    }
-    for name, values in sections.items():
-        data.setdefault(name, {}).update(values)
-    app = App.build(from_mapping(data, env={}, source="<test>"), now=clock)
-    upgrade(app.engine)
-    return Desk(app, clock)
+    base = {"smtp": {"from_address": SHARED}, "agents": AGENTS, "auth": {"trusted_authserv_ids": [TRUSTED]},
+            "routing": {"rules": []}}  # every complaint starts at L1
+    return Desk(desk_app(database_url, tmp_path, clock, base, **sections), clock)
 
 
 MakeDesk = Callable[..., Desk]

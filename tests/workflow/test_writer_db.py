@@ -15,12 +15,9 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from mailproc.app import App
-from mailproc.config import from_mapping
-from mailproc.store.migrate import upgrade
 from mailproc.store.models import Event, InboundMessage, InboundRaw, Ticket, TicketMessage
 from tests.helpers import Clock
-from tests.helpers.desk import BaseDesk
+from tests.helpers.desk import BaseDesk, desk_app
 from tests.helpers.mail import complaint, message, new_id
 
 SHARED = "cskh@kplus.example"
@@ -56,16 +53,7 @@ class Desk(BaseDesk):
 
 
 def build_desk(database_url: str, tmp_path: Path, clock: Clock, **sections: dict[str, Any]) -> Desk:
-    data: dict[str, Any] = {
-        "database": {"url": database_url},
-        "scheduler": {"lock_file": str(tmp_path / "mailproc.lock"), "analysis_workers": 1},
-        "smtp": {"from_address": SHARED},
-    }
-    for name, values in sections.items():
-        data.setdefault(name, {}).update(values)
-    app = App.build(from_mapping(data, env={}, source="<test>"), now=clock)
-    upgrade(app.engine)
-    return Desk(app, clock)
+    return Desk(desk_app(database_url, tmp_path, clock, {"smtp": {"from_address": SHARED}}, **sections), clock)
 
 
 MakeDesk = Callable[..., Desk]
