@@ -86,6 +86,14 @@ class SmtpConfig:
     backoff_max: float = 3600.0
     lease_seconds: float = 300.0
     auth: str = "password"  # password | oauth2
+    # Where the platform files a copy of every message its SMTP server accepted, in the [imap]
+    # account (Gmail: "[Gmail]/Sent Mail"; see the README): a notice whose send is in doubt is
+    # looked up there by Message-ID before it is sent again. "" = no copy exists: one resend.
+    sent_copy_folder: str = ""
+    sent_copy_wait_seconds: float = 60.0  # how long a copy may take to appear before "absent"
+    # A notice whose tries keep getting temporary refusals fails only after this long (an
+    # outage, where nothing reaches the server, never fails a notice).
+    give_up_hours: float = 120.0
 
 
 @dataclass(frozen=True)
@@ -175,6 +183,7 @@ class SchedulerConfig:
     lock_file: str = ""  # "" = mailproc.lock in the state directory
     process_batch: int = 200
     analysis_workers: int = 0
+    stop_seconds: float = 20.0  # on SIGTERM, how long running jobs may take to finish (below TimeoutStopSec)
 
 
 @dataclass(frozen=True)
@@ -204,6 +213,21 @@ class OAuth2Config:
 @dataclass(frozen=True)
 class LoggingConfig:
     level: str = "INFO"
+    format: str = "text"  # text | json (one object a line)
+
+
+@dataclass(frozen=True)
+class MetricsConfig:
+    listen: str = ""  # "HOST:PORT" of the Prometheus endpoint ("" = none), e.g. "127.0.0.1:9464"
+
+
+@dataclass(frozen=True)
+class HealthConfig:
+    poll_stale_minutes: float = 15.0    # unhealthy when no poll succeeded for this long
+    queued_stale_minutes: float = 60.0  # ... when a due notice has waited this long
+    failed_per_day: int = 5             # ... when this many notices failed in the last 24 hours
+    quarantined_per_day: int = 20       # ... when this many messages were quarantined in the last 24 hours
+    token_margin_minutes: float = 60.0  # ... when the OAuth token expires this soon and cannot be renewed
 
 
 @dataclass(frozen=True)
@@ -280,6 +304,8 @@ class Config:
     digest: DigestConfig = field(default_factory=DigestConfig)
     paths: PathsConfig = field(default_factory=PathsConfig)
     oauth2: OAuth2Config = field(default_factory=OAuth2Config)
+    metrics: MetricsConfig = field(default_factory=MetricsConfig)
+    health: HealthConfig = field(default_factory=HealthConfig)
     mailboxes: list[MailboxConfig] = field(default_factory=list)
     source: str = field(default="<defaults>", compare=False)
 
@@ -373,7 +399,8 @@ _MINIMUMS: dict[str, float] = {
     "imap.timeout": 0.1, "imap.batch_size": 1, "imap.batch_bytes": 1024, "imap.max_per_poll": 1,
     "imap.backoff_initial": 0,
     "imap.backoff_max": 0, "smtp.timeout": 0.1, "smtp.batch_size": 1, "smtp.max_attempts": 1,
-    "smtp.backoff_initial": 0, "smtp.backoff_max": 0, "smtp.lease_seconds": 0,
+    "smtp.backoff_initial": 0, "smtp.backoff_max": 0, "smtp.lease_seconds": 0, "smtp.sent_copy_wait_seconds": 0,
+    "smtp.give_up_hours": 0,
     "parsing.max_message_bytes": 1024, "parsing.max_mime_parts": 1, "parsing.max_mime_depth": 1,
     "parsing.max_attachment_bytes": 0, "parsing.max_attachments": 0, "parsing.max_text_chars": 100,
     "extract.decoder_min_digits": 0, "assess.fee_window_months": 1, "assess.other_window_months": 1,
@@ -383,6 +410,8 @@ _MINIMUMS: dict[str, float] = {
     "scheduler.send_seconds": 1, "scheduler.process_batch": 1, "scheduler.analysis_workers": 0,
     "auth.dkim_max_age_days": 1, "oauth2.refresh_margin": 0, "oauth2.timeout": 0.1, "imap.idle_seconds": 1,
     "parsing.max_analysis_seconds": 0.1, "parsing.max_analysis_memory_mb": 64,
+    "scheduler.stop_seconds": 1, "health.poll_stale_minutes": 1, "health.queued_stale_minutes": 1,
+    "health.failed_per_day": 1, "health.quarantined_per_day": 1, "health.token_margin_minutes": 0,
 }
 _LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
@@ -400,6 +429,10 @@ def validate(config: Config) -> None:
     _check_minimums(config)
     if config.logging.level.upper() not in _LOG_LEVELS:
         raise ConfigError("logging.level", f"{config.logging.level!r} is not one of {', '.join(_LOG_LEVELS)}")
+    if config.logging.format not in ("text", "json"):
+        raise ConfigError("logging.format", f"{config.logging.format!r} is not one of text, json")
+    if config.metrics.listen and not re.fullmatch(r"\[?[^\s\]]*\]?:\d{1,5}", config.metrics.listen):
+        raise ConfigError("metrics.listen", f"{config.metrics.listen!r} is not HOST:PORT (e.g. 127.0.0.1:9464)")
     if not re.fullmatch(r"[A-Za-z][A-Za-z0-9]{0,9}", config.notices.ref_prefix):
         raise ConfigError("notices.ref_prefix", "must be 1-10 letters or digits, starting with a letter")
     if config.notices.templates_dir and not Path(config.notices.templates_dir).is_dir():

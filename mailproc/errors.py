@@ -36,12 +36,13 @@ class SmtpError(MailprocError):
     """
 
     def __init__(self, detail: str, *, code: int | None = None, permanent: bool = False,
-                 attempted: bool = True) -> None:
+                 attempted: bool = True, in_doubt: bool = False) -> None:
         super().__init__(f"SMTP {'permanent' if permanent else 'transient'} failure: {detail}")
         self.detail = detail
         self.code = code
         self.permanent = permanent
         self.attempted = attempted  # False: the message never reached the server (no attempt is charged)
+        self.in_doubt = in_doubt  # True: sent with DATA, no answer heard; it may have been accepted
 
 
 class MessageRejected(MailprocError):

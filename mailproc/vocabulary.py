@@ -73,6 +73,10 @@ class OutboxStatus(StrEnum):
 
     QUEUED = "queued"
     SENDING = "sending"  # claimed by a sender; lease_until says until when
+    # Handed to the SMTP server with no answer heard (killed after DATA, connection lost after
+    # the final dot, lease expired while sending): settled by looking for the platform's copy
+    # of what it accepted before it is ever sent again (notices.doubt).
+    IN_DOUBT = "in_doubt"
     SENT = "sent"
     FAILED = "failed"
 

@@ -1,16 +1,23 @@
 """Deliver due outbox rows over SMTP with aiosmtplib: claim, send, record the outcome.
 
-The claim (status ``sending`` with a lease) is committed before any network I/O; a row is
-marked ``sent`` only after the server's 250, committed at once. 4xx replies, timeouts and
-dropped connections are retried with exponential backoff; 5xx replies fail the row with the
-server's reason. A crash between the 250 and the commit leaves a ``sending`` row whose lease
-expires: it is sent again with the same bytes and Message-ID, so the rare duplicate is
-recognisable (and dropped by mail stores that de-duplicate by Message-ID).
+The claim (status ``sending`` with a lease) is committed before any network I/O; each row is
+committed as ``sent`` on its own 250, so a kill repeats at most the one message in flight.
+What happens to a try depends on how far it got:
+
+* it never reached the server (refused connection, outage, login failure, a connection lost
+  before its turn): not charged an attempt, and the whole outbox waits (``OutageBackoff``);
+* the server refused it: 5xx fails it with the server's reason; 4xx is retried with
+  exponential backoff, and fails only after ``max_attempts`` tries *and* ``give_up_hours``;
+* the message went out with DATA and no answer came back (connection lost or timed out after
+  the final dot): ``in_doubt``. So is a ``sending`` row whose lease ran out (the sender was
+  killed). :mod:`mailproc.notices.doubt` settles those from the platform's own copy of what
+  it accepted before anything is sent again.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -18,7 +25,7 @@ from datetime import datetime, timedelta
 
 import aiosmtplib
 from jinja2 import Environment
-from sqlalchemy import Engine, or_, select
+from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from mailproc.config import Config, SmtpConfig
@@ -26,6 +33,7 @@ from mailproc.core.context import Context
 from mailproc.core.crashpoints import crash_point
 from mailproc.core.report import StageReport
 from mailproc.errors import SmtpError
+from mailproc.notices.doubt import settle_in_doubt
 from mailproc.notices.outbox import materialize
 from mailproc.oauth2.tokens import TokenManager, Tokens
 from mailproc.store.db import claim_query, engine_of, transaction
@@ -43,10 +51,16 @@ class SendReport(StageReport):
     retried: int = 0
     failed: int = 0
     deferred: int = 0  # never reached the server: not charged an attempt
+    in_doubt: int = 0  # handed over with no answer: settled before any resend
+    confirmed: int = 0  # in doubt, then found in the platform's copy of what it accepted
+    paused: bool = False  # the SMTP server was unreachable last time: not tried before the outage backoff
 
     def __str__(self) -> str:
-        return (f"claimed={self.claimed} sent={self.sent} retry={self.retried} failed={self.failed}"
-                + (f" deferred={self.deferred}" if self.deferred else ""))
+        text = f"claimed={self.claimed} sent={self.sent} retry={self.retried} failed={self.failed}"
+        for name in ("deferred", "in_doubt", "confirmed"):
+            if getattr(self, name):
+                text += f" {name}={getattr(self, name)}"
+        return text + (" (paused: SMTP unreachable)" if self.paused else "")
 
 
 @dataclass(frozen=True)
@@ -86,11 +100,7 @@ def claim(factory: sessionmaker[Session], engine: Engine, config: Config, env: E
     with transaction(factory) as session:
         stmt = (
             select(OutboxItem)
-            .where(
-                OutboxItem.status.in_((OutboxStatus.QUEUED, OutboxStatus.SENDING)),
-                OutboxItem.next_attempt_at <= now,
-                or_(OutboxItem.lease_until.is_(None), OutboxItem.lease_until < now),
-            )
+            .where(OutboxItem.status == OutboxStatus.QUEUED, OutboxItem.next_attempt_at <= now)
             .order_by(OutboxItem.next_attempt_at, OutboxItem.id)
             .limit(limit)
         )
@@ -119,19 +129,25 @@ def _record(factory: sessionmaker[Session], item: Claimed, cfg: SmtpConfig, now:
         if row is None:  # pragma: no cover - rows are never deleted
             return
         row.lease_until = None
-        if error is not None and not error.attempted:
-            # It never reached the server (refused connection, outage, login, a dropped
-            # connection before its turn): no attempt is charged, so an outage of any length
-            # ends with it sent, never failed; it waits a short while like the whole outbox.
-            row.status, row.last_error = OutboxStatus.QUEUED, error.detail[:2000]
-            row.attempts = max(row.attempts - 1, 0)
-            row.next_attempt_at = now + timedelta(seconds=cfg.backoff_initial)
-            report.deferred += 1
-        elif error is None:
+        if error is None:
             row.status, row.sent_at, row.last_error = OutboxStatus.SENT, now, None
             report.sent += 1
             log.info("sent outbox %s (%s) message-id <%s>", item.id, row.kind, item.message_id)
-        elif error.permanent or item.attempts >= cfg.max_attempts:
+        elif error.in_doubt:
+            row.status, row.last_error = OutboxStatus.IN_DOUBT, error.detail[:2000]
+            row.next_attempt_at = now
+            report.in_doubt += 1
+            log.warning("outbox %s in doubt (%s): looked up before any resend", item.id, error.detail)
+        elif not error.attempted:
+            # It never reached the server (refused connection, outage, login, a dropped
+            # connection before its turn): no attempt is charged, so an outage of any length
+            # ends with it sent, never failed. The whole outbox waits (OutageBackoff).
+            row.status, row.last_error = OutboxStatus.QUEUED, error.detail[:2000]
+            row.attempts = max(row.attempts - 1, 0)
+            row.next_attempt_at = now
+            report.deferred += 1
+        elif error.permanent or (item.attempts >= cfg.max_attempts
+                                 and now - row.created_at >= timedelta(hours=cfg.give_up_hours)):
             row.status, row.last_error = OutboxStatus.FAILED, error.detail[:2000]
             report.failed += 1
             log.warning("outbox %s failed after %d attempt(s): %s", item.id, item.attempts, error.detail)
@@ -160,8 +176,41 @@ def make_client(cfg: SmtpConfig, login: SmtpLogin | None) -> aiosmtplib.SMTP:
                            timeout=cfg.timeout, username=login.user, oauth_token_generator=token)
 
 
+_UNANSWERED = (aiosmtplib.SMTPServerDisconnected, aiosmtplib.SMTPTimeoutError, ConnectionError, TimeoutError)
+
+
+async def _transaction(client: aiosmtplib.SMTP, sender: str, item: Claimed) -> None:
+    """MAIL, RCPT, DATA for one notice. A failure before DATA is an ordinary error; once the
+    message has gone out with DATA, a lost connection or a timeout is :class:`_InDoubt`: the
+    server may have taken it (its 250 never came back)."""
+    options = [f"size={len(item.raw)}"] if client.supports_extension("size") else []
+    try:
+        await client.mail(sender, options=options)
+        await client.rcpt(item.to_address)
+    except aiosmtplib.SMTPResponseException:
+        with contextlib.suppress(ConnectionError, aiosmtplib.SMTPException):
+            await client.rset()
+        raise
+    try:
+        await client.data(item.raw)
+    except _UNANSWERED as exc:
+        raise _InDoubt(exc) from exc
+    except aiosmtplib.SMTPResponseException:
+        with contextlib.suppress(ConnectionError, aiosmtplib.SMTPException):
+            await client.rset()
+        raise
+
+
+class _InDoubt(Exception):
+    def __init__(self, cause: BaseException) -> None:
+        super().__init__(f"{type(cause).__name__}: {cause}")
+        self.cause = cause
+
+
 async def _deliver(items: list[Claimed], cfg: SmtpConfig, on_result: ResultCallback,
-                   login: SmtpLogin | None = None) -> None:
+                   login: SmtpLogin | None = None) -> bool:
+    """Send ``items`` over one connection; False when the server could not be reached (or
+    refused the login), in which case nothing was tried."""
     client = make_client(cfg, login)
     pending = list(items)
     try:
@@ -173,32 +222,26 @@ async def _deliver(items: list[Claimed], cfg: SmtpConfig, on_result: ResultCallb
             login.manager.invalidate()  # revoked or expired early: renew before the next try
         for item in pending:
             on_result(item, error)
-        return
+        return False
     try:
         while pending:
-            item = pending[0]
+            item = pending.pop(0)
+            crash_point("sender.before_data")
             try:
-                errors, _ = await client.sendmail(item.from_address or cfg.from_address, [item.to_address], item.raw)
-                if errors:
-                    code, message = next(iter(errors.values()))
-                    raise aiosmtplib.SMTPResponseException(code, message)
-            except aiosmtplib.SMTPServerDisconnected as exc:
-                pending.pop(0)
-                on_result(item, classify(exc))
-                for rest in pending:  # the connection is gone: the rest wait for the next run
-                    on_result(rest, SmtpError("not attempted: connection lost", permanent=False, attempted=False))
-                return
+                await _transaction(client, item.from_address or cfg.from_address, item)
+            except _InDoubt as doubt:
+                on_result(item, SmtpError(f"no answer after DATA: {doubt}", permanent=False, in_doubt=True))
             except Exception as exc:
-                pending.pop(0)
                 on_result(item, classify(exc))
-                if isinstance(exc, aiosmtplib.SMTPResponseException) and not client.is_connected:
-                    for rest in pending:
-                        on_result(rest, SmtpError("not attempted: connection lost", permanent=False, attempted=False))
-                    return
+            else:
+                crash_point("sender.after_smtp")
+                on_result(item, None)
                 continue
-            pending.pop(0)
-            crash_point("sender.after_smtp")
-            on_result(item, None)
+            if not client.is_connected:  # the rest wait for the next run, uncharged
+                for rest in pending:
+                    on_result(rest, SmtpError("not attempted: connection lost", permanent=False, attempted=False))
+                return True
+        return True
     finally:
         if client.is_connected:
             try:
@@ -227,12 +270,44 @@ def smtp_login(ctx: Context) -> SmtpLogin | None:
     return smtp_login_for(ctx.config, ctx.tokens)
 
 
+@dataclass
+class OutageBackoff:
+    """While the SMTP server cannot be reached the whole outbox waits, doubling the wait per
+    failed connection (``backoff_initial`` up to ``backoff_max``), rather than each row being
+    tried and charged; one good connection ends it. Kept per process (``ctx.caches``)."""
+
+    failures: int = 0
+    until: datetime | None = None
+
+    def paused(self, now: datetime) -> bool:
+        return self.until is not None and now < self.until
+
+    def failed(self, cfg: SmtpConfig, now: datetime) -> None:
+        self.failures += 1
+        self.until = now + backoff(cfg, self.failures)
+
+    def reset(self) -> None:
+        self.failures, self.until = 0, None
+
+
+def outage_of(ctx: Context) -> OutageBackoff:
+    backoff_state: OutageBackoff = ctx.caches.setdefault("smtp_outage", OutageBackoff())
+    return backoff_state
+
+
 def send_once(factory: sessionmaker[Session], ctx: Context, *, now: Callable[[], datetime],
               limit: int | None = None) -> SendReport:
-    """Deliver every due outbox row (in batches), then return what happened."""
+    """Settle what is in doubt, then deliver every due outbox row (in batches) unless the
+    server was unreachable a moment ago; return what happened."""
     engine, config, env = engine_of(factory), ctx.config, ctx.env
     cfg = config.smtp
     report = SendReport()
+    settled = settle_in_doubt(factory, ctx, now=now)
+    report.confirmed, report.in_doubt = settled.confirmed, settled.waiting
+    outage = outage_of(ctx)
+    if outage.paused(now()):
+        report.paused = True
+        return report
     batch = max(1, min(cfg.batch_size, limit or cfg.batch_size))
     while limit is None or report.claimed < limit:
         items = claim(factory, engine, config, env, now(), batch)
@@ -243,7 +318,14 @@ def send_once(factory: sessionmaker[Session], ctx: Context, *, now: Callable[[],
         def on_result(item: Claimed, error: SmtpError | None) -> None:
             _record(factory, item, cfg, now(), error, report)
 
-        asyncio.run(_deliver(items, cfg, on_result, smtp_login(ctx)))
-        if (report.retried or report.deferred) and report.sent == 0 and report.failed == 0:
+        if not asyncio.run(_deliver(items, cfg, on_result, smtp_login(ctx))):
+            outage.failed(cfg, now())
+            log.warning("SMTP server %s:%d unreachable (%d time(s) in a row): the outbox waits until %s",
+                        cfg.host, cfg.port, outage.failures, outage.until)
+            break
+        if outage.failures:
+            log.warning("SMTP server %s:%d reachable again", cfg.host, cfg.port)
+        outage.reset()
+        if report.retried and report.sent == 0 and report.failed == 0:
             break  # the server is unwell: leave the rest for the next run
     return report

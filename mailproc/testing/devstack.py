@@ -334,6 +334,9 @@ class _DeliveringHandler:
         self._log: list[SmtpTransaction] = []
         self._auths: list[SmtpAuth] = []
         self._faults: deque[str] = deque()
+        # (data, owner): files a copy of each accepted message for its sender (MailStack's
+        # sent_copy_folder); None: no copy is kept.
+        self.file_copy: Callable[[bytes, str], None] | None = None
 
     def queue_faults(self, fault: str, times: int) -> None:
         with self._lock:
@@ -369,13 +372,15 @@ class _DeliveringHandler:
         data = envelope.original_content or b""
         mail_from = envelope.mail_from or ""
         queue_id = uuid.uuid4().hex[:12].upper()
+        auth = session.auth_data if isinstance(session.auth_data, SmtpAuth) else None
         try:
             for rcpt in envelope.rcpt_tos:
                 trace = self._trace(session, queue_id, rcpt)
                 await asyncio.to_thread(self._deliver, trace + data, rcpt, mail_from)
+            if self.file_copy is not None:  # filed before the 250, as Gmail does
+                await asyncio.to_thread(self.file_copy, data, auth.identity if auth else mail_from)
         except DevStackError as error:
             return f"451 4.3.0 Local delivery failed: {str(error).splitlines()[0]}"
-        auth = session.auth_data if isinstance(session.auth_data, SmtpAuth) else None
         with self._lock:
             self._log.append(SmtpTransaction(mail_from, tuple(envelope.rcpt_tos), data, auth))
         if fault == _DROP and server.transport is not None:
@@ -504,6 +509,9 @@ class MailStack:
     stack), IMAP also takes AUTHENTICATE XOAUTH2 and OAUTHBEARER, and SMTP AUTH XOAUTH2 and
     OAUTHBEARER, each token checked with that provider's introspection endpoint (a token acts
     for the user it was issued for, and only that user). Passwords keep working beside them.
+
+    With ``sent_copy_folder``, the SMTP server keeps a copy of what it accepted in the sender's
+    own mailbox, as Gmail does with its Sent Mail.
     """
 
     def __init__(
@@ -517,6 +525,7 @@ class MailStack:
         dedupe_by_message_id: bool = True,
         imap_capability: str | None = None,
         oauth2: IdentityProvider | None = None,
+        sent_copy_folder: str | None = None,
     ) -> None:
         if not password or any(c.isspace() or c in '%"\\' for c in password):
             raise ValueError('password must be non-empty, without spaces, %, " or \\')
@@ -538,6 +547,13 @@ class MailStack:
             else _OAuthDeliveringHandler(self._deliver_smtp, password, oauth2)
         )
         self._controller: _Controller | None = None
+        # Like Gmail (and Exchange Online, for its own mailboxes), the SMTP server files a copy
+        # of every message it accepts in this folder of the sender's own mailbox (the SMTP
+        # AUTH identity, else the envelope sender), before answering 250.
+        self.sent_copy_folder = sent_copy_folder
+        if sent_copy_folder:
+            folder = sent_copy_folder
+            self._handler.file_copy = lambda data, owner: self.deliver(data, owner, folder)
 
     @property
     def config_path(self) -> Path:
