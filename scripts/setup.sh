@@ -13,6 +13,7 @@ python3 -c 'import venv, ensurepip' 2>/dev/null || need_apt+=(python3-venv)
 [ -e /usr/lib/dovecot/modules/lib90_sieve_plugin.so ] || need_apt+=(dovecot-sieve)
 [ -e /usr/share/fonts/truetype/dejavu/DejaVuSerif.ttf ] || need_apt+=(fonts-dejavu-core)  # the PDF letters
 command -v pdftotext >/dev/null || need_apt+=(poppler-utils)  # tests read the PDF letters back
+command -v systemd-analyze >/dev/null || need_apt+=(systemd)  # tests verify deploy/mailproc.service
 if [ ${#need_apt[@]} -gt 0 ]; then
   if [ "$(id -u)" != 0 ]; then
     echo "setup: need Debian packages ${need_apt[*]}; run as root (or: sudo apt-get install ${need_apt[*]})" >&2

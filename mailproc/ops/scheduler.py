@@ -4,13 +4,23 @@ Jobs call the same ``*_once`` functions as the CLI; their state lives in the dat
 missed or coalesced run simply catches up next time. The job store is in memory and rebuilt
 at start (APScheduler's FAQ: a job store cannot be shared between processes). A second
 ``mailproc run`` waits for the lock — a lock file for SQLite, ``pg_try_advisory_lock`` for
-PostgreSQL — and takes over when the first process dies.
+PostgreSQL — as a quiet standby, and takes over when the first process dies.
+
+Under systemd (``Type=notify``, see ``deploy/mailproc.service``) the daemon reports READY=1
+once it is doing its job: either its jobs are scheduled, or it is a standby waiting for the
+lock (a standby that never reported ready would fail its start after ``TimeoutStartSec``).
+``STATUS=`` says which. WATCHDOG=1 comes from a heartbeat job run by the scheduler itself (in
+an executor of its own, so busy jobs never hold it up): it proves the scheduler's loop still
+dispatches jobs, not merely that the process exists. On SIGTERM it claims no new work, lets
+running jobs finish their current step for up to ``scheduler.stop_seconds``, and exits 0.
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
+import multiprocessing
+import os
 import signal
 import threading
 import time
@@ -23,48 +33,79 @@ from zoneinfo import ZoneInfo
 
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.jobstores.base import JobLookupError
+from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.base import BaseScheduler
-from apscheduler.schedulers.blocking import BlockingScheduler
 from filelock import FileLock, Timeout
 from sqlalchemy import text
 
 from mailproc.app import App
 from mailproc.intake.idle import IdleWatcher
+from mailproc.ops.holder import Holder, holder_path, remove_holder, write_holder
+from mailproc.ops.notify import Notifier
 
 log = logging.getLogger(__name__)
 ADVISORY_LOCK_ID = 0x6D61696C70726F63 & 0x7FFFFFFFFFFFFFFF  # "mailproc"
+STANDBY_LOG_SECONDS = 600.0  # a waiting standby says so once, then this often
+HEARTBEAT_SECONDS = 30.0  # without a systemd watchdog; with one, a third of its interval
+
+
+class _Waiting:
+    """Logs a standby's wait once, then every STANDBY_LOG_SECONDS (not every try)."""
+
+    def __init__(self, what: str, on_wait: Callable[[], None] | None) -> None:
+        self.what, self.on_wait = what, on_wait
+        self.started: float | None = None
+        self.logged_at = 0.0
+
+    def tick(self) -> None:
+        now = time.monotonic()
+        if self.started is None:
+            self.started = self.logged_at = now
+            log.info("%s; standing by until it is free", self.what)
+        elif now - self.logged_at >= STANDBY_LOG_SECONDS:
+            self.logged_at = now
+            log.info("still standing by (%.0f min): %s", (now - self.started) / 60, self.what)
+        if self.on_wait is not None:
+            self.on_wait()
 
 
 @contextmanager
-def scheduler_lock(app: App, *, wait_seconds: float = 5.0, stop: threading.Event | None = None) -> Iterator[None]:
-    """Hold the single-scheduler lock for the duration; wait (forever, or until stop) to get it."""
+def scheduler_lock(app: App, *, wait_seconds: float = 5.0, stop: threading.Event | None = None,
+                   on_wait: Callable[[], None] | None = None) -> Iterator[bool]:
+    """Hold the single-scheduler lock for the duration: yields True once it is held, or False
+    if ``stop`` was set while waiting for it (then nothing is held). Waits forever otherwise,
+    trying every ``wait_seconds`` and calling ``on_wait`` after each failed try."""
     stop = stop or threading.Event()
     if app.engine.dialect.name == "postgresql":
         conn = app.engine.connect()
         try:
+            waiting = _Waiting("another mailproc holds the scheduler lock (PostgreSQL advisory lock)", on_wait)
             while not conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": ADVISORY_LOCK_ID}).scalar():
                 conn.rollback()
-                log.info("another mailproc holds the scheduler lock; waiting")
+                waiting.tick()
                 if stop.wait(wait_seconds):
+                    yield False
                     return
             conn.commit()
-            yield
+            yield True
         finally:
             conn.close()  # closing the session releases the advisory lock
         return
     path = Path(app.config.scheduler.lock_file)
     path.parent.mkdir(parents=True, exist_ok=True)
     lock = FileLock(str(path))
+    waiting = _Waiting(f"another mailproc holds {path}", on_wait)
     while True:
         try:
-            lock.acquire(timeout=wait_seconds)
+            lock.acquire(timeout=0)  # one try: the wait below is the one SIGTERM interrupts
             break
         except Timeout:
-            log.info("another mailproc holds %s; waiting", path)
-            if stop.is_set():
+            waiting.tick()
+            if stop.wait(wait_seconds):
+                yield False
                 return
     try:
-        yield
+        yield True
     finally:
         lock.release()
 
@@ -72,11 +113,17 @@ def scheduler_lock(app: App, *, wait_seconds: float = 5.0, stop: threading.Event
 class Waker:
     """Runs a job now instead of at its next tick, without losing a wake that comes while the
     job is already running (APScheduler would skip that run: ``max_instances = 1``): the job
-    body runs again before it returns as long as wakes arrived during its run."""
+    body runs again before it returns as long as wakes arrived during its run.
 
-    def __init__(self) -> None:
+    It also knows which jobs are running, so a stopping daemon can wait for them, and once
+    ``stop`` is set a job body does not start again."""
+
+    def __init__(self, stop: threading.Event | None = None) -> None:
         self.scheduler: BaseScheduler | None = None
+        self.stop = stop or threading.Event()
         self._pending: dict[str, threading.Event] = {}
+        self._running: dict[str, float] = {}  # job id -> monotonic start
+        self._idle = threading.Condition()
 
     def pending(self, job_id: str) -> threading.Event:
         return self._pending.setdefault(job_id, threading.Event())
@@ -84,24 +131,45 @@ class Waker:
     def wake(self, job_id: str) -> None:
         self.pending(job_id).set()
         scheduler = self.scheduler
-        if scheduler is not None and scheduler.running:
+        if scheduler is not None and scheduler.running and not self.stop.is_set():
             with contextlib.suppress(JobLookupError):
                 scheduler.modify_job(job_id, next_run_time=datetime.now(UTC))
+
+    def running(self) -> list[str]:
+        with self._idle:
+            return sorted(self._running)
+
+    def wait_idle(self, timeout: float) -> list[str]:
+        """Wait up to ``timeout`` seconds for every running job to return; the ones still running."""
+        deadline = time.monotonic() + timeout
+        with self._idle:
+            while self._running and (left := deadline - time.monotonic()) > 0:
+                self._idle.wait(left)
+            return sorted(self._running)
 
     def run(self, job_id: str, fn: Callable[[], Any]) -> Callable[[], None]:
         """The job body: ``fn`` until no wake is pending; a failure is logged, never raised."""
         flag = self.pending(job_id)
 
         def job() -> None:
-            while True:
-                flag.clear()
-                try:
-                    fn()
-                except Exception:
-                    log.exception("job %s failed; it will run again at its next time", job_id)
-                    return
-                if not flag.is_set():
-                    return
+            if self.stop.is_set():
+                return
+            with self._idle:
+                self._running[job_id] = time.monotonic()
+            try:
+                while not self.stop.is_set():
+                    flag.clear()
+                    try:
+                        fn()
+                    except Exception:
+                        log.exception("job %s failed; it will run again at its next time", job_id)
+                        return
+                    if not flag.is_set():
+                        return
+            finally:
+                with self._idle:
+                    del self._running[job_id]
+                    self._idle.notify_all()
         job.__name__ = job_id
         return job
 
@@ -115,6 +183,25 @@ def intake(app: App, waker: Waker) -> None:
 def process(app: App, waker: Waker) -> None:
     if app.process_once(finish=False).processed:
         waker.wake("send")
+
+
+SEND_CHUNK_MAX = 200
+
+
+def send(app: App, waker: Waker, pace: list[float]) -> None:
+    """Deliver what is due in chunks sized so that one chunk takes about a quarter of the stop
+    bound (``pace`` keeps the last seconds per notice): a stop request is honoured between
+    chunks, so a notice is either handed to the server or left queued, never claimed and
+    abandoned. (The sender claims — and charges — a whole chunk at once.)"""
+    bound = app.config.scheduler.stop_seconds
+    while not waker.stop.is_set():
+        chunk = max(1, min(SEND_CHUNK_MAX, app.config.smtp.batch_size, int(bound / 4 / max(pace[0], 1e-3))))
+        started = time.monotonic()
+        report = app.send_once(limit=chunk)
+        if report.claimed:
+            pace[0] = (time.monotonic() - started) / report.claimed
+        if report.claimed < chunk or (report.sent == 0 and report.failed == 0):
+            return  # nothing more is due, or the server is unwell: the next run tries again
 
 
 def sweep(app: App, waker: Waker) -> None:
@@ -133,19 +220,31 @@ def digest(app: App, waker: Waker) -> None:
         waker.wake("send")
 
 
-def build_scheduler(app: App, scheduler_class: type[BaseScheduler] = BlockingScheduler,
-                    waker: Waker | None = None) -> BaseScheduler:
+def heartbeat(app: App, notifier: Notifier, holder: Holder | None) -> None:
+    """Proof the scheduler still dispatches jobs: systemd's watchdog and the holder file."""
+    notifier.watchdog()
+    if holder is not None:
+        now = datetime.now(UTC).isoformat(timespec="seconds")
+        write_holder(holder_path(app.config), Holder(holder.pid, holder.host, holder.since, now))
+
+
+def build_scheduler(app: App, scheduler_class: type[BaseScheduler] = BackgroundScheduler,
+                    waker: Waker | None = None, notifier: Notifier | None = None,
+                    holder: Holder | None = None) -> BaseScheduler:
     cfg = app.config.scheduler
     waker = waker or Waker()
+    notifier = notifier or Notifier({})
     scheduler = scheduler_class(
-        executors={"default": ThreadPoolExecutor(max_workers=4)},
+        # The heartbeat has a thread of its own: four busy jobs must not look like a hang.
+        executors={"default": ThreadPoolExecutor(max_workers=4), "heartbeat": ThreadPoolExecutor(max_workers=1)},
         job_defaults={"coalesce": True, "max_instances": 1},
         timezone=app.config.calendar.timezone,
     )
+    pace = [0.05]  # seconds per notice, until measured
     jobs: list[tuple[str, Callable[[], Any], float]] = [
         ("intake", lambda: intake(app, waker), cfg.poll_seconds),
         ("process", lambda: process(app, waker), cfg.process_seconds),
-        ("send", app.send_once, cfg.send_seconds),
+        ("send", lambda: send(app, waker, pace), cfg.send_seconds),
         ("deadlines", lambda: sweep(app, waker), app.config.workflow.sweep_seconds),
     ]
     for job_id, fn, seconds in jobs:
@@ -153,6 +252,10 @@ def build_scheduler(app: App, scheduler_class: type[BaseScheduler] = BlockingSch
                           misfire_grace_time=max(int(seconds), 1), next_run_time=_now_local(app))
     scheduler.add_job(waker.run("digest", lambda: digest(app, waker)), "cron", hour=app.config.digest.hour,
                       minute=app.config.digest.minute, id="digest", replace_existing=True, misfire_grace_time=3600)
+    beat = notifier.watchdog_seconds / 3 if notifier.watchdog_seconds else HEARTBEAT_SECONDS
+    scheduler.add_job(heartbeat, "interval", args=(app, notifier, holder), seconds=beat, id="heartbeat",
+                      executor="heartbeat", replace_existing=True, misfire_grace_time=max(int(beat), 1),
+                      next_run_time=_now_local(app))
     waker.scheduler = scheduler
     return scheduler
 
@@ -170,32 +273,73 @@ def _idle_watchers(app: App, waker: Waker) -> list[IdleWatcher]:
     return watchers
 
 
-def run_daemon(app: App) -> None:
-    stop = threading.Event()
-    scheduler_holder: list[BaseScheduler] = []
-
-    def on_signal(signum: int, _frame: Any) -> None:
-        log.info("signal %d: stopping", signum)
+@contextmanager
+def _signals_set(stop: threading.Event) -> Iterator[None]:
+    """SIGTERM and SIGINT only set ``stop`` (the main thread does the rest, outside the handler)."""
+    def on_signal(_signum: int, _frame: Any) -> None:
         stop.set()
-        if scheduler_holder:
-            scheduler_holder[0].shutdown(wait=False)
 
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGINT, on_signal)
-    with scheduler_lock(app, stop=stop):
-        if stop.is_set():
+    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def run_daemon(app: App, *, notifier: Notifier | None = None, stop: threading.Event | None = None) -> None:
+    """Run until SIGTERM/SIGINT (or ``stop``); returns when stopped, which is exit code 0.
+
+    If jobs are still running ``scheduler.stop_seconds`` after the stop request, the process
+    ends at once anyway (``os._exit(0)``): every stage commits as it goes and resumes at the
+    next start, and systemd would otherwise kill it harder at ``TimeoutStopSec``."""
+    notifier = notifier or Notifier()
+    stop = stop or threading.Event()
+    standing_by: list[bool] = []
+
+    def on_wait() -> None:
+        if not standing_by:  # ready: a standby is doing its job
+            standing_by.append(True)
+            notifier.ready("standby: another mailproc holds the scheduler lock")
+        notifier.watchdog()
+
+    with _signals_set(stop), scheduler_lock(app, stop=stop, on_wait=on_wait) as held:
+        if not held:
+            notifier.stopping("stopped while standing by")
+            log.info("mailproc stopped (it was standing by)")
             return
-        log.info("scheduler lock held: starting jobs (poll every %.0fs, send every %.0fs)",
-                 app.config.scheduler.poll_seconds, app.config.scheduler.send_seconds)
-        waker = Waker()
-        scheduler = build_scheduler(app, waker=waker)
-        scheduler_holder.append(scheduler)
-        watchers = _idle_watchers(app, waker)
-        try:
-            scheduler.start()  # blocks until shutdown
-            while scheduler.running:  # pragma: no cover - shutdown(wait=False) returns at once
-                time.sleep(0.1)
-        finally:
-            for watcher in watchers:
-                watcher.stop()
+        _lead(app, notifier, stop)
     log.info("mailproc stopped")
+
+
+def _lead(app: App, notifier: Notifier, stop: threading.Event) -> None:
+    cfg = app.config.scheduler
+    holder = Holder.me(app.now())
+    path = holder_path(app.config)
+    write_holder(path, holder)
+    waker = Waker(stop)
+    scheduler = build_scheduler(app, waker=waker, notifier=notifier, holder=holder)
+    watchers = _idle_watchers(app, waker)
+    try:
+        scheduler.start()
+        status = f"scheduling: poll every {cfg.poll_seconds:g}s, send every {cfg.send_seconds:g}s"
+        log.info("scheduler lock held: %s", status)
+        notifier.ready(status)
+        stop.wait()
+        log.info("stopping: no new work is started; waiting up to %gs for %s", cfg.stop_seconds,
+                 ", ".join(waker.running()) or "nothing")
+        notifier.stopping("stopping: finishing the running jobs")
+        scheduler.shutdown(wait=False)
+    finally:
+        for watcher in watchers:
+            watcher.stop(timeout=1.0)
+    left = waker.wait_idle(cfg.stop_seconds)
+    remove_holder(path)
+    if left:
+        log.warning("still running after %gs: %s; exiting without them (their work so far is committed and "
+                    "the rest resumes at the next start)", cfg.stop_seconds, ", ".join(left))
+        log.info("mailproc stopped")
+        for child in multiprocessing.active_children():  # the analysis workers
+            child.kill()
+        logging.shutdown()
+        os._exit(0)
