@@ -426,7 +426,7 @@ def outbox() -> None:
 
 @outbox.command("list")
 @click.option("--json", "as_json", is_flag=True)
-@click.option("--status", type=click.Choice(["queued", "sent", "failed"]), default=None)
+@click.option("--status", type=click.Choice(["queued", "in_doubt", "sent", "failed"]), default=None)
 @click.option("--limit", default=100, show_default=True)
 @click.pass_context
 def outbox_list(ctx: click.Context, as_json: bool, status: str | None, limit: int) -> None:
@@ -439,6 +439,40 @@ def outbox_list(ctx: click.Context, as_json: bool, status: str | None, limit: in
     click.echo(table(["id", "ticket", "kind", "to", "status", "tries", "subject", "last error"],
                      [(d["id"], d["ticket_ref"], d["kind"], d["to"], d["status"], d["attempts"], d["subject"],
                        d["last_error"]) for d in data]))
+
+
+@outbox.command("retry")
+@click.argument("ids", nargs=-1, type=click.IntRange(min=1))
+@click.option("--failed", is_flag=True, help="Every failed notice (with --since: created since then).")
+@click.option("--since", type=click.DateTime(["%Y-%m-%d", "%Y-%m-%d %H:%M"]), default=None,
+              help="With --failed: only notices created at or after this local date/time.")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def outbox_retry(ctx: click.Context, ids: tuple[int, ...], failed: bool, since: datetime | None,
+                 as_json: bool) -> None:
+    """Queue failed (or in-doubt) notices again: IDS, or --failed [--since DATE].
+
+    Attempts start over; each keeps its Message-ID and bytes. An in-doubt notice named by its
+    ID is sent without first looking for the platform's copy."""
+    from mailproc.notices.outbox import requeue
+
+    if not ids and not failed:
+        raise click.UsageError("name notices by ID, or give --failed")
+    if since is not None and not failed:
+        raise click.UsageError("--since goes with --failed")
+    app = _app(ctx)
+    moment = _at(since, app) if since is not None else None
+    with app.sessions() as session:
+        result = requeue(session, now=app.now(), ids=ids, failed=failed, since=moment)
+        session.commit()
+    if as_json:
+        _echo_json({"requeued": list(result.ids), "refused": [{"id": i, "reason": r} for i, r in result.refused]})
+    else:
+        click.echo(f"queued again: {len(result.ids)}" + (f" ({', '.join(map(str, result.ids))})" if result.ids else ""))
+        for row_id, reason in result.refused:
+            click.echo(f"not queued: {row_id}: {reason}", err=True)
+    if result.refused:
+        ctx.exit(1)
 
 
 @main.command("stats")

@@ -11,11 +11,14 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
 from jinja2 import Environment
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from mailproc.config import Config
 from mailproc.notices.render import Rendered, build_message, new_message_id, parse_address, render, render_subject
@@ -108,3 +111,40 @@ def materialize(item: OutboxItem, config: Config, env: Environment) -> bytes:
         attachments=tuple((a.filename, a.content_type, a.data) for a in item.attachments),
     )
     return msg.as_bytes()
+
+
+@dataclass(frozen=True)
+class Requeued:
+    ids: tuple[int, ...]            # queued again, attempts started over
+    refused: tuple[tuple[int, str], ...] = ()  # (id, why) asked for by id but left alone
+
+
+RETRYABLE = (OutboxStatus.FAILED, OutboxStatus.IN_DOUBT)
+
+
+def requeue(session: Session, *, now: datetime, ids: Sequence[int] = (), failed: bool = False,
+            since: datetime | None = None) -> Requeued:
+    """Queue notices again for the operator (``mailproc outbox retry``): the given ``ids`` when
+    they failed or are in doubt (an in-doubt one is then sent without its copy being looked
+    for: the operator's call), and with ``failed`` every failed notice (created at or after
+    ``since``). Attempts start over; the Message-ID and bytes stay the same."""
+    rows: dict[int, OutboxItem] = {}
+    refused: list[tuple[int, str]] = []
+    for row_id in ids:
+        row = session.get(OutboxItem, row_id)
+        if row is None:
+            refused.append((row_id, "no such notice"))
+        elif row.status not in RETRYABLE:
+            refused.append((row_id, f"it is {row.status}, not failed or in doubt"))
+        else:
+            rows[row.id] = row
+    if failed:
+        stmt = select(OutboxItem).where(OutboxItem.status == OutboxStatus.FAILED)
+        if since is not None:
+            stmt = stmt.where(OutboxItem.created_at >= since)
+        rows.update((row.id, row) for row in session.scalars(stmt))
+    for row in rows.values():
+        row.status, row.attempts, row.next_attempt_at, row.lease_until = OutboxStatus.QUEUED, 0, now, None
+        row.last_error = f"queued again by the operator (was: {row.last_error or row.status})"[:2000]
+    session.flush()
+    return Requeued(ids=tuple(sorted(rows)), refused=tuple(refused))

@@ -182,7 +182,8 @@ def sweep_health(sessions: sessionmaker[Session], ctx: Context, now: datetime, r
         cutoff = now - timedelta(minutes=wf.outbox_stuck_minutes)
         stuck = session.scalar(select(func.count(OutboxItem.id)).where(
             OutboxItem.kind != "alert",
-            ((OutboxItem.status.in_((OutboxStatus.QUEUED, OutboxStatus.SENDING))) & (OutboxItem.created_at < cutoff))
+            ((OutboxItem.status.in_((OutboxStatus.QUEUED, OutboxStatus.SENDING, OutboxStatus.IN_DOUBT)))
+             & (OutboxItem.created_at < cutoff))
             | ((OutboxItem.status == OutboxStatus.FAILED) & (OutboxItem.created_at > now - timedelta(days=1)))))
         _set_alert(session, ctx, sink, "outbox_stuck", bool(stuck),
                    f"{stuck} outgoing e-mail(s) failed or waiting longer than {wf.outbox_stuck_minutes} minutes", now,
