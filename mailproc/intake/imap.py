@@ -9,16 +9,18 @@ from __future__ import annotations
 import contextlib
 import enum
 import imaplib
+import re
 import socket
 import ssl
 from collections.abc import Iterator, Sequence
 from typing import Any, TypeVar
 
-from imap_tools import BaseMailBox, MailBox, MailBoxStartTls, MailBoxUnencrypted, MailMessage
+from imap_tools import AND, BaseMailBox, H, MailBox, MailBoxStartTls, MailBoxUnencrypted, MailMessage
 from imap_tools.errors import MailboxLoginError, UnexpectedCommandStatusError
 from imap_tools.utils import encode_folder
 
 from mailproc.config import ImapConfig
+from mailproc.core.crashpoints import crash_point
 from mailproc.errors import ImapError, OAuthError
 from mailproc.oauth2 import sasl
 from mailproc.oauth2.tokens import Tokens
@@ -26,6 +28,10 @@ from mailproc.oauth2.tokens import Tokens
 # Set on stored messages copied to the processed folder by a server that can neither MOVE nor
 # expunge single UIDs (no UIDPLUS): they stay in the folder and polls pass over them.
 MOVED_KEYWORD = "$MailprocMoved"
+# Set on messages just before the fallback's UID COPY (and so carried by the copies): a kill
+# between the COPY and the clean-up leaves them marked, and the next poll finishes that move
+# instead of copying them a second time (see :func:`finish_interrupted_move`).
+MOVING_KEYWORD = "$MailprocMoving"
 # Network-level failures that mean "try again later", never "stop the daemon".
 TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
     ImapError, imaplib.IMAP4.error, OSError, socket.timeout, ssl.SSLError, UnexpectedCommandStatusError, EOFError,
@@ -171,13 +177,67 @@ def move_uids(box: BaseMailBox, uids: Sequence[int], dest: str, chunk: int) -> i
         if method is MoveMethod.MOVE:
             _uid_command(box, "MOVE", uid_set, folder)
             continue
+        # The fallback is not atomic: mark first, so that a kill after the COPY is recognised.
+        _uid_command(box, "STORE", uid_set, "+FLAGS.SILENT", f"({MOVING_KEYWORD})")
         _uid_command(box, "COPY", uid_set, folder)
-        if method is MoveMethod.COPY_EXPUNGE:
-            _uid_command(box, "STORE", uid_set, "+FLAGS.SILENT", "(\\Deleted)")
-            _uid_command(box, "EXPUNGE", uid_set)
-        else:
-            _uid_command(box, "STORE", uid_set, "+FLAGS.SILENT", f"({MOVED_KEYWORD})")
+        crash_point("move.after_copy")
+        _clean_up_copied(box, method, uid_set)
     return len(uids)
+
+
+def _clean_up_copied(box: BaseMailBox, method: MoveMethod, uid_set: str) -> None:
+    """The second half of the fallback: the originals leave (UIDPLUS) or are marked moved."""
+    if method is MoveMethod.COPY_EXPUNGE:
+        _uid_command(box, "STORE", uid_set, "+FLAGS.SILENT", "(\\Deleted)")
+        _uid_command(box, "EXPUNGE", uid_set)
+    else:
+        _uid_command(box, "STORE", uid_set, "+FLAGS.SILENT", f"({MOVED_KEYWORD})")
+
+
+def _message_ids(box: BaseMailBox, uids: Sequence[int]) -> dict[int, str]:
+    typ, data = box.client.uid("FETCH", ",".join(map(str, uids)), "(BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)])")
+    if typ != "OK":
+        raise ImapError("UID FETCH Message-ID", f"{typ} {data!r}"[:300])
+    found: dict[int, str] = {}
+    for item in data:
+        if isinstance(item, tuple) and len(item) == 2:
+            uid = re.search(rb"UID (\d+)", item[0])
+            mid = re.search(rb"<[^<>\s]{1,900}>", item[1])
+            if uid and mid:
+                found[int(uid[1])] = mid[0].decode("ascii", "replace")
+    return found
+
+
+def finish_interrupted_move(box: BaseMailBox, folder: str, dest: str) -> int:
+    """Finish a fallback move that a kill cut between its COPY and its clean-up.
+
+    Messages still in ``folder`` with :data:`MOVING_KEYWORD` (and not yet moved) were marked
+    for a COPY that may or may not have happened (a COPY is all or nothing, RFC 3501). A copy
+    in ``dest`` carrying the same keyword and Message-ID means it did: the originals are only
+    cleaned up. Otherwise they are left to the ordinary move, which copies them. (A message
+    without a Message-ID cannot be looked up and is copied again: the one case where the
+    processed folder can hold it twice.) Returns how many were finished; ``folder`` is
+    selected again on return."""
+    method = move_method(box.client.capabilities)
+    if method is MoveMethod.MOVE:
+        return 0
+    marked = [int(u) for u in box.uids(f"KEYWORD {MOVING_KEYWORD} UNKEYWORD {MOVED_KEYWORD} UNDELETED")]
+    deleted = [int(u) for u in box.uids(f"KEYWORD {MOVING_KEYWORD} DELETED")]
+    if not marked and not deleted:
+        return 0
+    ids = _message_ids(box, marked) if marked else {}
+    copied: list[int] = list(deleted) if method is MoveMethod.COPY_EXPUNGE else []
+    if ids:
+        box.folder.set(dest, readonly=True)
+        try:
+            for uid, mid in ids.items():
+                if box.uids(AND(header=H("Message-ID", mid), keyword=MOVING_KEYWORD)):
+                    copied.append(uid)
+        finally:
+            box.folder.set(folder)
+    for part in chunks(sorted(copied), 500):
+        _clean_up_copied(box, method, ",".join(map(str, part)))
+    return len(copied)
 
 
 def already_moved(box: BaseMailBox) -> set[int]:

@@ -30,7 +30,14 @@ from mailproc.core.context import Context
 from mailproc.core.crashpoints import crash_point
 from mailproc.core.report import StageReport
 from mailproc.errors import ImapError
-from mailproc.intake.imap import TRANSIENT_ERRORS, already_moved, chunks, move_uids, open_mailbox
+from mailproc.intake.imap import (
+    TRANSIENT_ERRORS,
+    already_moved,
+    chunks,
+    finish_interrupted_move,
+    move_uids,
+    open_mailbox,
+)
 from mailproc.store.db import allocate_ids, fit, insert_ignoring_conflicts, transaction
 from mailproc.store.models import InboundMessage, InboundRaw, MailboxState
 from mailproc.vocabulary import InboundStatus
@@ -184,6 +191,8 @@ def _poll(box: BaseMailBox, factory: sessionmaker[Session], cfg: MailboxConfig, 
                             folder, state.uidvalidity, uidvalidity)
             state.uidvalidity, state.last_uid = uidvalidity, 0
         last_uid = state.last_uid
+    if dest:  # a kill inside an earlier (COPY-fallback) move: finish it, never copy twice
+        report.moved += finish_interrupted_move(box, folder, dest)
     # Compact (8 bytes a UID): the lists live as long as the poll, and a folder can hold 100,000.
     uids = array("L", sorted(int(u) for u in box.uids("ALL")))
     if dest:

@@ -7,6 +7,7 @@ and throwaway ones whose capability list lacks MOVE, or MOVE and UIDPLUS.
 from __future__ import annotations
 
 import uuid
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,6 +20,7 @@ from mailproc.ops.checks import check_imap
 from mailproc.store.migrate import upgrade
 from mailproc.testing.devstack import MailStack
 from tests.helpers import Clock, make_config
+from tests.helpers.cli import CRASH_EXIT_CODE, Workspace
 from tests.helpers.mail import complaint
 
 pytestmark = pytest.mark.e2e
@@ -132,3 +134,33 @@ def test_each_server_kind_ends_with_one_copy_and_no_refetch(server: MailStack, b
         assert all(MOVED_KEYWORD in flags and "\\Deleted" not in flags for flags in left)
     else:
         assert left == []
+
+
+def test_a_kill_between_copy_and_clean_up_leaves_each_message_in_one_folder(
+        server: MailStack, box_user: str, database_url: str, tmp_path: Path) -> None:
+    """Issue 16, item 4: with the COPY fallback, a kill after the COPY (before the originals
+    are expunged or marked) must not copy them a second time on the next poll."""
+    ws = Workspace(server, box_user, database_url, tmp_path)
+    ws.configure()
+    ws.cli("db", "upgrade")
+    delivered = ws.deliver(*[complaint(sender=f"k{i}.{box_user.split('@')[0]}@example.vn", to=box_user,
+                                       phone=f"09123458{i:02d}") for i in range(3)])
+
+    killed = ws.spawn("poll", "--once", crash_at="move.after_copy")
+
+    if server.imap_capability is None:  # UID MOVE: atomic, no copy step to die in
+        assert killed.returncode == 0, killed.stderr
+    else:
+        assert killed.returncode == CRASH_EXIT_CODE, killed.stderr
+        assert ws.folder_ids("Processed") == delivered and ws.folder_ids("INBOX") == delivered  # copied, not cleaned
+    for _ in range(2):  # the next poll finishes the move; another changes nothing
+        done = ws.spawn("poll", "--once")
+        assert done.returncode == 0, done.stderr
+
+    assert Counter(ws.folder_ids("Processed")) == Counter(delivered)
+    left = _flags(server, box_user)
+    if server.imap_capability == NEITHER:
+        assert len(left) == 3 and all(MOVED_KEYWORD in flags for flags in left)
+    else:
+        assert ws.folder_ids("INBOX") == []
+    assert [mid for mid, _, _ in ws.snapshot().inbound] == delivered
