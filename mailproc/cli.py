@@ -476,17 +476,54 @@ def outbox_retry(ctx: click.Context, ids: tuple[int, ...], failed: bool, since: 
 
 
 @main.command("stats")
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@NOW_OPTION
 @click.pass_context
-def stats_cmd(ctx: click.Context, as_json: bool) -> None:
-    """Counts of stored messages, tickets, quarantine and outbox."""
-    app = _app(ctx)
+def stats_cmd(ctx: click.Context, as_json: bool, now: datetime | None) -> None:
+    """Counts of stored messages, tickets, quarantine and outbox; the last good poll and send,
+    and the age of the oldest waiting notice."""
+    app = _app(ctx, now=now)
     with app.sessions() as session:
-        data = stats(session)
+        data = stats(session, app.config, app.now())
     if as_json:
         _echo_json(data)
         return
-    click.echo(table(["what", "count"], list(data.items())))
+    click.echo(table(["what", "value"], [(k, "-" if v is None else v) for k, v in data.items()]))
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object: healthy, reasons, facts.")
+@NOW_OPTION
+@click.pass_context
+def health(ctx: click.Context, as_json: bool, now: datetime | None) -> None:
+    """Exit 0 if the service is doing its job, 1 with the reasons if not (for monitoring
+    systems and container probes). Judged from the database, the token cache and the
+    scheduler lock only: it never connects to IMAP or SMTP. Thresholds: [health]."""
+    from mailproc.ops.health import gather, judge
+
+    try:
+        app = _app(ctx, now=now)
+        with app.sessions() as session:
+            facts = gather(session, app.config, app.now())
+    except click.ClickException:
+        raise
+    except Exception as exc:  # an unreachable database is an answer, not a traceback
+        raise click.ClickException(f"unhealthy: database: {type(exc).__name__}") from None
+    reasons = judge(facts, app.config.health)
+    data = facts.as_json(ZoneInfo(app.config.calendar.timezone))
+    if as_json:
+        _echo_json({"healthy": not reasons, "reasons": reasons, "facts": data})
+    else:
+        click.echo("healthy" if not reasons else "unhealthy:")
+        for reason in reasons:
+            click.echo(f"  - {reason}")
+        click.echo(table(["fact", "value"], [(k, "-" if v is None else v) for k, v in data.items()
+                                             if k not in ("mailboxes", "oauth2", "scheduler", "now")]))
+        holder = data["scheduler"].get("holder")
+        click.echo(f"scheduler lock: {'held' if data['scheduler'].get('held') else 'not held'}"
+                   + (f" by {holder}" if holder else ""))
+    if reasons:
+        sys.exit(1)
 
 
 @main.command()

@@ -11,7 +11,7 @@ import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -61,8 +61,16 @@ def migrated(ws: Workspace) -> Workspace:
     return ws
 
 
+# stats --json's times (issue 12), beside the counts.
+STATS_TIMES = {"last_poll_ok_at", "last_send_ok_at", "oldest_queued_age_s"}
+
+
 def _zero_stats() -> dict[str, int]:
     return dict.fromkeys(STATS_KEYS, 0)
+
+
+def _counts(stats: dict[str, object]) -> dict[str, object]:
+    return {k: v for k, v in stats.items() if k not in STATS_TIMES}
 
 
 # --- configuration file errors (no servers needed) ---------------------------------------------
@@ -430,15 +438,22 @@ def test_outbox_json_contract_and_send_once(scenario: Scenario) -> None:
 def test_stats_json_counts_what_happened(scenario: Scenario) -> None:
     ws = scenario.ws
     stats = ws.json("stats", "--json")
-    assert set(stats) == STATS_KEYS
-    assert stats == {**_zero_stats(), "messages_stored": 3, "tickets": 2, "ignored": 1, "outbox_queued": 2}
+    assert set(stats) == STATS_KEYS | STATS_TIMES
+    assert _counts(stats) == {**_zero_stats(), "messages_stored": 3, "tickets": 2, "ignored": 1, "outbox_queued": 2}
+    polled = datetime.fromisoformat(stats["last_poll_ok_at"])
+    assert scenario.polled_from <= polled <= scenario.polled_to and polled.utcoffset() == HANOI.utcoffset(polled)
+    assert stats["last_send_ok_at"] is None
+    assert isinstance(stats["oldest_queued_age_s"], float) and stats["oldest_queued_age_s"] >= 0
+    later = ws.json("stats", "--json", "--now", (polled + timedelta(hours=1)).isoformat())
+    assert later["oldest_queued_age_s"] >= 3600 - 60
 
     ws.cli("send", "--once")
 
-    assert ws.json("stats", "--json") == {**_zero_stats(), "messages_stored": 3, "tickets": 2,
-                                          "ignored": 1, "outbox_sent": 2}
+    after = ws.json("stats", "--json")
+    assert _counts(after) == {**_zero_stats(), "messages_stored": 3, "tickets": 2, "ignored": 1, "outbox_sent": 2}
+    assert after["oldest_queued_age_s"] is None and after["last_send_ok_at"] >= stats["last_poll_ok_at"]
     human = ws.cli("stats").stdout.splitlines()
-    assert human[0].split() == ["what", "count"]
+    assert human[0].split() == ["what", "value"]
     assert "outbox_sent" in human[-2] or any(line.split() == ["outbox_sent", "2"] for line in human)
 
 
@@ -447,7 +462,7 @@ def test_empty_database_gives_empty_json(migrated: Workspace) -> None:
     assert migrated.json("tickets", "list", "--json") == []
     assert migrated.json("outbox", "list", "--json") == []
     assert migrated.json("quarantine", "list", "--json") == []
-    assert migrated.json("stats", "--json") == _zero_stats()
+    assert migrated.json("stats", "--json") == {**_zero_stats(), **dict.fromkeys(STATS_TIMES)}
     assert "claimed=0" in migrated.cli("send", "--once").stderr
 
 

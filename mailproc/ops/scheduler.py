@@ -240,7 +240,7 @@ def build_scheduler(app: App, scheduler_class: type[BaseScheduler] = BackgroundS
         job_defaults={"coalesce": True, "max_instances": 1},
         timezone=app.config.calendar.timezone,
     )
-    pace = [0.05]  # seconds per notice, until measured
+    pace = [0.25]  # seconds per notice, until measured (a cautious guess: the first chunk is 20 by default)
     jobs: list[tuple[str, Callable[[], Any], float]] = [
         ("intake", lambda: intake(app, waker), cfg.poll_seconds),
         ("process", lambda: process(app, waker), cfg.process_seconds),

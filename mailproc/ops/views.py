@@ -7,12 +7,14 @@ are never removed or renamed.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from mailproc.config import Config
 from mailproc.store.models import (
     Event,
     InboundMessage,
@@ -95,22 +97,37 @@ def list_outbox(session: Session, *, status: str | None = None,
     return [(item, ref) for item, ref in session.execute(stmt)]
 
 
-def stats(session: Session) -> dict[str, int]:
+def stats(session: Session, config: Config | None = None, now: datetime | None = None) -> dict[str, Any]:
+    """The counts; with ``config`` and ``now`` also the times ``health`` judges by:
+    ``last_poll_ok_at`` (the stalest mailbox's last good poll), ``last_send_ok_at`` and
+    ``oldest_queued_age_s`` (the notice waiting longest; None when none waits)."""
     def count(stmt: Any) -> int:
         return int(session.scalar(stmt) or 0)
 
     by_status = select(OutboxItem.status, func.count(OutboxItem.id)).group_by(OutboxItem.status)
     outbox = dict(session.execute(by_status).all())
-    return {
+    data: dict[str, Any] = {
         "messages_stored": count(select(func.count(InboundMessage.id))),
         "tickets": count(select(func.count(Ticket.id))),
         "quarantined": count(select(func.count(InboundMessage.id))
                              .where(InboundMessage.status == InboundStatus.QUARANTINED)),
         "ignored": count(select(func.count(InboundMessage.id)).where(InboundMessage.status == InboundStatus.IGNORED)),
-        "outbox_queued": int(outbox.get(OutboxStatus.QUEUED, 0)) + int(outbox.get(OutboxStatus.SENDING, 0)),
+        "outbox_queued": sum(int(outbox.get(s, 0)) for s in (OutboxStatus.QUEUED, OutboxStatus.SENDING,
+                                                              OutboxStatus.IN_DOUBT)),
         "outbox_sent": int(outbox.get(OutboxStatus.SENT, 0)),
         "outbox_failed": int(outbox.get(OutboxStatus.FAILED, 0)),
     }
+    if config is None or now is None:
+        return data
+    from mailproc.ops.health import Facts, mailbox_facts, outbox_facts
+
+    facts = Facts(now=now, mailboxes=mailbox_facts(session, config), **outbox_facts(session, now), queued=0,
+                  failed_24h=0, quarantined=0, quarantined_24h=0, breached=0)
+    tz = ZoneInfo(config.calendar.timezone)
+    data["last_poll_ok_at"] = facts.last_poll_ok_at.astimezone(tz).isoformat() if facts.last_poll_ok_at else None
+    data["last_send_ok_at"] = facts.last_send_ok_at.astimezone(tz).isoformat() if facts.last_send_ok_at else None
+    data["oldest_queued_age_s"] = facts.oldest_queued_age_s
+    return data
 
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[Any]], max_width: int = 48) -> str:

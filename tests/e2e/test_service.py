@@ -8,6 +8,7 @@ does; a slow or hanging SMTP server is an aiosmtpd controller on loopback.
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import re
 import shutil
@@ -19,6 +20,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -291,3 +293,42 @@ def test_a_standby_says_it_waits_once_reports_ready_and_exits_0_quietly(
     assert _lines(log)[-1].endswith("mailproc stopped (it was standing by)"), log
     assert second.count("WATCHDOG") >= 2  # the standby's wait feeds it too
     assert _lines(leader.text())[-1].endswith("mailproc stopped")
+
+
+# --- health ----------------------------------------------------------------------------------
+
+def _health(ws: Workspace, *args: str) -> tuple[int, dict[str, Any]]:
+    result = ws.spawn("health", "--json", *args)
+    assert result.stdout, result.stderr
+    return result.returncode, json.loads(result.stdout)
+
+
+def test_health_follows_the_daemon_from_first_poll_to_stop(ws: Workspace, notify: NotifySocket) -> None:
+    ws.configure(scheduler={"analysis_workers": 1})
+    code, before = _health(ws)
+    assert code == 1 and before["healthy"] is False
+    assert "mailbox INBOX: never polled successfully" in before["reasons"]
+    assert "no mailproc daemon holds the scheduler lock" in before["reasons"]
+
+    daemon = Daemon(ws, notify)
+    try:
+        notify.wait_for(lambda m: m.get("READY") == "1")
+        wait_until(lambda: _health(ws)[0] == 0, timeout=30, what="a healthy daemon")
+        code, report = _health(ws)
+        assert report["reasons"] == []
+        facts = report["facts"]
+        assert facts["last_poll_ok_at"] and facts["oldest_queued_age_s"] is None
+        assert facts["scheduler"]["held"] is True and f"pid {daemon.proc.pid}" in facts["scheduler"]["holder"]
+        human = ws.spawn("health")
+        assert human.returncode == 0 and human.stdout.startswith("healthy")
+        # Judged as of an hour later, the last poll is too old.
+        later = (datetime.fromisoformat(facts["now"]) + timedelta(hours=1)).isoformat()
+        code, then = _health(ws, "--now", later)
+        assert code == 1 and any(r.startswith("mailbox INBOX: last good poll 60 min ago") for r in then["reasons"])
+        assert daemon.terminate()[0] == 0
+    finally:
+        daemon.kill()
+    code, after = _health(ws)
+    assert code == 1 and after["reasons"] == ["no mailproc daemon holds the scheduler lock"]
+    human = ws.spawn("health")
+    assert human.returncode == 1 and "- no mailproc daemon holds the scheduler lock" in human.stdout
