@@ -22,9 +22,20 @@ from mailproc import config as config_mod
 from mailproc.app import App
 from mailproc.errors import ConfigError, MailprocError
 from mailproc.ops.logs import setup_logging
-from mailproc.ops.views import event_json, list_outbox, list_tickets, outbox_json, stats, table, ticket_json
+from mailproc.ops.views import (
+    cut,
+    event_json,
+    list_outbox,
+    list_quarantine,
+    list_tickets,
+    message_json,
+    outbox_json,
+    stats,
+    table,
+    ticket_json,
+)
 from mailproc.store.models import Event, InboundMessage, Ticket, TicketMessage
-from mailproc.vocabulary import InboundStatus
+from mailproc.vocabulary import Status
 
 
 class Obj:
@@ -97,9 +108,57 @@ def _parse_now(_ctx: click.Context, _param: click.Parameter, value: str | None) 
 
 NOW_OPTION = click.option("--now", "now", callback=_parse_now,
                           help="Act as of this ISO 8601 date-time (dry runs, backfills).")
+DEFAULT_PAGE = 100
+JSON_LIST_OPTION = click.option("--json", "as_json", is_flag=True,
+                                help="Print a JSON list of every match (or of --limit of them).")
+LIMIT_OPTION = click.option("--limit", type=click.IntRange(min=0), default=None,
+                            help=f"Show at most this many (default: {DEFAULT_PAGE} in the table, all with --json).")
+OFFSET_OPTION = click.option("--offset", type=click.IntRange(min=0), default=0, show_default=True,
+                             help="Skip this many first (with --limit: the next page).")
 
 
-@click.group()
+def _page_size(limit: int | None, as_json: bool) -> int | None:
+    return limit if limit is not None else None if as_json else DEFAULT_PAGE
+
+
+def _showing(shown: int, total: int, offset: int) -> None:
+    """The line under every list: how much of it this is."""
+    where = f" (from #{offset + 1})" if offset and shown else ""
+    more = "; more with --limit/--offset" if offset + shown < total else ""
+    click.echo(f"showing {shown} of {total}{where}{more}")
+
+
+class MailprocGroup(click.Group):
+    """The top-level group: its global options may also come after the subcommand
+    (``mailproc stats --json --config FILE``), as operators type them."""
+
+    global_options = ("--config",)
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        return super().parse_args(ctx, hoist_options(args, self.global_options))
+
+
+def hoist_options(args: list[str], names: tuple[str, ...]) -> list[str]:
+    """Move ``--name VALUE`` / ``--name=VALUE`` for the given names to the front (not after ``--``)."""
+    front: list[str] = []
+    rest: list[str] = []
+    i = 0
+    while i < len(args):
+        arg = args[i]
+        if arg == "--":
+            rest += args[i:]
+            break
+        if arg.split("=", 1)[0] in names:
+            step = 1 if "=" in arg else 2
+            front += args[i:i + step]
+            i += step
+            continue
+        rest.append(arg)
+        i += 1
+    return front + rest
+
+
+@click.group(cls=MailprocGroup)
 @click.option("--config", "config_path", type=click.Path(dir_okay=False), envvar="MAILPROC_CONFIG",
               help="Config file (default: $MAILPROC_CONFIG or /etc/mailproc/mailproc.toml).")
 @click.version_option(package_name="mailproc")
@@ -316,30 +375,30 @@ def quarantine() -> None:
 
 
 @quarantine.command("list")
-@click.option("--json", "as_json", is_flag=True)
+@JSON_LIST_OPTION
+@LIMIT_OPTION
+@OFFSET_OPTION
 @click.pass_context
-def quarantine_list(ctx: click.Context, as_json: bool) -> None:
+def quarantine_list(ctx: click.Context, as_json: bool, limit: int | None, offset: int) -> None:
+    """Quarantined messages, oldest first: sender, subject, date and why (retry with 'quarantine retry ID')."""
     app = _app(ctx)
     tz = ZoneInfo(app.config.calendar.timezone)
     with app.sessions() as session:
-        rows = session.execute(
-            select(InboundMessage.id, InboundMessage.message_id, InboundMessage.size, InboundMessage.fetched_at,
-                   InboundMessage.error).where(InboundMessage.status == InboundStatus.QUARANTINED)
-                   .order_by(InboundMessage.id)
-        ).all()
+        rows, total = list_quarantine(session, limit=_page_size(limit, as_json), offset=offset)
+    for r in rows:
+        r["fetched_at"] = r["fetched_at"].astimezone(tz).isoformat()
     if as_json:
-        _echo_json([{"id": r.id, "message_id": r.message_id, "size": r.size,
-                     "fetched_at": r.fetched_at.astimezone(tz).isoformat(),
-                     "error": r.error} for r in rows])
+        _echo_json(rows)
         return
-    click.echo(table(["id", "message-id", "bytes", "fetched", "error"],
-                     [(r.id, r.message_id, r.size, r.fetched_at.astimezone(tz).strftime("%Y-%m-%d %H:%M"), r.error)
-                      for r in rows],
-                     max_width=60))
+    click.echo(table(["id", "from", "subject", "date", "fetched", "bytes", "error"],
+                     [(r["id"], r["from"], r["subject"], r["date"], r["fetched_at"][:16].replace("T", " "), r["size"],
+                       r["error"]) for r in rows],
+                     max_width=40))
+    _showing(len(rows), total, offset)
 
 
 @quarantine.command("retry")
-@click.argument("inbound_id", type=int)
+@click.argument("inbound_id", type=click.IntRange(min=1))
 @click.pass_context
 def quarantine_retry(ctx: click.Context, inbound_id: int) -> None:
     """Queue a quarantined message again and process it now."""
@@ -364,15 +423,18 @@ def tickets() -> None:
 
 
 @tickets.command("list")
-@click.option("--json", "as_json", is_flag=True)
-@click.option("--status", default=None, help="Only tickets in this status.")
-@click.option("--limit", default=100, show_default=True)
+@JSON_LIST_OPTION
+@click.option("--status", type=click.Choice([s.value for s in Status]), default=None,
+              help="Only tickets in this status.")
+@LIMIT_OPTION
+@OFFSET_OPTION
 @click.pass_context
-def tickets_list(ctx: click.Context, as_json: bool, status: str | None, limit: int) -> None:
+def tickets_list(ctx: click.Context, as_json: bool, status: str | None, limit: int | None, offset: int) -> None:
+    """Tickets, newest first."""
     app = _app(ctx)
     tz = ZoneInfo(app.config.calendar.timezone)
     with app.sessions() as session:
-        rows = list_tickets(session, status=status, limit=limit)
+        rows, total = list_tickets(session, status=status, limit=_page_size(limit, as_json), offset=offset)
         data = [ticket_json(t, n, tz) for t, n in rows]
     if as_json:
         _echo_json(data)
@@ -382,14 +444,18 @@ def tickets_list(ctx: click.Context, as_json: bool, status: str | None, limit: i
         [(d["ref"], d["status"], d["queue"] or "-", d["received_at"][:16].replace("T", " "), d["name"],
           d["phone"], d["smartcard"], d["decoder"], d["accept_due"], d["reply_due"], ",".join(d["flags"]))
          for d in data]))
+    _showing(len(data), total, offset)
 
 
 @tickets.command("show")
 @click.argument("ref")
-@click.option("--json", "as_json", is_flag=True)
-@click.option("--history", is_flag=True, help="With --json: add the event log as 'events'.")
+@click.option("--json", "as_json", is_flag=True,
+              help="Print one JSON object: the ticket, its messages' texts ('thread') and its events.")
+@click.option("--history", is_flag=True, hidden=True, help="(Kept for old scripts: the events are always there.)")
+@click.option("--full", is_flag=True, help="Print whole message texts (by default each is cut, marked).")
 @click.pass_context
-def tickets_show(ctx: click.Context, ref: str, as_json: bool, history: bool) -> None:
+def tickets_show(ctx: click.Context, ref: str, as_json: bool, history: bool, full: bool) -> None:
+    """One ticket: its fields, its messages in and out, and its event log."""
     app = _app(ctx)
     tz = ZoneInfo(app.config.calendar.timezone)
     with app.sessions() as session:
@@ -401,8 +467,8 @@ def tickets_show(ctx: click.Context, ref: str, as_json: bool, history: bool) -> 
         events = list(session.scalars(select(Event).where(Event.ticket_id == ticket.id).order_by(Event.id)))
         data = ticket_json(ticket, len(messages), tz)
         if as_json:
-            if history:
-                data["events"] = [event_json(e, tz) for e in events]
+            data["thread"] = [message_json(m, tz) for m in messages]  # "messages" stays the count
+            data["events"] = [event_json(e, tz) for e in events]
             _echo_json(data)
             return
         click.echo(table(["field", "value"], list(data.items()), max_width=90))
@@ -411,7 +477,7 @@ def tickets_show(ctx: click.Context, ref: str, as_json: bool, history: bool) -> 
         for m in messages:
             click.echo(f"  [{m.direction}] {m.created_at.astimezone(tz):%d/%m/%Y %H:%M} {m.from_address} "
                        f"{m.subject!r}")
-            for line in m.body_text.splitlines()[:12]:
+            for line in (m.body_text if full else cut(m.body_text)).splitlines():
                 click.echo(f"      {line}")
         click.echo("\nevents:")
         for e in events:
@@ -425,20 +491,25 @@ def outbox() -> None:
 
 
 @outbox.command("list")
-@click.option("--json", "as_json", is_flag=True)
-@click.option("--status", type=click.Choice(["queued", "in_doubt", "sent", "failed"]), default=None)
-@click.option("--limit", default=100, show_default=True)
+@JSON_LIST_OPTION
+@click.option("--status", type=click.Choice(["queued", "in_doubt", "sent", "bounced", "failed"]), default=None,
+              help="Only these (bounced: sent, then a bounce came back).")
+@LIMIT_OPTION
+@OFFSET_OPTION
 @click.pass_context
-def outbox_list(ctx: click.Context, as_json: bool, status: str | None, limit: int) -> None:
+def outbox_list(ctx: click.Context, as_json: bool, status: str | None, limit: int | None, offset: int) -> None:
+    """Outgoing e-mail, newest first, with its status, tries and last error or bounce."""
     app = _app(ctx)
     with app.sessions() as session:
-        data = [outbox_json(item, ref) for item, ref in list_outbox(session, status=status, limit=limit)]
+        rows, total = list_outbox(session, status=status, limit=_page_size(limit, as_json), offset=offset)
+        data = [outbox_json(item, ref) for item, ref in rows]
     if as_json:
         _echo_json(data)
         return
-    click.echo(table(["id", "ticket", "kind", "to", "status", "tries", "subject", "last error"],
+    click.echo(table(["id", "ticket", "kind", "to", "status", "tries", "subject", "last error or bounce"],
                      [(d["id"], d["ticket_ref"], d["kind"], d["to"], d["status"], d["attempts"], d["subject"],
-                       d["last_error"]) for d in data]))
+                       d["bounce_reason"] or d["last_error"]) for d in data]))
+    _showing(len(data), total, offset)
 
 
 @outbox.command("retry")
@@ -446,7 +517,7 @@ def outbox_list(ctx: click.Context, as_json: bool, status: str | None, limit: in
 @click.option("--failed", is_flag=True, help="Every failed notice (with --since: created since then).")
 @click.option("--since", type=click.DateTime(["%Y-%m-%d", "%Y-%m-%d %H:%M"]), default=None,
               help="With --failed: only notices created at or after this local date/time.")
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object: requeued and refused.")
 @click.pass_context
 def outbox_retry(ctx: click.Context, ids: tuple[int, ...], failed: bool, since: datetime | None,
                  as_json: bool) -> None:

@@ -9,15 +9,19 @@ from __future__ import annotations
 
 import json
 import re
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import click
 import pytest
+from click.testing import CliRunner, Result
 from sqlalchemy import select
 
+from mailproc.cli import hoist_options, main
 from mailproc.config import CalendarConfig
 from mailproc.core.workdays import WorkCalendar
 from mailproc.store.migrate import head_revision
@@ -25,6 +29,7 @@ from mailproc.store.models import OutboxItem
 from mailproc.testing.devstack import MailStack
 from tests.helpers.cli import (
     EXTRACT_KEYS,
+    MAILPROC_VARS,
     OUTBOX_KEYS,
     REF_PATTERN,
     STATS_KEYS,
@@ -345,6 +350,19 @@ def test_tickets_list_json_contract(scenario: Scenario) -> None:
 
     assert ws.json("tickets", "list", "--json", "--status", "assessing") == [binh]
     assert ws.json("tickets", "list", "--json", "--limit", "1") == [binh]
+    assert ws.json("tickets", "list", "--json", "--limit", "1", "--offset", "1") == [an]
+    assert ws.json("tickets", "list", "--json", "--offset", "5") == []
+    # The table says how much of the list it is; a negative limit is a usage error (PostgreSQL
+    # would refuse LIMIT -1 with a traceback).
+    assert ws.cli("tickets", "list").stdout.splitlines()[-1] == "showing 2 of 2"
+    assert ws.cli("tickets", "list", "--limit", "1").stdout.splitlines()[-1] == (
+        "showing 1 of 2; more with --limit/--offset")
+    assert ws.cli("tickets", "list", "--limit", "1", "--offset", "1").stdout.splitlines()[-1] == (
+        "showing 1 of 2 (from #2)")
+    for bad in (["--limit", "-1"], ["--offset", "-1"]):
+        refused = ws.cli("tickets", "list", *bad, expect=2)
+        assert "Invalid value" in refused.stderr and "Traceback" not in refused.stderr
+        ws.cli("outbox", "list", "--json", *bad, expect=2)
 
 
 @pytest.mark.e2e
@@ -353,14 +371,16 @@ def test_tickets_show_json_has_the_same_contract(scenario: Scenario) -> None:
     listed = _by_email(ws.json("tickets", "list", "--json"))[scenario.complete]
 
     shown = ws.json("tickets", "show", listed["ref"], "--json")
-    assert set(shown) == TICKET_KEYS
-    assert shown == listed
-    assert ws.json("tickets", "show", listed["ref"].lower(), "--json") == listed
-
-    history = ws.json("tickets", "show", listed["ref"], "--json", "--history")
-    assert set(history) == TICKET_KEYS | {"events"}
-    kinds = [e["kind"] for e in history["events"]]
+    assert set(shown) == TICKET_KEYS | {"thread", "events"}  # the list's keys, plus texts and events
+    assert {k: shown[k] for k in TICKET_KEYS} == listed
+    assert ws.json("tickets", "show", listed["ref"].lower(), "--json") == shown
+    (first,) = shown["thread"]
+    assert shown["messages"] == 1  # still the count
+    assert set(first) == {"direction", "at", "from", "subject", "text", "quoted_text"}
+    assert first["direction"] == "in" and first["from"] == scenario.complete and "0123 4567 8901" in first["text"]
+    kinds = [e["kind"] for e in shown["events"]]
     assert kinds[:2] == ["received", "assessed"] and "notice_queued" in kinds
+    assert ws.json("tickets", "show", listed["ref"], "--json", "--history") == shown  # old scripts
 
     human = ws.cli("tickets", "show", listed["ref"]).stdout
     assert listed["ref"] in human and "Nguyễn Văn An" in human
@@ -407,7 +427,7 @@ def test_outbox_json_contract_and_send_once(scenario: Scenario) -> None:
     queued = ws.json("outbox", "list", "--json")
     assert len(queued) == 2
     for item in queued:
-        assert set(item) == OUTBOX_KEYS
+        assert set(item) == OUTBOX_KEYS | {"bounced_at", "bounce_reason"}
         assert isinstance(item["id"], int)
         assert (item["status"], item["attempts"], item["last_error"]) == ("queued", 0, None)
     by_to = {item["to"]: item for item in queued}
@@ -432,6 +452,96 @@ def test_outbox_json_contract_and_send_once(scenario: Scenario) -> None:
         assert len(delivered) == 1
         assert item["ticket_ref"].encode() in delivered[0]
     assert "claimed=0" in ws.cli("send", "--once").stderr  # nothing is sent twice
+
+
+def _dsn(to: str, original_id: str, rcpt: str) -> bytes:
+    """A delivery status notification (RFC 3464) saying ``original_id`` to ``rcpt`` bounced."""
+    boundary = "dsn-boundary-1"
+    return (
+        f"From: Mail Delivery System <MAILER-DAEMON@mx.example.vn>\r\nTo: {to}\r\n"
+        f"Subject: Undelivered Mail Returned to Sender\r\nMessage-ID: <{uuid.uuid4().hex}@mx.example.vn>\r\n"
+        "Date: Mon, 02 Nov 2026 10:00:00 +0700\r\nMIME-Version: 1.0\r\n"
+        f'Content-Type: multipart/report; report-type=delivery-status; boundary="{boundary}"\r\n\r\n'
+        f"--{boundary}\r\nContent-Type: text/plain\r\n\r\nYour message could not be delivered.\r\n"
+        f"--{boundary}\r\nContent-Type: message/delivery-status\r\n\r\n"
+        "Reporting-MTA: dns; mx.example.vn\r\n\r\n"
+        f"Final-Recipient: rfc822; {rcpt}\r\nAction: failed\r\nStatus: 5.1.1\r\n"
+        "Diagnostic-Code: smtp; 550 5.1.1 User unknown\r\n"
+        f"\r\n--{boundary}\r\nContent-Type: text/rfc822-headers\r\n\r\n"
+        f"Message-ID: <{original_id}>\r\nSubject: receipt\r\n\r\n--{boundary}--\r\n"
+    ).encode()
+
+
+@pytest.mark.e2e
+def test_a_bounced_receipt_shows_as_bounced_with_its_reason(scenario: Scenario) -> None:
+    ws = scenario.ws
+    ws.cli("send", "--once")
+    receipt = next(i for i in ws.json("outbox", "list", "--json") if i["to"] == scenario.complete)
+    with ws.session() as session:
+        message_id = session.get(OutboxItem, receipt["id"]).message_id
+    ws.deliver(_dsn(ws.mailbox, message_id, scenario.complete))
+    ws.cli("poll", "--once")
+
+    bounced = next(i for i in ws.json("outbox", "list", "--json") if i["id"] == receipt["id"])
+    assert bounced["status"] == "bounced" and "5.1.1" in bounced["bounce_reason"]
+    datetime.fromisoformat(bounced["bounced_at"])
+    assert [i["id"] for i in ws.json("outbox", "list", "--json", "--status", "bounced")] == [receipt["id"]]
+    assert receipt["id"] not in [i["id"] for i in ws.json("outbox", "list", "--json", "--status", "sent")]
+    row = next(line for line in ws.cli("outbox", "list").stdout.splitlines() if line.startswith(f"{receipt['id']} "))
+    assert " bounced " in row and "5.1.1" in row
+
+
+@pytest.mark.e2e
+def test_tickets_show_marks_a_cut_text_and_the_json_has_it_whole(migrated: Workspace) -> None:
+    ws = migrated
+    sender = customer("dai")
+    body = COMPLAINT_LONG_LINE * 60
+    ws.deliver(complaint(sender=f"Nguyễn Văn Dài <{sender}>", to=ws.mailbox,
+                         body=f"Họ tên: Nguyễn Văn Dài\nSố thẻ: 0123 4567 8901\nSĐT: 0912 345 678\n{body}"))
+    ws.cli("poll", "--once")
+    (ticket,) = ws.json("tickets", "list", "--json")
+    text = ws.json("tickets", "show", ticket["ref"], "--json")["thread"][0]["text"]
+    assert len(text) > 2000
+    human = ws.cli("tickets", "show", ticket["ref"]).stdout
+    assert f"… [cut, {len(text) - 2000} more characters]" in human
+    assert "[cut," not in ws.cli("tickets", "show", ticket["ref"], "--full").stdout
+
+
+COMPLAINT_LONG_LINE = "Đầu thu báo lỗi E48-32 mỗi tối, tôi đã khởi động lại nhiều lần mà không được.\n"
+
+
+def invoke_raw(*args: str) -> Result:
+    """The CLI exactly as typed (no --config put in front), without the MAILPROC_* environment."""
+    return CliRunner(env=dict.fromkeys(MAILPROC_VARS)).invoke(main, list(args))
+
+
+def test_global_options_come_before_or_after_the_subcommand(tmp_path: Path) -> None:
+    config = tmp_path / "mailproc.toml"
+    config.write_text(f'[paths]\nstate_dir = "{tmp_path}"\n[calendar]\nreply_days = 1\n', encoding="utf-8")
+    for args in (["--config", str(config), "check-config"], ["check-config", "--config", str(config)],
+                 ["check-config", f"--config={config}"]):
+        result = invoke_raw(*args)
+        assert "calendar.reply_days" in result.output, (args, result.output)
+    assert hoist_options(["tickets", "list", "--config", "x", "--", "--config"], ("--config",)) == [
+        "--config", "x", "tickets", "list", "--", "--config"]
+
+
+def _commands(group: click.Group, prefix: str = "") -> Iterator[tuple[str, click.Command]]:
+    for name, command in group.commands.items():
+        yield f"{prefix}{name}", command
+        if isinstance(command, click.Group):
+            yield from _commands(command, f"{prefix}{name} ")
+
+
+def test_every_command_and_option_has_help_text() -> None:
+    missing = []
+    for name, command in _commands(main):
+        if not (command.help or "").strip():
+            missing.append(name)
+        for param in command.params:
+            if isinstance(param, click.Option) and not param.hidden and not (param.help or "").strip():
+                missing.append(f"{name} {param.opts[0]}")
+    assert missing == []
 
 
 @pytest.mark.e2e
@@ -475,7 +585,9 @@ def test_tickets_list_human_output_is_a_table(scenario: Scenario) -> None:
 
     assert lines[0].split()[:4] == ["ref", "status", "queue", "received"]
     assert set(lines[1].replace(" ", "")) == {"-"}
-    assert len(lines) == 2 + len(tickets)
+    assert len(lines) == 2 + len(tickets) + 1
+    assert lines[-1] == f"showing {len(tickets)} of {len(tickets)}"
+    lines = lines[:-1]
     for line, ticket in zip(lines[2:], tickets, strict=True):
         assert line.startswith(ticket["ref"] + " ")
         assert ticket["name"] in line
@@ -538,14 +650,16 @@ def test_quarantine_list_and_retry_after_raising_the_limit(migrated: Workspace) 
     assert (stats["messages_stored"], stats["tickets"], stats["quarantined"]) == (2, 1, 1)
     assert ws.folder_ids("INBOX") == []  # stored, so moved: quarantine is ours, not the server's
     (entry,) = ws.json("quarantine", "list", "--json")
-    assert set(entry) == {"id", "message_id", "size", "fetched_at", "error"}
+    assert set(entry) == {"id", "message_id", "size", "fetched_at", "error", "from", "subject", "date"}
     assert entry["message_id"] == big_id
     assert entry["size"] == len(big)
     assert "more than 3 MIME parts" in entry["error"]
+    assert entry["from"] == f"Đỗ Văn Dũng <{big_sender}>" and entry["subject"] and entry["date"]
     datetime.fromisoformat(entry["fetched_at"])
     table = ws.cli("quarantine", "list").stdout.splitlines()
-    assert table[0].split()[:2] == ["id", "message-id"]
-    assert table[2].split()[:2] == [str(entry["id"]), big_id]
+    assert table[0].split()[:4] == ["id", "from", "subject", "date"]
+    assert table[2].startswith(f"{entry['id']} ") and "Đỗ Văn Dũng" in table[2]
+    assert table[-1] == "showing 1 of 1"
 
     # Retrying with the limit unchanged quarantines it again, with the same reason.
     again = ws.cli("quarantine", "retry", str(entry["id"])).stdout

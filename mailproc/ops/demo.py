@@ -96,7 +96,7 @@ def _show_tickets(app: App) -> None:
 
     tz = ZoneInfo(app.config.calendar.timezone)
     with app.sessions() as s:
-        data = [ticket_json(t, n, tz) for t, n in reversed(list_tickets(s))]
+        data = [ticket_json(t, n, tz) for t, n in reversed(list_tickets(s)[0])]
     click.echo(table(
         ["ticket", "status", "queue", "name", "phone", "card", "decoder", "category", "accept by", "reply by", "flags"],
         [(d["ref"], d["status"], d["queue"] or "-", d["name"], d["phone"], d["smartcard"], d["decoder"],

@@ -6,6 +6,7 @@ are never removed or renamed.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
@@ -18,6 +19,7 @@ from mailproc.config import Config
 from mailproc.store.models import (
     Event,
     InboundMessage,
+    InboundRaw,
     OutboxItem,
     Ticket,
     TicketMessage,
@@ -52,9 +54,19 @@ def event_json(event: Event, tz: ZoneInfo) -> dict[str, Any]:
             "detail": event.detail}
 
 
-def outbox_json(item: OutboxItem, ticket_ref: str | None) -> dict[str, Any]:
+BOUNCED = "bounced"  # shown, not stored: a sent notice whose bounce came back (bounced_at)
+BODY_CHARS = 2000  # tickets show: a message's text is cut here (the JSON has it whole)
+
+
+def outbox_status(item: OutboxItem) -> str:
     # "sending" is an internal lease state: outside, it is still queued.
-    status = OutboxStatus.QUEUED if item.status == OutboxStatus.SENDING else item.status
+    if item.status == OutboxStatus.SENDING:
+        return OutboxStatus.QUEUED
+    return BOUNCED if item.bounced_at is not None else item.status
+
+
+def outbox_json(item: OutboxItem, ticket_ref: str | None) -> dict[str, Any]:
+    status = outbox_status(item)
     return {
         "id": item.id,
         "ticket_ref": ticket_ref,
@@ -64,7 +76,22 @@ def outbox_json(item: OutboxItem, ticket_ref: str | None) -> dict[str, Any]:
         "status": status,
         "attempts": item.attempts,
         "last_error": item.last_error,
+        "bounced_at": item.bounced_at.isoformat() if item.bounced_at else None,
+        "bounce_reason": item.bounce_reason,
     }
+
+
+def message_json(message: TicketMessage, tz: ZoneInfo) -> dict[str, Any]:
+    return {"direction": message.direction, "at": message.created_at.astimezone(tz).isoformat(),
+            "from": message.from_address, "subject": message.subject, "text": message.body_text,
+            "quoted_text": message.quoted_text}
+
+
+def cut(text: str, limit: int = BODY_CHARS) -> str:
+    """``text`` up to ``limit`` characters, with a visible marker when it was cut."""
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}… [cut, {len(text) - limit} more characters]"
 
 
 def message_counts(session: Session, ticket_ids: Sequence[int]) -> dict[int, int]:
@@ -77,24 +104,88 @@ def message_counts(session: Session, ticket_ids: Sequence[int]) -> dict[int, int
     return {tid: count for tid, count in rows}
 
 
-def list_tickets(session: Session, *, status: str | None = None, limit: int = 100) -> list[tuple[Ticket, int]]:
-    stmt = select(Ticket).order_by(Ticket.id.desc()).limit(limit)
+def _page(session: Session, stmt: Any, limit: int | None, offset: int) -> tuple[list[Any], int]:
+    """One page of ``stmt`` and the number of all its rows (``limit`` None: every row)."""
+    if (limit is not None and limit < 0) or offset < 0:
+        raise ValueError("limit and offset must not be negative")  # PostgreSQL refuses LIMIT -1
+    total = int(session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0)
+    return list(session.execute(stmt.limit(limit).offset(offset or None))), total
+
+
+def list_tickets(session: Session, *, status: str | None = None, limit: int | None = 100,
+                 offset: int = 0) -> tuple[list[tuple[Ticket, int]], int]:
+    """A page of tickets, newest first, with their message counts; and how many match."""
+    stmt = select(Ticket).order_by(Ticket.id.desc())
     if status:
         stmt = stmt.where(Ticket.status == status)
-    tickets = list(session.scalars(stmt))
+    rows, total = _page(session, stmt, limit, offset)
+    tickets = [row[0] for row in rows]
     counts = message_counts(session, [t.id for t in tickets])
-    return [(t, counts.get(t.id, 0)) for t in tickets]
+    return [(t, counts.get(t.id, 0)) for t in tickets], total
 
 
-def list_outbox(session: Session, *, status: str | None = None,
-                limit: int = 100) -> list[tuple[OutboxItem, str | None]]:
+def list_outbox(session: Session, *, status: str | None = None, limit: int | None = 100,
+                offset: int = 0) -> tuple[list[tuple[OutboxItem, str | None]], int]:
+    """A page of outgoing e-mail, newest first, with its ticket's ref; and how many match."""
     stmt = (select(OutboxItem, Ticket.ref).outerjoin(Ticket, Ticket.id == OutboxItem.ticket_id)
-            .order_by(OutboxItem.id.desc()).limit(limit))
+            .order_by(OutboxItem.id.desc()))
     if status == OutboxStatus.QUEUED:
         stmt = stmt.where(OutboxItem.status.in_((OutboxStatus.QUEUED, OutboxStatus.SENDING)))
+    elif status == BOUNCED:
+        stmt = stmt.where(OutboxItem.bounced_at.is_not(None))
+    elif status == OutboxStatus.SENT:
+        stmt = stmt.where(OutboxItem.status == status, OutboxItem.bounced_at.is_(None))
     elif status:
         stmt = stmt.where(OutboxItem.status == status)
-    return [(item, ref) for item, ref in session.execute(stmt)]
+    rows, total = _page(session, stmt, limit, offset)
+    return [(item, ref) for item, ref in rows], total
+
+
+def list_quarantine(session: Session, *, limit: int | None = None,
+                    offset: int = 0) -> tuple[list[dict[str, Any]], int]:
+    """Quarantined messages, oldest first: id, Message-ID, size, when fetched, the error, and
+    the sender, subject and date read from the stored headers."""
+    stmt = (select(InboundMessage.id, InboundMessage.message_id, InboundMessage.size, InboundMessage.fetched_at,
+                   InboundMessage.error, func.substr(InboundRaw.raw, 1, HEADER_BYTES).label("head"))
+            .outerjoin(InboundRaw, InboundRaw.id == InboundMessage.id)
+            .where(InboundMessage.status == InboundStatus.QUARANTINED).order_by(InboundMessage.id))
+    rows, total = _page(session, stmt, limit, offset)
+    return [{"id": r.id, "message_id": r.message_id, "size": r.size, "fetched_at": r.fetched_at, "error": r.error,
+             **headers_of(bytes(r.head or b""))} for r in rows], total
+
+
+HEADER_BYTES = 64 * 1024  # headers are read from this much of the message at most
+HEADER_CHARS = 300
+
+
+def headers_of(raw: bytes) -> dict[str, str | None]:
+    """From, Subject and Date of a stored message, decoded and cut, never raising: quarantined
+    mail is the mail that broke something."""
+    from email.header import decode_header, make_header
+    from email.parser import BytesParser
+    from email.policy import compat32
+
+    try:
+        msg = BytesParser(policy=compat32).parsebytes(raw[:HEADER_BYTES], headersonly=True)
+    except Exception:
+        return {"from": None, "subject": None, "date": None}
+
+    raw_headers: dict[str, str] = {}
+    for name, stored in msg.raw_items():  # as stored: 8-bit bytes are surrogate escapes
+        raw_headers.setdefault(name.lower(), str(stored))
+
+    def value(name: str) -> str | None:
+        header = raw_headers.get(name.lower())
+        if header is None:
+            return None
+        text = header[:HEADER_CHARS * 2]
+        # Raw 8-bit bytes (UTF-8 headers, RFC 6532) arrive as surrogate escapes: decode them.
+        text = text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+        with contextlib.suppress(Exception):  # an undecodable encoded word: show it as it is
+            text = str(make_header(decode_header(text)))
+        return " ".join(text.split())[:HEADER_CHARS]
+
+    return {"from": value("From"), "subject": value("Subject"), "date": value("Date")}
 
 
 def stats(session: Session, config: Config | None = None, now: datetime | None = None) -> dict[str, Any]:
