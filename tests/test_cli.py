@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -21,6 +22,7 @@ import pytest
 from click.testing import CliRunner, Result
 from sqlalchemy import select
 
+from mailproc import shipped
 from mailproc.cli import hoist_options, main
 from mailproc.config import CalendarConfig
 from mailproc.core.workdays import WorkCalendar
@@ -158,10 +160,12 @@ def test_db_upgrade_then_check_config_passes(ws: Workspace) -> None:
     before = ws.cli("check-config", expect=1)
     lines = before.stdout.splitlines()
     assert lines[0] == f"config: {ws.config_path}: OK"
-    assert lines[1].startswith("imap: OK")
-    assert lines[2].startswith("smtp: OK")
-    assert lines[3].startswith("database: FAILED: database.url:")
-    assert "mailproc db upgrade" in lines[3]
+    assert lines[1] == "sections: OK: [imap], [smtp], [database]"
+    assert lines[2].startswith("templates: OK: 45 templates compile")
+    assert lines[3].startswith("imap: OK")
+    assert lines[4].startswith("smtp: OK")
+    assert lines[5].startswith("database: FAILED: database.url:")
+    assert "mailproc db upgrade" in lines[5]
     # Nothing that needs the schema runs before it exists.
     assert "db upgrade" in ws.cli("poll", "--once", expect=1).stderr
     assert "db upgrade" in ws.cli("send", "--once", expect=1).stderr
@@ -171,9 +175,45 @@ def test_db_upgrade_then_check_config_passes(ws: Workspace) -> None:
     assert ws.cli("db", "upgrade").stdout.strip() == f"database at revision {head}"  # idempotent
 
     after = ws.cli("check-config")
-    assert [line.split(":")[0] for line in after.stdout.splitlines()] == ["config", "imap", "smtp", "database"]
+    assert [line.split(":")[0] for line in after.stdout.splitlines()] == [
+        "config", "sections", "templates", "imap", "smtp", "database"]
     assert all(": OK" in line for line in after.stdout.splitlines())
     assert f"revision {head}" in after.stdout
+
+
+@pytest.mark.e2e
+def test_check_config_wants_every_required_section_blames_the_environment_and_compiles_templates(
+        migrated: Workspace, tmp_path: Path) -> None:
+    ws = migrated
+    text = ws.config_path.read_text(encoding="utf-8")
+    without = re.sub(r"\[imap\][^\[]*", "", text)
+    without = re.sub(r"\[database\][^\[]*", "", without)
+    ws.config_path.write_text(without, encoding="utf-8")
+    result = ws.cli("check-config", expect=1)
+    assert "sections: FAILED: missing: [imap] section, [database] section" in result.stdout
+
+    ws.configure()  # the whole file again
+    port = free_port()
+    runner = CliRunner(env={**dict.fromkeys(MAILPROC_VARS),
+                            "MAILPROC_DATABASE_URL": f"postgresql+psycopg://u:s3cret@127.0.0.1:{port}/x"})
+    result = runner.invoke(main, ["check-config", "--config", str(ws.config_path)])
+    assert result.exit_code == 1
+    assert "database: FAILED: MAILPROC_DATABASE_URL:" in result.output and "s3cret" not in result.output
+    for bad in ("postgres://u:s3cret@db/x", "postgresql+psycopg://u:s3cret@db:port/x"):
+        result = CliRunner(env={**dict.fromkeys(MAILPROC_VARS), "MAILPROC_DATABASE_URL": bad}).invoke(
+            main, ["check-config", "--config", str(ws.config_path)])
+        assert result.exit_code == 1 and "MAILPROC_DATABASE_URL" in result.output, result.output
+        assert "s3cret" not in result.output and "Traceback" not in result.output
+
+    templates = tmp_path / "templates"
+    shutil.copytree(shipped.templates_dir(), templates)
+    (templates / "receipt" / "body.txt").write_text("{% if %}broken", encoding="utf-8")
+    (templates / "alert" / "subject.txt").unlink()
+    ws.configure(notices={"templates_dir": str(templates)})
+    status = {line.split(":")[0]: line for line in ws.cli("check-config", expect=1).stdout.splitlines()}
+    assert status["templates"].startswith("templates: FAILED: notices.templates_dir:")
+    assert "receipt/body.txt: TemplateSyntaxError" in status["templates"]
+    assert "alert/subject.txt: TemplateNotFound" in status["templates"]
 
 
 FREE = "<a port nobody listens on>"
@@ -208,7 +248,7 @@ def test_check_config_fails_naming_the_key(migrated: Workspace, overrides: dict[
 
     status = {line.split(":")[0]: line for line in result.stdout.splitlines()}
     assert status[check].startswith(f"{check}: FAILED: {named}:"), status[check]
-    for other in {"imap", "smtp", "database"} - {check}:
+    for other in {"sections", "templates", "imap", "smtp", "database"} - {check}:
         assert status[other].startswith(f"{other}: OK"), status[other]
     assert "not-the-password" not in result.output  # a secret is never echoed
 

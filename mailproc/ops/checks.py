@@ -7,13 +7,16 @@ once, each with the config key to look at.
 from __future__ import annotations
 
 import asyncio
+import os
+import tomllib
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 
 import aiosmtplib
 from sqlalchemy import text
 
-from mailproc.config import Config
+from mailproc.config import ENV_OVERRIDES, Config
 from mailproc.errors import OAuthError
 from mailproc.intake.imap import TRANSIENT_ERRORS, MoveMethod, move_method, open_mailbox
 from mailproc.notices.sender import make_client, smtp_login_for
@@ -84,7 +87,59 @@ def check_smtp(cfg: Config, tokens: Tokens | None = None) -> Check:
         return "smtp", False, f"smtp.host/smtp.port: {exc}"
 
 
-def check_database(cfg: Config) -> Check:
+REQUIRED: dict[str, tuple[str, ...]] = {"imap": ("host", "username"), "smtp": ("host", "from_address"),
+                                        "database": ()}
+
+
+def check_required(cfg: Config, env: Mapping[str, str] | None = None) -> Check:
+    """Every section the service needs is in the file, with the keys that have no useful
+    default (a value from the environment counts)."""
+    env = os.environ if env is None else env
+    try:
+        data = tomllib.loads(Path(cfg.source).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return "sections", False, f"config: no config file read ({cfg.source}): [imap], [smtp], [database] needed"
+    overridden = {spec for var, spec in ENV_OVERRIDES.items() if env.get(var)}
+    missing = []
+    for section, keys in REQUIRED.items():
+        if section not in data and not any(s == section for s, _ in overridden):
+            missing.append(f"[{section}] section")
+            continue
+        missing += [f"{section}.{key}" for key in keys
+                    if not data.get(section, {}).get(key) and (section, key) not in overridden]
+    if missing:
+        return "sections", False, "missing: " + ", ".join(missing)
+    return "sections", True, ", ".join(f"[{name}]" for name in REQUIRED)
+
+
+def check_templates(cfg: Config) -> Check:
+    """Every notice kind's three templates exist and compile (a missing or broken template is
+    found here, not by the first complaint that needs it)."""
+    from jinja2 import TemplateError
+
+    from mailproc.notices.render import make_environment
+    from mailproc.vocabulary import NoticeKind
+
+    key = "notices.templates_dir" if cfg.notices.templates_dir else "the installed templates"
+    try:
+        env = make_environment(cfg.notices.templates_dir or None)
+    except Exception as exc:
+        return "templates", False, f"{key}: {type(exc).__name__}: {exc}"
+    problems = []
+    for kind in NoticeKind:
+        for part in ("subject.txt", "body.txt", "body.html"):
+            try:
+                env.get_template(f"{kind}/{part}")
+            except TemplateError as exc:
+                problems.append(f"{kind}/{part}: {type(exc).__name__}: {exc}")
+    if problems:
+        return "templates", False, f"{key}: " + "; ".join(problems)
+    return "templates", True, f"{len(NoticeKind) * 3} templates compile ({key})"
+
+
+def check_database(cfg: Config, env: Mapping[str, str] | None = None) -> Check:
+    env = os.environ if env is None else env
+    origin = "MAILPROC_DATABASE_URL" if env.get("MAILPROC_DATABASE_URL") else "database.url"
     engine = make_engine(cfg.database)
     try:
         with engine.connect() as conn:
@@ -92,10 +147,10 @@ def check_database(cfg: Config) -> Check:
         current, head = current_revision(engine), head_revision()
         if current != head:
             problem = f"schema at {current or 'nothing'}, newest is {head}: run 'mailproc db upgrade'"
-            return "database", False, f"database.url: {problem}"
+            return "database", False, f"{origin}: {problem}"
         return "database", True, f"{engine.url.render_as_string(hide_password=True)} at revision {current}"
     except Exception as exc:
-        return "database", False, f"database.url: {type(exc).__name__}: {exc}"
+        return "database", False, f"{origin}: {type(exc).__name__}: {str(exc).splitlines()[0][:300]}"
     finally:
         engine.dispose()
 
@@ -125,4 +180,5 @@ def trust_warnings(cfg: Config) -> list[str]:
 def run_checks(cfg: Config) -> list[Check]:
     tokens = _tokens(cfg)
     checks = [check_oauth2(cfg, tokens)] if tokens is not None else []
-    return [*checks, check_imap(cfg, tokens), check_smtp(cfg, tokens), check_database(cfg)]
+    return [check_required(cfg), check_templates(cfg), *checks, check_imap(cfg, tokens), check_smtp(cfg, tokens),
+            check_database(cfg)]
