@@ -54,7 +54,7 @@ class Obj:
     def app(self) -> App:
         if self._app is None:
             cfg = self.config()
-            setup_logging(cfg.logging.level)
+            setup_logging(cfg.logging.level, fmt=cfg.logging.format)
             self._app = App.build(cfg)
             click.get_current_context().call_on_close(self._app.close)
         return self._app

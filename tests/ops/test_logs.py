@@ -118,3 +118,45 @@ def test_setup_logging_installs_the_filter_once() -> None:
                 root.removeHandler(handler)
         root.setLevel(saved[1])
     assert sys.stderr is not None
+
+
+# --- e-mail addresses, JSON lines, APScheduler's normal notes (issue 12) -------------------------
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("550 5.1.1 <an.nguyen@gmail.com>: Recipient address rejected",
+     "550 5.1.1 <a***@gmail.com>: Recipient address rejected"),
+    ("to binh+kplus@yahoo.com.vn failed", "to b***@yahoo.com.vn failed"),
+    # kept: Message-IDs (named as such, or with a long left part), ticket refs, times
+    ("sent outbox 12 (receipt) message-id <kp.a1b2@kplus.example>",
+     "sent outbox 12 (receipt) message-id <kp.a1b2@kplus.example>"),
+    ("<CAF3x9fG8q7H2mZ0p1kLwQ@mail.gmail.com>", "<CAF3x9fG8q7H2mZ0p1kLwQ@mail.gmail.com>"),
+    ("ticket KP-2026-000123 at 2026-11-02 10:00:01", "ticket KP-2026-000123 at 2026-11-02 10:00:01"),
+])
+def test_customers_addresses_are_masked_ids_and_times_are_not(text: str, expected: str) -> None:
+    assert redact(text) == expected
+
+
+def test_json_lines_carry_the_ticket_ref_and_ids_and_are_masked() -> None:
+    import json
+
+    stream = io.StringIO()
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    try:
+        setup_logging("INFO", stream, fmt="json")
+        logging.getLogger("mailproc.test").warning("outbox %d for %s (%s) failed: 550 <%s>", 7, "KP-2026-000042",
+                                                   "0912345678", "an.nguyen@gmail.com")
+        logging.getLogger("apscheduler.scheduler").warning(
+            'Execution of job "send" skipped: maximum number of running instances reached (1)')
+    finally:
+        for handler in list(root.handlers):
+            if handler not in handlers:
+                root.removeHandler(handler)
+        root.setLevel(level)
+        logging.captureWarnings(False)
+    (line,) = stream.getvalue().splitlines()  # the skipped run is not a warning
+    record = json.loads(line)
+    assert record["level"] == "WARNING" and record["logger"] == "mailproc.test"
+    assert record["message"] == "outbox 7 for KP-2026-000042 (*******678) failed: 550 <a***@gmail.com>"
+    assert (record["ticket"], record["outbox_id"]) == ("KP-2026-000042", 7)
+    assert record["time"].endswith("+00:00")
