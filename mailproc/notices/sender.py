@@ -17,11 +17,13 @@ What happens to a try depends on how far it got:
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 import aiosmtplib
 from jinja2 import Environment
@@ -35,6 +37,7 @@ from mailproc.core.report import StageReport
 from mailproc.errors import SmtpError
 from mailproc.notices.doubt import settle_in_doubt
 from mailproc.notices.outbox import materialize
+from mailproc.oauth2 import sasl
 from mailproc.oauth2.tokens import TokenManager, Tokens
 from mailproc.store.db import claim_query, engine_of, transaction
 from mailproc.store.models import OutboxItem
@@ -161,19 +164,56 @@ def _record(factory: sessionmaker[Session], item: Claimed, cfg: SmtpConfig, now:
 ResultCallback = Callable[[Claimed, SmtpError | None], None]
 
 
+class OAuth2SMTP(aiosmtplib.SMTP):
+    """aiosmtplib's client, logged in with a bearer token from [oauth2] as soon as it has
+    connected (after STARTTLS): SASL OAUTHBEARER (RFC 7628) when the server's EHLO offers it,
+    else XOAUTH2. (aiosmtplib itself knows XOAUTH2 only.) ``mechanism`` says which was used."""
+
+    def __init__(self, *, login: SmtpLogin, **options: Any) -> None:
+        super().__init__(**options)
+        self.login_as = login
+        self.mechanism: str | None = None
+
+    async def connect(self, *args: Any, **kwargs: Any) -> aiosmtplib.SMTPResponse:
+        response = await super().connect(*args, **kwargs)
+        try:
+            await self._bearer_login()
+        except BaseException:
+            self.close()  # as aiosmtplib does when its own login on connect fails
+            raise
+        return response
+
+    async def _bearer_login(self) -> None:
+        if self.is_ehlo_or_helo_needed:
+            await self.ehlo()
+        mechanism = sasl.preferred_mechanism(self.server_auth_methods)
+        if mechanism is None:
+            offered = " ".join(self.server_auth_methods).upper() or "no AUTH"
+            raise aiosmtplib.SMTPException(f"the server offers neither OAUTHBEARER nor XOAUTH2 ({offered})")
+        user = self.login_as.user
+        # The token endpoint is plain blocking HTTP: asked in a thread.
+        token = await asyncio.to_thread(self.login_as.manager.access_token)
+        initial = (sasl.oauthbearer(user, token, host=self.hostname or "", port=self.port or 0)
+                   if mechanism == "OAUTHBEARER" else sasl.xoauth2(user, token))
+        response = await self.execute_command(b"AUTH", mechanism.encode(), base64.b64encode(initial))
+        if response.code == aiosmtplib.SMTPStatus.auth_continue:
+            # A refused token comes back as a JSON challenge; the client's answer ends the
+            # exchange with 535: ^A for OAUTHBEARER (RFC 7628 section 3.2.3), an empty line
+            # for XOAUTH2 (Google's description of it).
+            response = await self.execute_command(base64.b64encode(b"\x01") if mechanism == "OAUTHBEARER" else b"")
+        if response.code != aiosmtplib.SMTPStatus.auth_successful:
+            raise aiosmtplib.SMTPAuthenticationError(response.code, f"{mechanism} as {user}: {response.message}")
+        self.mechanism = mechanism
+
+
 def make_client(cfg: SmtpConfig, login: SmtpLogin | None) -> aiosmtplib.SMTP:
-    """An SMTP client that logs in on connect: with the password, or with SASL XOAUTH2 and a
-    token from [oauth2] (fetched in a thread: the token endpoint is plain blocking HTTP)."""
+    """An SMTP client that logs in on connect: with the password, or with a token from
+    [oauth2] (SASL OAUTHBEARER or XOAUTH2, see :class:`OAuth2SMTP`)."""
     if login is None:
         return aiosmtplib.SMTP(hostname=cfg.host, port=cfg.port, use_tls=cfg.ssl, start_tls=cfg.starttls,
                                timeout=cfg.timeout, username=cfg.username or None, password=cfg.password or None)
-    manager = login.manager
-
-    async def token() -> str:
-        return await asyncio.to_thread(manager.access_token)
-
-    return aiosmtplib.SMTP(hostname=cfg.host, port=cfg.port, use_tls=cfg.ssl, start_tls=cfg.starttls,
-                           timeout=cfg.timeout, username=login.user, oauth_token_generator=token)
+    return OAuth2SMTP(login=login, hostname=cfg.host, port=cfg.port, use_tls=cfg.ssl, start_tls=cfg.starttls,
+                      timeout=cfg.timeout)
 
 
 _UNANSWERED = (aiosmtplib.SMTPServerDisconnected, aiosmtplib.SMTPTimeoutError, ConnectionError, TimeoutError)

@@ -3,7 +3,18 @@ OAUTHBEARER (RFC 7628). Both carry the token in the clear: use them over TLS (or
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+
+# The bearer-token mechanisms, best first: OAUTHBEARER is the standard (RFC 7628); XOAUTH2 is
+# what Google and Microsoft offered first (Exchange Online's SMTP offers only XOAUTH2).
+BEARER_MECHANISMS = ("OAUTHBEARER", "XOAUTH2")
+
+
+def preferred_mechanism(offered: Iterable[str]) -> str | None:
+    """The mechanism to log in with, of those a server offers (any case): OAUTHBEARER when
+    offered, else XOAUTH2; None when it offers neither."""
+    names = {name.upper() for name in offered}
+    return next((mechanism for mechanism in BEARER_MECHANISMS if mechanism in names), None)
 
 
 def xoauth2(user: str, token: str) -> bytes:

@@ -53,6 +53,7 @@ STARTUP_TIMEOUT = 10.0
 STOP_TIMEOUT = 10.0
 POLL_INTERVAL = 0.01
 LDA_TIMEOUT = 30.0
+SMTP_OAUTH_MECHANISMS = ("XOAUTH2", "OAUTHBEARER")  # what the SMTP server can take bearer tokens with
 OAUTH2_TIMEOUT = 5.0  # seconds the IMAP and SMTP servers wait for the IdP's introspection
 # sun_path holds 108 bytes; Dovecot's longest socket name under base_dir is 24 characters.
 MAX_RUN_DIR_LENGTH = 107 - len("/replication-notify-fifo")
@@ -506,9 +507,11 @@ class MailStack:
     Any user name logs in to IMAP with ``password``; use full addresses as user names.
 
     With ``oauth2`` (an :class:`~mailproc.testing.idp.IdentityProvider`, started before the
-    stack), IMAP also takes AUTHENTICATE XOAUTH2 and OAUTHBEARER, and SMTP AUTH XOAUTH2 and
-    OAUTHBEARER, each token checked with that provider's introspection endpoint (a token acts
-    for the user it was issued for, and only that user). Passwords keep working beside them.
+    stack), IMAP also takes AUTHENTICATE XOAUTH2 and OAUTHBEARER, and SMTP AUTH the mechanisms
+    of ``smtp_oauth_mechanisms``: XOAUTH2 alone by default, as Exchange Online's SMTP offers;
+    ``("XOAUTH2", "OAUTHBEARER")`` as Gmail's does. Each token is checked with that provider's
+    introspection endpoint (a token acts for the user it was issued for, and only that user).
+    Passwords keep working beside them.
 
     With ``sent_copy_folder``, the SMTP server keeps a copy of what it accepted in the sender's
     own mailbox, as Gmail does with its Sent Mail.
@@ -525,8 +528,12 @@ class MailStack:
         dedupe_by_message_id: bool = True,
         imap_capability: str | None = None,
         oauth2: IdentityProvider | None = None,
+        smtp_oauth_mechanisms: tuple[str, ...] = ("XOAUTH2",),
         sent_copy_folder: str | None = None,
     ) -> None:
+        unknown = set(smtp_oauth_mechanisms) - set(SMTP_OAUTH_MECHANISMS)
+        if unknown or not smtp_oauth_mechanisms:
+            raise ValueError(f"smtp_oauth_mechanisms: one or more of {', '.join(SMTP_OAUTH_MECHANISMS)}")
         if not password or any(c.isspace() or c in '%"\\' for c in password):
             raise ValueError('password must be non-empty, without spaces, %, " or \\')
         self.host = host
@@ -541,6 +548,7 @@ class MailStack:
         self._who: _Identity | None = None
         self._dovecot: subprocess.Popen[bytes] | None = None
         self.oauth2 = oauth2
+        self.smtp_oauth_mechanisms = smtp_oauth_mechanisms
         self._handler = (
             _DeliveringHandler(self._deliver_smtp, password)
             if oauth2 is None
@@ -741,6 +749,8 @@ class MailStack:
             ready_timeout=STARTUP_TIMEOUT,
             authenticator=self._handler.authenticate,
             auth_require_tls=False,  # loopback only; AUTH is offered, never required
+            # aiosmtpd offers every auth_<NAME> of the handler: drop the token mechanisms not asked for.
+            auth_exclude_mechanism=[m for m in SMTP_OAUTH_MECHANISMS if m not in self.smtp_oauth_mechanisms],
         )
         self._controller.start()
         self.smtp_port = self._controller.port

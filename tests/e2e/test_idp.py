@@ -364,7 +364,8 @@ def provider() -> Iterator[IdentityProvider]:
 
 @pytest.fixture(scope="module")
 def stack(provider: IdentityProvider, tmp_path_factory: pytest.TempPathFactory) -> Iterator[MailStack]:
-    with MailStack(base_dir=tmp_path_factory.mktemp("oauthstack"), oauth2=provider) as started:
+    with MailStack(base_dir=tmp_path_factory.mktemp("oauthstack"), oauth2=provider,
+                   smtp_oauth_mechanisms=("XOAUTH2", "OAUTHBEARER")) as started:
         yield started
 
 
