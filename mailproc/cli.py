@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import atexit
 import gc
+import io
 import json
 import sys
 from datetime import datetime
@@ -306,27 +307,34 @@ def oauth_group() -> None:
 
 @oauth_group.command("login")
 @click.option("--port", default=0, show_default=True, help="google: the loopback port for the browser's redirect.")
+@click.option("--timeout", default=600.0, show_default=True, type=click.FloatRange(min=1),
+              help="google: seconds to wait for the browser to come back.")
 @click.pass_context
-def oauth_login(ctx: click.Context, port: int) -> None:
+def oauth_login(ctx: click.Context, port: int, timeout: float) -> None:
     """Sign the mailbox's user in once (delegated access); the refresh token is kept in the
-    state directory and renewed by mailproc from then on."""
+    state directory and renewed by mailproc from then on. A declined or expired sign-in exits
+    with status 1 and stores nothing."""
     from mailproc.errors import OAuthError
     from mailproc.oauth2.login import google_installed_app_login, microsoft_device_login
     from mailproc.oauth2.tokens import Tokens
 
     cfg = ctx.obj.config()
     o = cfg.oauth2
+    if isinstance(sys.stdout, io.TextIOWrapper):
+        # The address to open must show at once, even through a pipe or a log (google-auth
+        # prints it with print()), or nobody can sign in while the command waits.
+        sys.stdout.reconfigure(line_buffering=True)
     say = click.echo
     try:
         if o.provider == "microsoft":
             grant = microsoft_device_login(o, say=say)
         elif o.provider == "google":
-            grant = google_installed_app_login(o, say=say, port=port)
+            grant = google_installed_app_login(o, say=say, port=port, timeout=timeout)
         else:
             raise click.ClickException("oauth login is for provider = microsoft or google; the generic provider "
                                        "takes a client secret or a refresh token in [oauth2]")
     except OAuthError as exc:
-        raise click.ClickException(str(exc)) from exc
+        raise click.ClickException(f"{exc}; nothing was stored") from exc
     user = cfg.imap.username if cfg.imap.auth == "oauth2" else cfg.smtp.username or cfg.imap.username
     manager = Tokens(o, state_dir=Path(cfg.paths.state_dir)).manager(user)
     state = manager.adopt(grant)

@@ -199,7 +199,8 @@ class OAuth2Config:
     client_secret: str = field(default="", repr=False)  # or MAILPROC_OAUTH2_CLIENT_SECRET
     certificate_file: str = ""     # microsoft app-only with a certificate: PEM with the private key
     certificate_thumbprint: str = ""  # ... and the certificate's SHA-1 thumbprint (hex)
-    token_url: str = ""            # generic: the token endpoint
+    token_url: str = ""            # generic: the token endpoint; google: "" = Google's
+    auth_url: str = ""             # google, 'mailproc oauth login': the authorization endpoint ("" = Google's)
     scope: str = ""                # "" = the provider's default for IMAP and SMTP
     refresh_token: str = field(default="", repr=False)  # or MAILPROC_OAUTH2_REFRESH_TOKEN; kept current by mailproc
     service_account_file: str = ""  # google: the service account's JSON key (domain-wide delegation)

@@ -3,6 +3,8 @@ logins it backs on the real Dovecot and SMTP servers of a MailStack started with
 
 Every client here is a real one (urllib, imap-tools, imaplib, aiosmtplib, smtplib); signatures
 of JWT assertions are made by the ``openssl`` command, independently of the verifier under test.
+A user's sign-in (device code, authorization code with PKCE) is driven as a browser drives it:
+GET the page, POST its form, read where the redirect points.
 """
 
 from __future__ import annotations
@@ -10,8 +12,12 @@ from __future__ import annotations
 import asyncio
 import base64
 import email
+import hashlib
+import html
 import imaplib
 import json
+import re
+import secrets
 import shutil
 import smtplib
 import subprocess
@@ -32,7 +38,9 @@ from imap_tools.errors import MailboxLoginError
 
 from mailproc.testing.devstack import DevStackError, MailStack, SmtpAuth
 from mailproc.testing.idp import (
+    GRANT_AUTHORIZATION_CODE,
     GRANT_CLIENT_CREDENTIALS,
+    GRANT_DEVICE_CODE,
     GRANT_JWT_BEARER,
     GRANT_REFRESH_TOKEN,
     IdentityProvider,
@@ -154,7 +162,8 @@ def test_a_client_without_a_mailbox_gets_no_app_only_token(idp: IdentityProvider
     ("form", "error"),
     [
         ({"grant_type": "password", "username": CSKH, "password": "x"}, "unsupported_grant_type"),
-        ({"grant_type": "authorization_code", "code": "x", "client_id": PUBLIC_APP}, "unsupported_grant_type"),
+        ({"grant_type": "authorization_code", "code": "x", "client_id": PUBLIC_APP}, "invalid_grant"),
+        ({"grant_type": GRANT_DEVICE_CODE, "client_id": PUBLIC_APP}, "invalid_request"),
         ({"client_id": APP, "client_secret": APP_SECRET}, "invalid_request"),
         ({"grant_type": GRANT_REFRESH_TOKEN, "client_id": PUBLIC_APP}, "invalid_request"),
     ],
@@ -246,14 +255,36 @@ def test_access_tokens_expire_after_their_lifetime(idp: IdentityProvider) -> Non
     assert _refresh(idp, refresh_token)[0] == 200  # refresh tokens do not expire
 
 
+def _get_json(url: str) -> dict[str, Any]:
+    with urllib.request.urlopen(url, timeout=5) as response:
+        return dict(json.load(response))
+
+
 def test_discovery_names_the_endpoints(idp: IdentityProvider) -> None:
-    for url in (idp.discovery_url, f"{idp.url}/tenant/v2.0/.well-known/openid-configuration"):
-        with urllib.request.urlopen(url, timeout=5) as response:
-            config = json.load(response)
-        assert config["issuer"] == idp.url
-        assert config["token_endpoint"] == idp.token_url
-        assert config["introspection_endpoint"] == idp.introspection_url
-        assert GRANT_JWT_BEARER in config["grant_types_supported"]
+    config = _get_json(idp.discovery_url)
+    assert config["issuer"] == idp.url
+    assert config["token_endpoint"] == idp.token_url
+    assert config["introspection_endpoint"] == idp.introspection_url
+    assert config["device_authorization_endpoint"] == idp.device_authorization_url
+    assert config["authorization_endpoint"] == idp.authorization_url
+    assert {GRANT_JWT_BEARER, GRANT_DEVICE_CODE, GRANT_AUTHORIZATION_CODE} <= set(config["grant_types_supported"])
+    assert _get_json(config["jwks_uri"])["keys"][0]["kty"] == "RSA"
+
+
+def test_discovery_under_a_tenant_has_microsofts_layout(idp: IdentityProvider) -> None:
+    """What MSAL reads from ``{authority}/v2.0/.well-known/openid-configuration``."""
+    config = _get_json(f"{idp.url}/kplus/v2.0/.well-known/openid-configuration")
+    tenant = f"{idp.url}/kplus"
+    assert config["issuer"] == f"{tenant}/v2.0"
+    assert config["token_endpoint"] == f"{tenant}/oauth2/v2.0/token"
+    assert config["device_authorization_endpoint"] == f"{tenant}/oauth2/v2.0/devicecode"
+    assert config["authorization_endpoint"] == f"{tenant}/oauth2/v2.0/authorize"
+    assert config["jwks_uri"] == f"{tenant}/discovery/v2.0/keys"
+    assert _get_json(config["jwks_uri"]) == _get_json(f"{idp.url}/jwks")
+    # The tenant's token endpoint is the provider's token endpoint.
+    status, body, _ = _post(config["token_endpoint"], {"grant_type": "client_credentials", "client_id": APP,
+                                                       "client_secret": APP_SECRET})
+    assert status == 200 and _introspect(idp, body["access_token"])["username"] == CSKH
 
 
 def test_the_provider_listens_on_loopback_only_and_stops_cleanly() -> None:
@@ -351,6 +382,268 @@ def test_jwt_bearer_refuses_bad_assertions(idp: IdentityProvider, rsa_keys: tupl
         name: (400, "invalid_grant") for name in bad
     }
     assert _jwt_grant(idp, valid)[0] == 200
+
+
+# -- sign-in by a user: the device authorization grant (RFC 8628, Microsoft's endpoint) --------
+
+MS_SCOPE = "https://outlook.office.com/IMAP.AccessAsUser.All offline_access openid profile"
+DEVICE_FIELDS = {"device_code", "user_code", "verification_uri", "expires_in", "interval", "message"}
+
+
+@pytest.fixture
+def devices() -> Iterator[IdentityProvider]:
+    """A provider whose device codes may be polled every second (Microsoft says 5)."""
+    with IdentityProvider(device_poll_interval=1) as provider:
+        yield _register(provider)
+
+
+class _NoRedirects(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+        return None
+
+
+def _browse(url: str, form: Form | None = None) -> tuple[int, str, str | None]:
+    """(status, HTML, Location) of a page, as a browser sees it (a redirect is not followed)."""
+    data = urllib.parse.urlencode(form).encode() if form is not None else None
+    try:
+        with urllib.request.build_opener(_NoRedirects).open(url, data, timeout=5) as response:
+            return response.status, response.read().decode(), response.headers.get("Location")
+    except urllib.error.HTTPError as answer:
+        with answer:
+            return answer.code, answer.read().decode(), answer.headers.get("Location")
+
+
+def _device_code(idp: IdentityProvider, *, tenant: str | None = "kplus", scope: str = MS_SCOPE,
+                 client_id: str = PUBLIC_APP) -> dict[str, Any]:
+    url = f"{idp.url}/{tenant}/oauth2/v2.0/devicecode" if tenant else idp.device_authorization_url
+    status, body, _ = _post(url, {"client_id": client_id, "scope": scope})
+    assert status == 200, body
+    return body
+
+
+def _poll(idp: IdentityProvider, device_code: str, *, tenant: str | None = "kplus", client_id: str = PUBLIC_APP,
+          **extra: str) -> tuple[int, dict[str, Any]]:
+    url = f"{idp.url}/{tenant}/oauth2/v2.0/token" if tenant else idp.token_url
+    status, body, _ = _post(url, {"grant_type": GRANT_DEVICE_CODE, "client_id": client_id,
+                                  "device_code": device_code, **extra})
+    return status, body
+
+
+def _approve(flow: dict[str, Any], user: str = CSKH, consent: str = "allow", otc: str | None = None) -> int:
+    """The user at the verification page: the code, the user name, Allow (or Decline)."""
+    status, page, _ = _browse(flow["verification_uri"])
+    assert status == 200 and 'name="otc"' in page and 'name="login"' in page
+    status, page, _ = _browse(flow["verification_uri"], {"otc": otc or flow["user_code"], "login": user,
+                                                          "consent": consent})
+    return status
+
+
+def _claims_of(idp: IdentityProvider, id_token: str) -> dict[str, Any]:
+    """The ID token's claims, once its RS256 signature checks out with the key at jwks_uri."""
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import padding, rsa
+
+    header, claims, signature = id_token.split(".")
+    [key] = _get_json(f"{idp.url}/jwks")["keys"]
+    assert json.loads(base64.urlsafe_b64decode(header + "==")) == {"alg": "RS256", "typ": "JWT", "kid": key["kid"]}
+    number = lambda text: int.from_bytes(base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)), "big")  # noqa: E731
+    public = rsa.RSAPublicNumbers(number(key["e"]), number(key["n"])).public_key()
+    public.verify(base64.urlsafe_b64decode(signature + "=" * (-len(signature) % 4)),
+                  f"{header}.{claims}".encode(), padding.PKCS1v15(), hashes.SHA256())
+    return dict(json.loads(base64.urlsafe_b64decode(claims + "=" * (-len(claims) % 4))))
+
+
+def test_the_device_code_answer_has_microsofts_fields(devices: IdentityProvider) -> None:
+    flow = _device_code(devices)
+    assert set(flow) == DEVICE_FIELDS  # Microsoft sends no verification_uri_complete
+    assert flow["verification_uri"] == f"{devices.url}/devicelogin"
+    assert (flow["expires_in"], flow["interval"]) == (900, 1)
+    assert re.fullmatch(r"[BCDFGHJKLMNPQRSTVWXZ]{9}", flow["user_code"])
+    assert f"open the page {flow['verification_uri']} and enter the code {flow['user_code']}" in flow["message"]
+
+
+def test_a_device_code_gives_tokens_once_the_user_allows_it(devices: IdentityProvider) -> None:
+    flow = _device_code(devices)
+    status, body = _poll(devices, flow["device_code"], client_info="1")
+    assert (status, body["error"]) == (400, "authorization_pending")
+    # Typed as people type it: lower case, with a dash.
+    assert _approve(flow, otc=f"{flow['user_code'][:4].lower()}-{flow['user_code'][4:]}") == 200
+    time.sleep(1.05)  # the interval
+    status, body = _poll(devices, flow["device_code"], client_info="1")
+    assert status == 200, body
+    assert {"access_token", "refresh_token", "id_token", "client_info", "expires_in"} <= set(body)
+    assert body["scope"] == "https://outlook.office.com/IMAP.AccessAsUser.All"  # OpenID scopes are not a resource's
+    assert _introspect(devices, body["access_token"])["username"] == CSKH
+    claims = _claims_of(devices, body["id_token"])
+    assert (claims["preferred_username"], claims["aud"], claims["iss"]) == (CSKH, PUBLIC_APP,
+                                                                            f"{devices.url}/kplus/v2.0")
+    info = json.loads(base64.urlsafe_b64decode(body["client_info"] + "=" * (-len(body["client_info"]) % 4)))
+    assert info == {"uid": claims["oid"], "utid": claims["tid"]}
+    assert _refresh(devices, body["refresh_token"])[0] == 200
+    time.sleep(1.05)
+    assert _poll(devices, flow["device_code"])[1]["error"] == "bad_verification_code"  # spent
+
+
+def test_rfc8628s_own_endpoint_and_offline_access(devices: IdentityProvider) -> None:
+    flow = _device_code(devices, tenant=None, scope="https://mail.google.com/")
+    assert flow["verification_uri_complete"] == f"{flow['verification_uri']}?user_code={flow['user_code']}"
+    status, page, _ = _browse(flow["verification_uri_complete"])
+    assert status == 200 and f'value="{flow["user_code"]}"' in page  # filled in
+    assert _approve(flow) == 200
+    status, body = _poll(devices, flow["device_code"], tenant=None)
+    assert status == 200, body
+    assert "refresh_token" not in body and "id_token" not in body  # neither offline_access nor openid
+
+
+def test_polling_faster_than_the_interval_is_told_to_slow_down(devices: IdentityProvider) -> None:
+    flow = _device_code(devices)
+    assert _poll(devices, flow["device_code"])[1]["error"] == "authorization_pending"
+    status, body = _poll(devices, flow["device_code"])
+    assert (status, body["error"]) == (400, "slow_down")
+
+
+@pytest.mark.parametrize(("tenant", "error"), [("kplus", "authorization_declined"), (None, "access_denied")])
+def test_a_declined_device_code_says_so_until_it_expires(devices: IdentityProvider, tenant: str | None,
+                                                         error: str) -> None:
+    flow = _device_code(devices, tenant=tenant)
+    assert _approve(flow, consent="deny") == 200
+    assert _poll(devices, flow["device_code"], tenant=tenant)[1]["error"] == error
+    assert _approve(flow) == 400  # the page does not take it again
+
+
+def test_an_expired_device_code(devices: IdentityProvider, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(devices, "device_code_lifetime", 0.3)
+    flow = _device_code(devices)
+    time.sleep(0.4)
+    assert _poll(devices, flow["device_code"])[1]["error"] == "expired_token"
+    assert _approve(flow) == 400
+
+
+def test_unknown_and_foreign_device_codes(devices: IdentityProvider) -> None:
+    assert _poll(devices, "no-such-code")[1]["error"] == "bad_verification_code"
+    assert _poll(devices, "no-such-code", tenant=None)[1]["error"] == "invalid_grant"
+    flow = _device_code(devices)
+    assert _poll(devices, flow["device_code"], client_id=APP, client_secret=APP_SECRET)[1]["error"] == \
+        "bad_verification_code"
+    status, body, _ = _post(f"{devices.url}/kplus/oauth2/v2.0/devicecode", {"client_id": "nobody", "scope": MS_SCOPE})
+    assert (status, body["error"]) == (401, "invalid_client")
+    status, body, _ = _post(f"{devices.url}/kplus/oauth2/v2.0/devicecode", {"client_id": PUBLIC_APP})
+    assert (status, body["error"]) == (400, "invalid_request")  # Microsoft requires the scope
+
+
+# -- sign-in by a user: the authorization-code grant with PKCE (Google's installed apps) -----
+
+DESKTOP, DESKTOP_SECRET = "desk.apps.googleusercontent.com", "GOCSPX-desk"
+LOOPBACK = "http://localhost:8765/"
+
+
+@pytest.fixture
+def consent(idp: IdentityProvider) -> IdentityProvider:
+    idp.add_client(DESKTOP, DESKTOP_SECRET)
+    return idp
+
+
+def _pkce() -> tuple[str, str]:
+    verifier = secrets.token_urlsafe(48)
+    return verifier, base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
+
+
+def _authorization_request(challenge: str, **changes: str | None) -> Form:
+    request = {"response_type": "code", "client_id": DESKTOP, "redirect_uri": LOOPBACK,
+               "scope": "https://mail.google.com/", "state": "st-123", "code_challenge": challenge,
+               "code_challenge_method": "S256", "access_type": "offline", "prompt": "consent"}
+    request.update(changes)  # type: ignore[arg-type]
+    return {name: value for name, value in request.items() if value is not None}
+
+
+def _sign_in(idp: IdentityProvider, request: Form, *, consent: str = "allow") -> dict[str, list[str]]:
+    """GET the consent page, POST its form back; the query the browser is redirected with."""
+    status, page, _ = _browse(f"{idp.authorization_url}?{urllib.parse.urlencode(request)}")
+    assert status == 200, page
+    for name, value in request.items():
+        assert f'name="{name}" value="{html.escape(value)}"' in page  # carried by hidden fields
+    status, _, location = _browse(idp.authorization_url, {**request, "login": CSKH, "consent": consent})
+    assert status == 302 and location is not None and location.startswith(LOOPBACK + "?")
+    return urllib.parse.parse_qs(urllib.parse.urlsplit(location).query)
+
+
+def _exchange(idp: IdentityProvider, code: str, verifier: str | None, *, redirect_uri: str = LOOPBACK,
+              secret: str | None = DESKTOP_SECRET) -> tuple[int, dict[str, Any]]:
+    """As requests-oauthlib sends it: the client in HTTP Basic, the rest in the form."""
+    form = {"grant_type": "authorization_code", "code": code, "redirect_uri": redirect_uri}
+    if secret is None:
+        form["client_id"] = DESKTOP  # named, but not authenticated
+    if verifier is not None:
+        form["code_verifier"] = verifier
+    status, body, _ = _post(idp.token_url, form, _basic(DESKTOP, secret) if secret else None)
+    return status, body
+
+
+def test_an_authorization_code_with_pkce_gives_tokens_once(consent: IdentityProvider) -> None:
+    verifier, challenge = _pkce()
+    back = _sign_in(consent, _authorization_request(challenge))
+    assert back["state"] == ["st-123"] and back["scope"] == ["https://mail.google.com/"]
+    status, body = _exchange(consent, back["code"][0], verifier)
+    assert status == 200, body
+    assert body["refresh_token"] and body["scope"] == "https://mail.google.com/"  # access_type=offline
+    assert _introspect(consent, body["access_token"])["username"] == CSKH
+    # A code presented twice is refused, and what it gave is revoked (RFC 6749 section 4.1.2).
+    status, again = _exchange(consent, back["code"][0], verifier)
+    assert (status, again["error"]) == (400, "invalid_grant")
+    assert _introspect(consent, body["access_token"]) == {"active": False}
+    assert _refresh(consent, body["refresh_token"], DESKTOP)[1]["error"] == "invalid_grant"
+
+
+@pytest.mark.parametrize("mistake", ["wrong verifier", "no verifier", "other redirect_uri", "no secret"])
+def test_the_code_exchange_checks_verifier_redirect_and_client(consent: IdentityProvider, mistake: str) -> None:
+    verifier, challenge = _pkce()
+    code = _sign_in(consent, _authorization_request(challenge))["code"][0]
+    status, body = _exchange(consent, code, {"wrong verifier": _pkce()[0], "no verifier": None}.get(mistake, verifier),
+                             redirect_uri="http://localhost:9999/" if mistake == "other redirect_uri" else LOOPBACK,
+                             secret=None if mistake == "no secret" else DESKTOP_SECRET)
+    expected = (401, "invalid_client") if mistake == "no secret" else (400, "invalid_grant")
+    assert (status, body["error"]) == expected
+
+
+def test_an_expired_code_and_no_offline_access(consent: IdentityProvider, monkeypatch: pytest.MonkeyPatch) -> None:
+    verifier, challenge = _pkce()
+    status, body = _exchange(consent, _sign_in(consent, _authorization_request(challenge, access_type=None))["code"][0],
+                             verifier)
+    assert status == 200 and "refresh_token" not in body
+    monkeypatch.setattr("mailproc.testing.idp.AUTHORIZATION_CODE_LIFETIME", 0.2)
+    code = _sign_in(consent, _authorization_request(challenge))["code"][0]
+    time.sleep(0.3)
+    assert _exchange(consent, code, verifier)[1]["error"] == "invalid_grant"
+
+
+@pytest.mark.parametrize(
+    ("changes", "error"),
+    [({"response_type": "token"}, "unsupported_response_type"), ({"scope": None}, "invalid_scope"),
+     ({"code_challenge_method": "S512"}, "invalid_request"), ({"code_challenge": None}, "invalid_request")],
+)
+def test_a_bad_authorization_request_goes_back_with_its_error(consent: IdentityProvider, changes: dict[str, Any],
+                                                             error: str) -> None:
+    request = _authorization_request(_pkce()[1], **changes)
+    status, _, location = _browse(f"{consent.authorization_url}?{urllib.parse.urlencode(request)}")
+    assert status == 302 and location is not None
+    assert urllib.parse.parse_qs(urllib.parse.urlsplit(location).query) == {"error": [error], "state": ["st-123"]}
+
+
+def test_a_declined_consent_goes_back_with_access_denied(consent: IdentityProvider) -> None:
+    back = _sign_in(consent, _authorization_request(_pkce()[1]), consent="deny")
+    assert back == {"error": ["access_denied"], "state": ["st-123"]}
+
+
+@pytest.mark.parametrize(("changes", "status"), [({"client_id": "nobody"}, 401),
+                                                 ({"redirect_uri": "https://attacker.example/cb"}, 400),
+                                                 ({"redirect_uri": "http://127.0.0.1.attacker.example/"}, 400)])
+def test_an_unchecked_redirect_uri_never_gets_a_redirect(consent: IdentityProvider, changes: Form,
+                                                         status: int) -> None:
+    request = _authorization_request(_pkce()[1], **changes)
+    for form in (None, {**request, "login": CSKH, "consent": "allow"}):
+        answer, page, location = _browse(f"{consent.authorization_url}?{urllib.parse.urlencode(request)}"
+                                         if form is None else consent.authorization_url, form)
+        assert (answer, location) == (status, None) and "<html" in page
 
 
 # -- the mail servers: Dovecot and the SMTP server check tokens with the provider -----------
