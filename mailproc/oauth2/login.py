@@ -47,7 +47,7 @@ SIGN_IN_ERRORS = {
 }
 
 
-def _sign_in_error(error: str | None, description: str | None) -> OAuthError:
+def sign_in_error(error: str | None, description: str | None) -> OAuthError:
     first_line = (description or "").strip().splitlines()[:1]
     detail = f"{error}: {first_line[0]}" if error and first_line else error or "no answer"
     meaning = SIGN_IN_ERRORS.get(error or "")
@@ -74,7 +74,7 @@ def microsoft_device_login(cfg: OAuth2Config, *, say: Callable[[str], None],
     except (ValueError, requests.RequestException) as exc:  # discovery failed, unreachable, 5xx
         raise OAuthError(f"authority {authority}: {type(exc).__name__}: {exc}"[:300]) from exc
     if "access_token" not in result:
-        raise _sign_in_error(result.get("error"), result.get("error_description"))
+        raise sign_in_error(result.get("error"), result.get("error_description"))
     if not result.get("refresh_token"):
         raise OAuthError("signed in, but no refresh token came back (offline_access refused?)", permanent=True)
     claims = result.get("id_token_claims") or {}
@@ -109,7 +109,7 @@ def google_installed_app_login(cfg: OAuth2Config, *, say: Callable[[str], None],
     except WSGITimeoutError as exc:
         raise OAuthError(f"nobody came back from the browser within {timeout:.0f} s: {AGAIN}", permanent=True) from exc
     except OAuth2Error as exc:  # the redirect said error=…, or the token endpoint refused the code
-        raise _sign_in_error(exc.error, exc.description) from exc
+        raise sign_in_error(exc.error, exc.description) from exc
     except requests.RequestException as exc:
         raise OAuthError(f"{token_uri}: {type(exc).__name__}") from exc
     except OSError as exc:  # the loopback port is taken

@@ -390,3 +390,14 @@ def test_a_google_sign_in_cancelled_in_the_browser_fails_clearly(tmp_path: Path,
     assert code == 1, out + err
     assert "sign-in failed: the sign-in was declined (access_denied" in err and "nothing was stored" in err
     assert not install.token_file.exists()
+
+
+def test_a_google_sign_in_nobody_finishes_times_out(tmp_path: Path, stack: MailStack, idp: IdentityProvider,
+                                                    mailbox: str) -> None:
+    install = _google(tmp_path, stack, idp, mailbox)
+    with install.login("--timeout", "1") as terminal:
+        terminal.expect(r"^https://\S+/authorize\?")
+        code, out, err = terminal.finish()
+    assert code == 1, out + err
+    assert "nobody came back from the browser within 1 s: run 'mailproc oauth login' again" in err
+    assert not install.token_file.exists()
