@@ -27,6 +27,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -36,7 +37,8 @@ from apscheduler.jobstores.base import JobLookupError
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.base import BaseScheduler
 from filelock import FileLock, Timeout
-from sqlalchemy import text
+from sqlalchemy import Connection, text
+from sqlalchemy.exc import OperationalError
 
 from mailproc.app import App
 from mailproc.intake.idle import IdleWatcher
@@ -46,6 +48,7 @@ from mailproc.ops.notify import Notifier
 log = logging.getLogger(__name__)
 ADVISORY_LOCK_ID = 0x6D61696C70726F63 & 0x7FFFFFFFFFFFFFFF  # "mailproc"
 STANDBY_LOG_SECONDS = 600.0  # a waiting standby says so once, then this often
+FENCE_SECONDS = 5.0  # between jobs, the leader confirms its lock this often
 HEARTBEAT_SECONDS = 30.0  # without a systemd watchdog; with one, a third of its interval
 
 
@@ -57,39 +60,66 @@ class _Waiting:
         self.started: float | None = None
         self.logged_at = 0.0
 
-    def tick(self) -> None:
+    def tick(self, detail: str = "") -> None:
         now = time.monotonic()
+        what = f"{self.what} ({detail})" if detail else self.what
         if self.started is None:
             self.started = self.logged_at = now
-            log.info("%s; standing by until it is free", self.what)
+            log.info("%s; standing by until it is free", what)
         elif now - self.logged_at >= STANDBY_LOG_SECONDS:
             self.logged_at = now
-            log.info("still standing by (%.0f min): %s", (now - self.started) / 60, self.what)
+            log.info("still standing by (%.0f min): %s", (now - self.started) / 60, what)
         if self.on_wait is not None:
             self.on_wait()
 
 
+class Fence:
+    """Proof, checked before each job, that this process still holds the scheduler lock.
+
+    PostgreSQL: the advisory lock lives as long as the session that took it; a restarted
+    server or a terminated backend ends that session (and frees the lock for another daemon)
+    while this process may not have noticed. :meth:`confirm` asks ``pg_locks`` on that very
+    connection: any failure, or a missing lock, means it is lost. SQLite: the lock file must
+    still be the file this process locked (a file removed and created again can be locked by
+    another daemon). Thread-safe: jobs run in a pool."""
+
+    def __init__(self, check: Callable[[], bool], what: str) -> None:
+        self._check = check
+        self._guard = threading.Lock()
+        self.what = what
+
+    def confirm(self) -> bool:
+        with self._guard:
+            try:
+                return self._check()
+            except Exception as exc:  # the connection is gone, the file is gone: either way, lost
+                log.debug("scheduler lock check failed: %s", exc)
+                return False
+
+
+_HELD_BY_ME = text(
+    "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted AND pid = pg_backend_pid() "
+    "AND classid = CAST(:hi AS oid) AND objid = CAST(:lo AS oid) AND objsubid = 1")
+
+
 @contextmanager
 def scheduler_lock(app: App, *, wait_seconds: float = 5.0, stop: threading.Event | None = None,
-                   on_wait: Callable[[], None] | None = None) -> Iterator[bool]:
-    """Hold the single-scheduler lock for the duration: yields True once it is held, or False
-    if ``stop`` was set while waiting for it (then nothing is held). Waits forever otherwise,
-    trying every ``wait_seconds`` and calling ``on_wait`` after each failed try."""
+                   on_wait: Callable[[], None] | None = None) -> Iterator[Fence | None]:
+    """Hold the single-scheduler lock for the duration: yields a :class:`Fence` once it is
+    held, or None if ``stop`` was set while waiting for it (then nothing is held). Waits
+    forever otherwise, trying every ``wait_seconds`` and calling ``on_wait`` after each failed
+    try; a database that cannot be reached is one more reason to wait, never an error."""
     stop = stop or threading.Event()
     if app.engine.dialect.name == "postgresql":
-        conn = app.engine.connect()
+        conn = _take_pg_lock(app, stop, wait_seconds, on_wait)
+        if conn is None:
+            yield None
+            return
         try:
-            waiting = _Waiting("another mailproc holds the scheduler lock (PostgreSQL advisory lock)", on_wait)
-            while not conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": ADVISORY_LOCK_ID}).scalar():
-                conn.rollback()
-                waiting.tick()
-                if stop.wait(wait_seconds):
-                    yield False
-                    return
-            conn.commit()
-            yield True
+            yield Fence(partial(_pg_lock_held, conn), "PostgreSQL advisory lock")
         finally:
-            conn.close()  # closing the session releases the advisory lock
+            with contextlib.suppress(Exception):
+                conn.close()  # closing the session releases the advisory lock
         return
     path = Path(app.config.scheduler.lock_file)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -102,12 +132,54 @@ def scheduler_lock(app: App, *, wait_seconds: float = 5.0, stop: threading.Event
         except Timeout:
             waiting.tick()
             if stop.wait(wait_seconds):
-                yield False
+                yield None
                 return
+    fd = lock._context.lock_file_fd  # the descriptor filelock holds the lock on
+    assert fd is not None
+    locked = os.fstat(fd)
+
+    def same_file() -> bool:
+        now = os.stat(path)
+        return (now.st_dev, now.st_ino) == (locked.st_dev, locked.st_ino)
+
     try:
-        yield True
+        yield Fence(same_file, f"lock file {path}")
     finally:
         lock.release()
+
+
+def _take_pg_lock(app: App, stop: threading.Event, wait_seconds: float,
+                  on_wait: Callable[[], None] | None) -> Connection | None:
+    """A connection whose session holds the advisory lock, or None once ``stop`` is set."""
+    waiting = _Waiting("another mailproc holds the scheduler lock (PostgreSQL advisory lock)", on_wait)
+    outage = _Waiting("the database cannot be reached to take the scheduler lock", on_wait)
+    while True:
+        conn = None
+        try:
+            conn = app.engine.connect()
+            while not conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": ADVISORY_LOCK_ID}).scalar():
+                conn.rollback()
+                waiting.tick()
+                if stop.wait(wait_seconds):
+                    conn.close()
+                    return None
+            conn.commit()
+            if outage.started is not None:
+                log.info("the database can be reached again")
+            return conn
+        except OperationalError as exc:
+            if conn is not None:
+                with contextlib.suppress(Exception):
+                    conn.invalidate()
+            outage.tick(str(exc).strip().splitlines()[0][:200] if str(exc).strip() else type(exc).__name__)
+            if stop.wait(wait_seconds):
+                return None
+
+
+def _pg_lock_held(conn: Connection) -> bool:
+    found = conn.execute(_HELD_BY_ME, {"hi": ADVISORY_LOCK_ID >> 32, "lo": ADVISORY_LOCK_ID & 0xFFFFFFFF}).scalar()
+    conn.rollback()
+    return bool(found)
 
 
 class Waker:
@@ -118,9 +190,10 @@ class Waker:
     It also knows which jobs are running, so a stopping daemon can wait for them, and once
     ``stop`` is set a job body does not start again."""
 
-    def __init__(self, stop: threading.Event | None = None) -> None:
+    def __init__(self, stop: threading.Event | None = None, guard: Callable[[], bool] | None = None) -> None:
         self.scheduler: BaseScheduler | None = None
         self.stop = stop or threading.Event()
+        self.guard = guard  # asked before each job body: False (the lock is lost) skips it
         self._pending: dict[str, threading.Event] = {}
         self._running: dict[str, float] = {}  # job id -> monotonic start
         self._idle = threading.Condition()
@@ -152,7 +225,7 @@ class Waker:
         flag = self.pending(job_id)
 
         def job() -> None:
-            if self.stop.is_set():
+            if self.stop.is_set() or (self.guard is not None and not self.guard()):
                 return
             with self._idle:
                 self._running[job_id] = time.monotonic()
@@ -303,21 +376,42 @@ def run_daemon(app: App, *, notifier: Notifier | None = None, stop: threading.Ev
             notifier.ready("standby: another mailproc holds the scheduler lock")
         notifier.watchdog()
 
-    with _signals_set(stop), scheduler_lock(app, stop=stop, on_wait=on_wait) as held:
-        if not held:
-            notifier.stopping("stopped while standing by")
-            log.info("mailproc stopped (it was standing by)")
-            return
-        _lead(app, notifier, stop)
+    with _signals_set(stop):
+        while True:
+            with scheduler_lock(app, stop=stop, on_wait=on_wait) as fence:
+                if fence is None:
+                    notifier.stopping("stopped while standing by")
+                    log.info("mailproc stopped (it was standing by)")
+                    return
+                stepped_down = _lead(app, notifier, stop, fence)
+            if not stepped_down:
+                break
+            standing_by.clear()
+            log.warning("stepped down: standing by for the scheduler lock again")
     log.info("mailproc stopped")
 
 
-def _lead(app: App, notifier: Notifier, stop: threading.Event) -> None:
+def _lead(app: App, notifier: Notifier, stop: threading.Event, fence: Fence) -> bool:
+    """Schedule the jobs while the lock is ours; returns True when it was lost (this process
+    steps down and may stand by again), False when stopped."""
     cfg = app.config.scheduler
     holder = Holder.me(app.now())
     path = holder_path(app.config)
     write_holder(path, holder)
-    waker = Waker(stop)
+    ending = threading.Event()  # stop, or the lock lost
+    lost = threading.Event()
+
+    def confirm() -> bool:
+        if fence.confirm():
+            return True
+        if not lost.is_set():
+            lost.set()
+            ending.set()
+            log.error("the scheduler lock (%s) is no longer held by this process (database restarted, session "
+                      "ended, lock file removed): stepping down, no new job starts here", fence.what)
+        return False
+
+    waker = Waker(ending, guard=confirm)
     scheduler = build_scheduler(app, waker=waker, notifier=notifier, holder=holder)
     watchers = _idle_watchers(app, waker)
     try:
@@ -325,15 +419,27 @@ def _lead(app: App, notifier: Notifier, stop: threading.Event) -> None:
         status = f"scheduling: poll every {cfg.poll_seconds:g}s, send every {cfg.send_seconds:g}s"
         log.info("scheduler lock held: %s", status)
         notifier.ready(status)
-        stop.wait()
-        log.info("stopping: no new work is started; waiting up to %gs for %s", cfg.stop_seconds,
-                 ", ".join(waker.running()) or "nothing")
-        notifier.stopping("stopping: finishing the running jobs")
+        while not ending.is_set():
+            if stop.wait(FENCE_SECONDS):
+                ending.set()
+            elif not waker.running():
+                confirm()  # also between jobs: a lost lock is noticed within seconds
+        if lost.is_set():
+            notifier.status("stepped down: the scheduler lock was lost")
+        else:
+            log.info("stopping: no new work is started; waiting up to %gs for %s", cfg.stop_seconds,
+                     ", ".join(waker.running()) or "nothing")
+            notifier.stopping("stopping: finishing the running jobs")
         scheduler.shutdown(wait=False)
     finally:
         for watcher in watchers:
             watcher.stop(timeout=1.0)
     left = waker.wait_idle(cfg.stop_seconds)
+    if lost.is_set():
+        if left:
+            log.warning("%s still running from before the lock was lost; they finish on their own (each stage "
+                        "claims its rows, so the new leader does not redo their work)", ", ".join(left))
+        return True
     remove_holder(path)
     if left:
         log.warning("still running after %gs: %s; exiting without them (their work so far is committed and "
@@ -343,3 +449,4 @@ def _lead(app: App, notifier: Notifier, stop: threading.Event) -> None:
             child.kill()
         logging.shutdown()
         os._exit(0)
+    return False

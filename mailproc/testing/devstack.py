@@ -374,16 +374,23 @@ class _DeliveringHandler:
         mail_from = envelope.mail_from or ""
         queue_id = uuid.uuid4().hex[:12].upper()
         auth = session.auth_data if isinstance(session.auth_data, SmtpAuth) else None
+        traced = [(rcpt, self._trace(session, queue_id, rcpt) + data) for rcpt in envelope.rcpt_tos]
+
+        def accept() -> None:
+            # One piece, in a thread: once the final dot is in, the message is the server's
+            # (RFC 5321 4.1.1.4), and a client that hangs up now cannot cancel its delivery,
+            # its sent copy (filed before the 250, as Gmail does) or its place in the log.
+            for rcpt, message in traced:
+                self._deliver(message, rcpt, mail_from)
+            if self.file_copy is not None:
+                self.file_copy(data, auth.identity if auth else mail_from)
+            with self._lock:
+                self._log.append(SmtpTransaction(mail_from, tuple(envelope.rcpt_tos), data, auth))
+
         try:
-            for rcpt in envelope.rcpt_tos:
-                trace = self._trace(session, queue_id, rcpt)
-                await asyncio.to_thread(self._deliver, trace + data, rcpt, mail_from)
-            if self.file_copy is not None:  # filed before the 250, as Gmail does
-                await asyncio.to_thread(self.file_copy, data, auth.identity if auth else mail_from)
+            await asyncio.shield(asyncio.to_thread(accept))
         except DevStackError as error:
             return f"451 4.3.0 Local delivery failed: {str(error).splitlines()[0]}"
-        with self._lock:
-            self._log.append(SmtpTransaction(mail_from, tuple(envelope.rcpt_tos), data, auth))
         if fault == _DROP and server.transport is not None:
             server.transport.close()  # the 250 below is never sent
         return f"250 2.0.0 OK queued as {queue_id}"
