@@ -570,6 +570,17 @@ def stats_cmd(ctx: click.Context, as_json: bool, now: datetime | None) -> None:
     click.echo(table(["what", "value"], [(k, "-" if v is None else v) for k, v in data.items()]))
 
 
+@main.command("metrics")
+@NOW_OPTION
+@click.pass_context
+def metrics_cmd(ctx: click.Context, now: datetime | None) -> None:
+    """Print the Prometheus metrics once, as the daemon serves them on [metrics] listen
+    (read from the database: no daemon needed)."""
+    from mailproc.ops.metrics import exposition
+
+    click.echo(exposition(_app(ctx, now=now)), nl=False)
+
+
 @main.command()
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object: healthy, reasons, facts.")
 @NOW_OPTION
