@@ -28,7 +28,7 @@ from inscriptis.model.config import ParserConfig
 
 from mailproc.analysis.quoting import split_body
 from mailproc.config import ParsingConfig
-from mailproc.core.textnorm import CONTROL_RE, decode_bytes, normalize
+from mailproc.core.textnorm import CONTROL_RE, decode_bytes, fold, normalize
 from mailproc.errors import MessageRejected
 
 _MSGID_RE = re.compile(r"<([^<>\s]{1,900})>")
@@ -266,15 +266,36 @@ def html_to_text(html: str) -> str:
 _BLANK_LINES_RE = re.compile(r"\n{3,}")
 
 
+# A plain part that only says "this message is in HTML" (webmail, marketing tools, some phone
+# apps; in Vietnamese too: "Thư này ở định dạng HTML", "Vui lòng xem bằng trình duyệt hỗ trợ
+# HTML"): short, names HTML, and says nothing else. Checked on the folded text.
+_STUB_MAX_CHARS = 400
+_STUB_RE = re.compile(r"html|mime|trinh duyet|browser|dinh dang|phien ban|version|"
+                      r"khong ho tro|does ?n[o']t support|not support|unable to display|cannot display")
+
+
+def _is_stub(plain: str) -> bool:
+    """True when a plain part holds nothing but a pointer to its HTML alternative (or nothing)."""
+    stripped = plain.strip()
+    if not stripped:
+        return True
+    if len(stripped) > _STUB_MAX_CHARS:
+        return False
+    folded = fold(stripped)
+    return "html" in folded and len(_STUB_RE.findall(folded)) >= 2
+
+
 def _bodies(texts: list[tuple[str, Message]], cfg: ParsingConfig) -> tuple[str, tuple[str, ...]]:
     """The body text: the plain parts, else the HTML ones made readable (an HTML alternative
-    to a plain part is not decoded at all); and the charsets the decoded parts were read in."""
+    to a plain part is not decoded at all, unless the plain part is only a stub that points
+    to it); and the charsets the decoded parts were read in."""
     decoded = _decoded(texts, "plain", cfg)
-    if decoded:
-        body = "\n\n".join(text for text, _ in decoded)
-    else:
-        decoded = _decoded(texts, "html", cfg)
-        body = "\n\n".join(html_to_text(text) for text, _ in decoded)
+    body = "\n\n".join(text for text, _ in decoded)
+    if not decoded or (any(kind == "html" for kind, _ in texts) and all(_is_stub(t) for t, _ in decoded)):
+        html_decoded = _decoded(texts, "html", cfg)
+        html_body = "\n\n".join(html_to_text(text) for text, _ in html_decoded)
+        if not decoded or html_body.strip():
+            body, decoded = html_body, html_decoded
     body = _BLANK_LINES_RE.sub("\n\n", "\n".join(line.rstrip() for line in body.split("\n")))
     return body[: cfg.max_text_chars], tuple(used for _, used in decoded)
 

@@ -35,7 +35,7 @@ _WORDS_RE = re.compile(
 _DAY_MONTH_WORDS_RE = re.compile(
     r"thang(?:(?<=\d[ \t]thang)|(?<=\d[ \t]{2}thang)|(?<=\d[ \t]{3}thang))[ \t]{1,3}\d")
 # A day/month without a year counts only right after "ngày"/"hôm"/"mùng".
-_YEARLESS_CUE_RE = re.compile(r"(?:ngay|hom|mung)[ \t]{1,3}$")
+_YEARLESS_CUE_RE = re.compile(r"(?<![a-z])(?:ngay|hom|mung|tu)[ \t]{1,3}$")
 # Right before the date: a birth/issue date (never the incident) or the end of a period.
 _IGNORE_BEFORE_RE = re.compile(
     r"(?<![a-z])(?:sinh|ngay cap|(?:cmnd|cccd|can cuoc|ho chieu)[^\n]{0,30}cap)"
@@ -51,9 +51,11 @@ _PAYMENT_BEFORE = ("thanh toan", "nap (?:tien|the)", "hoa don", "gia han", "tru 
 _PAYMENT_AFTER = ("thanh toan", "nap (?:tien|the)", "gia han", "bi tru", "tru tien",
                   "dong (?:tien|cuoc)", "chuyen (?:khoan|tien)")
 # "từ" only right before the date ("từ ngày 05/10"): elsewhere it is too common a word.
-_INCIDENT_BEFORE = (r"(?:ke )?tu(?:[ \t]{1,3}(?:ngay|hom))?[ \t]{0,3}$", "bat dau", "mat song",
-                    "mat tin hieu", "su co", "bi loi", "xay ra", "hong")
-_INCIDENT_AFTER = ("bi", "mat song", "mat tin hieu", "khong xem", "khong co song", "hong", "su co")
+_INCIDENT_BEFORE = (r"(?:ke )?tu(?:[ \t]{1,3}(?:ngay|hom))?[ \t]{0,3}$", r"since[ \t]{0,3}$",
+                    "bat dau", "mat song", "mat tin hieu", "su co", "bi loi", "xay ra", "hong")
+_INCIDENT_AFTER = ("bi", "mat song", "mat tin hieu", "khong xem", "khong co song", "hong", "su co",
+                   "khong len hinh", "khong len", "bao loi", "loi", "mat kenh", "mat hinh", "treo",
+                   "khong vao", "error", "no signal", "not working", "stopped", "lost", "shows")
 
 
 def _words_re(*alternatives: str) -> str:
@@ -83,6 +85,7 @@ class DateHit:
     end: int
     value: date
     tag: str | None  # PAYMENT | INCIDENT | None
+    relative: bool = False  # "tối qua", "thứ 7 tuần trước": counts only when tagged
 
 
 def _year(raw: str | None, day: int, month: int, mail_date: date | None) -> int | None:
@@ -181,9 +184,156 @@ def _candidates(folded: str,
         yield m.start(), m.start("d"), m.end(), m.group("d"), m.group("m"), m.group("y")
 
 
-def _found(folded: str, mail_date: date | None,
-           shape: bytes | None) -> list[tuple[int, int, int, date]]:
-    """(start, core start, end, value) of every plausible date, in text order."""
+# --- dates written relative to the mail's date ----------------------------------------------
+
+# "hôm qua", "tối qua", "sáng nay", "hôm kia", "yesterday", "last night": days before the mail.
+_PART_OF_DAY = r"(?:(?:sang|trua|chieu|toi|dem)(?:[ \t]{1,3}hom)?|hom)"
+_DAY_WORDS = {"nay": 0, "qua": 1, "kia": 2}
+_RELATIVE_DAY_RE = re.compile(
+    rf"(?<![a-z])(?P<part>{_PART_OF_DAY})[ \t]{{1,3}}(?P<which>nay|qua|kia)(?![a-z])"
+    r"|(?<![a-z])(?P<en>today|this morning|this afternoon|this evening|tonight|yesterday"
+    r"|last night|the day before yesterday)(?![a-z])")
+# The same on the title view (see extract_text.title_view: a capital stands for "no letter
+# before"), where `re` skips to the capitals: found fast, then read with the plain regex.
+_RELATIVE_DAY_TITLE_RE = re.compile(
+    rb"(?:Sang|Trua|Chieu|Toi|Dem|Hom|Today|This|Tonight|Yesterday|Last|The)(?![a-zA-Z])")
+# "mấy hôm nay", "vài hôm qua", "3 hôm nay": a span of days, not a day.
+_SEVERAL_BEFORE_RE = re.compile(r"(?<![a-z])(?:may|vai|mot vai|nhieu|cac|nhung|\d{1,3})[ \t]{1,3}$")
+_ENGLISH_DAYS = {"today": 0, "this morning": 0, "this afternoon": 0, "this evening": 0,
+                 "tonight": 0, "yesterday": 1, "last night": 1, "the day before yesterday": 2}
+# Folding merges these words with others ("tối" evening / "tôi" I, "qua" past / "quá" too,
+# "đêm" night / "đem" bring, "sáng" morning / "sang" over): the original spelling decides.
+_SPELLING = {"sang": "sáng", "trua": "trưa", "chieu": "chiều", "toi": "tối", "dem": "đêm",
+             "hom": "hôm", "nay": "nay", "qua": "qua", "kia": "kia"}
+# The same for a weekday's words, group by group ("tu" is "từ" as a cue, "tư" as Wednesday).
+_WEEKDAY_SPELLING = {
+    "cue": {**_SPELLING, "tu": "từ"},
+    "thu": {"thu": "thứ"},
+    "vi": {"hai": "hai", "ba": "ba", "tu": "tư", "nam": "năm", "sau": "sáu", "bay": "bảy"},
+    "sun": {"chu": "chủ", "nhat": "nhật"},
+}
+# A weekday: "thứ 7 tuần trước", "chủ nhật vừa rồi", "hôm thứ ba", "last Monday". Alone it is
+# no date ("lần thứ 2" is the second time): it needs a word of time before it or after it.
+_WEEKDAYS = {"2": 0, "hai": 0, "3": 1, "ba": 1, "4": 2, "tu": 2, "5": 3, "nam": 3, "6": 4,
+             "sau": 4, "7": 5, "bay": 5, "chu nhat": 6, "cn": 6, "monday": 0, "tuesday": 1,
+             "wednesday": 2, "thursday": 3, "friday": 4, "saturday": 5, "sunday": 6}
+_WEEKDAY_TITLE_RE = re.compile(
+    rb"(?:Thu[ \t]{1,3}(?:[2-7]|Hai|Ba|Tu|Nam|Sau|Bay)|Chu[ \t]{1,3}Nhat|Cn|Monday|Tuesday|Wednesday"
+    rb"|Thursday|Friday|Saturday|Sunday)(?![a-zA-Z0-9])")
+_WEEKDAY_RE = re.compile(
+    r"(?<![a-z0-9])(?:(?P<cue>hom|tu|sang|trua|chieu|toi|dem|last|since|on)[ \t]{1,3})?"
+    r"(?:(?P<thu>thu)[ \t]{1,3}(?P<vi>[2-7]|hai|ba|tu|nam|sau|bay)|(?P<sun>chu[ \t]{1,3}nhat|cn)"
+    r"|(?P<en>monday|tuesday|wednesday|thursday|friday|saturday|sunday))(?![a-z0-9])"
+    r"(?:[ \t]{1,3}(?P<week>tuan[ \t]{1,3}(?:truoc|roi|vua[ \t]{1,3}roi|vua[ \t]{1,3}qua|nay)"
+    r"|vua[ \t]{1,3}(?:roi|qua)|last week|this week)(?![a-z]))?")
+_WEEKDAY_CUE_BEFORE_RE = re.compile(
+    r"(?<![a-z0-9])(?:hom|tu|sang|trua|chieu|toi|dem|last|since|on)[ \t]{1,3}$")
+_LAST_WEEK = ("tuan truoc", "tuan roi", "tuan vua roi", "tuan vua qua", "last week")
+_THIS_WEEK = ("tuan nay", "this week")
+
+
+_WORD_RE = re.compile(r"[a-z]+")
+
+
+def _spelt(text: str | None, folded: str, start: int, end: int,
+           spelling: dict[str, str] = _SPELLING) -> bool:
+    """Every word of ``folded[start:end]`` in ``spelling`` is spelt so in ``text`` (the
+    original at the same offsets), or the text has no diacritics there."""
+    if text is None or start < 0:
+        return True
+    original = text[start:end].lower()
+    if original.isascii():
+        return True
+    for m in _WORD_RE.finditer(folded, start, end):
+        expected = spelling.get(m.group())
+        if expected is not None and original[m.start() - start:m.end() - start] != expected:
+            return False
+    return True
+
+
+def _weekday_spelt(text: str | None, folded: str, m: re.Match[str]) -> bool:
+    return all(_spelt(text, folded, m.start(group), m.end(group), spelling)
+               for group, spelling in _WEEKDAY_SPELLING.items())
+
+
+def _weekday_date(m: re.Match[str], mail_date: date) -> date | None:
+    word = m.group("vi") or m.group("en") or ("chu nhat" if m.group("sun") else None)
+    if word is None:
+        return None
+    weekday = _WEEKDAYS[" ".join(word.split())]
+    week = " ".join((m.group("week") or "").split())
+    monday = mail_date.toordinal() - mail_date.weekday()
+    if week in _LAST_WEEK:
+        return date.fromordinal(monday - 7 + weekday)
+    if week in _THIS_WEEK:
+        value = date.fromordinal(monday + weekday)
+        return value if value <= mail_date else None
+    if not week and m.group("cue") is None:
+        return None  # "lần thứ 2", "thứ 7 này": no date said
+    if weekday == mail_date.weekday():
+        return None  # today, or a week ago?
+    return date.fromordinal(mail_date.toordinal() - (mail_date.weekday() - weekday) % 7)
+
+
+def _relative(folded: str, text: str | None, mail_date: date | None,
+              until: int) -> list[tuple[int, int, int, date]]:
+    """(start, core start, end, value) of the dates said relative to the mail's date, before
+    ``until`` (a forwarded mail's "hôm qua" is the day before *its* date, not ours)."""
+    if mail_date is None:
+        return []
+    found: list[tuple[int, int, int, date]] = []
+    title = folded.encode("ascii", "replace").title()  # extract_text.title_view
+    after = -1
+    for hint in _RELATIVE_DAY_TITLE_RE.finditer(title, 0, until):
+        m = _RELATIVE_DAY_RE.match(folded, hint.start(), until)
+        if m is None or m.start() < after:
+            continue
+        after = m.end()
+        if (not _spelt(text, folded, m.start(), m.end())
+                or _SEVERAL_BEFORE_RE.search(folded, max(0, m.start() - 12), m.start())):
+            continue
+        days = (_ENGLISH_DAYS[" ".join(m.group("en").split())] if m.group("en")
+                else _DAY_WORDS[m.group("which")])
+        found.append((m.start(), m.start(), m.end(), date.fromordinal(mail_date.toordinal() - days)))
+    after = -1
+    for hint in _WEEKDAY_TITLE_RE.finditer(title, 0, until):
+        # A cue word may stand before the weekday ("từ thứ 7"): match from that word.
+        cue = _WEEKDAY_CUE_BEFORE_RE.search(folded, max(0, hint.start() - 10), hint.start())
+        begin = cue.start() if cue and cue.start() >= after else hint.start()
+        m = _WEEKDAY_RE.match(folded, begin, until) or _WEEKDAY_RE.match(folded, hint.start(), until)
+        if m is None or m.start() < after:
+            continue
+        after = m.end()
+        if not _weekday_spelt(text, folded, m):
+            continue
+        if m.group("vi") and m.start() >= 4 and folded[max(0, m.start() - 4):m.start()] == "dau ":
+            continue  # "đầu thu 2 …" written without diacritics: the decoder
+        value = _weekday_date(m, mail_date)
+        if value is not None:
+            found.append((m.start(), m.start(), m.end(), value))
+        if len(found) >= _MAX_DATES:
+            break
+    return found
+
+
+def _found(folded: str, mail_date: date | None, shape: bytes | None, text: str | None = None,
+           until: int | None = None) -> tuple[list[tuple[int, int, int, date]], set[int]]:
+    """(start, core start, end, value) of every plausible date, in text order, and the starts
+    of those said relative to the mail's date (see :func:`_relative`)."""
+    found, relative = _found_written(folded, mail_date, shape)
+    if mail_date is not None and len(found) < _MAX_DATES:
+        said = _relative(folded, text, mail_date, len(folded) if until is None else until)
+        taken = [(start, end) for start, _, end, _ in found]
+        for item in said:
+            if not any(start < item[2] and item[0] < end for start, end in taken):
+                found.append(item)
+                relative.add(item[0])
+        found.sort()
+    return found[:_MAX_DATES], relative
+
+
+def _found_written(folded: str, mail_date: date | None,
+                   shape: bytes | None) -> tuple[list[tuple[int, int, int, date]], set[int]]:
     found: list[tuple[int, int, int, date]] = []
     for start, core, end, d, m, y in _candidates(folded, shape):
         day, month = int(d), int(m)
@@ -199,7 +349,7 @@ def _found(folded: str, mail_date: date | None,
             if len(found) >= _MAX_DATES:
                 break
     found.sort()
-    return found
+    return found, set()
 
 
 def _tag(folded: str, found: list[tuple[int, int, int, date]], i: int) -> str | None:
@@ -212,23 +362,25 @@ def _tag(folded: str, found: list[tuple[int, int, int, date]], i: int) -> str | 
     return _nearest_tag(_before_clause(folded, core, floor), _after_clause(folded, end, ceiling))
 
 
-def find_dates(folded: str, *, mail_date: date | None,
-               shape: bytes | None = None) -> list[DateHit]:
+def find_dates(folded: str, *, mail_date: date | None, shape: bytes | None = None,
+               text: str | None = None, until: int | None = None) -> list[DateHit]:
     """Every plausible date in the (masked, folded) text, tagged by nearby wording.
 
     ``shape``, when given, is the text's digit shape (``extract_text.digit_shape``): the same
-    dates are found faster on it.
+    dates are found faster on it. ``text`` is the original at the fold's offsets (it tells
+    "tối qua" from "tôi qua"); dates relative to ``mail_date`` are read before ``until``.
     """
-    found = _found(folded, mail_date, shape)
-    return [DateHit(start, end, value, _tag(folded, found, i))
+    found, relative = _found(folded, mail_date, shape, text, until)
+    return [DateHit(start, end, value, _tag(folded, found, i), start in relative)
             for i, (start, _, end, value) in enumerate(found)]
 
 
 def find_and_choose(folded: str, *, mail_date: date | None, prefer: str,
-                    shape: bytes | None = None) -> tuple[list[tuple[int, int]], DateHit | None]:
+                    shape: bytes | None = None, text: str | None = None,
+                    until: int | None = None) -> tuple[list[tuple[int, int]], DateHit | None]:
     """The spans of ``find_dates(…)`` and what :func:`choose` picks among them, tagging only
     the dates it looks at: the usable ones from the earliest, until one has the tag sought."""
-    found = _found(folded, mail_date, shape)
+    found, relative = _found(folded, mail_date, shape, text, until)
     usable = sorted((i for i, f in enumerate(found) if mail_date is None or f[3] <= mail_date),
                     key=lambda i: (found[i][3], found[i][0]))  # stable: min() keeps the first
     tags: dict[int, str | None] = {}
@@ -245,9 +397,10 @@ def find_and_choose(folded: str, *, mail_date: date | None, prefer: str,
                     tags[i] = _nearest_tag(folded[before_start:core], folded[end:after_end])
                 else:
                     tags[i] = _tag(folded, found, i)
-            if tags[i] == tag:
+            if tags[i] == tag and (tag is not None or found[i][0] not in relative):
                 start, _, end, value = found[i]
-                return [(f[0], f[2]) for f in found], DateHit(start, end, value, tag)
+                return [(f[0], f[2]) for f in found], DateHit(start, end, value, tag,
+                                                              start in relative)
     return [(f[0], f[2]) for f in found], None
 
 
@@ -283,7 +436,7 @@ def choose(hits: list[DateHit], *, mail_date: date | None, prefer: str) -> DateH
     usable = [h for h in hits if mail_date is None or h.value <= mail_date]
     other = INCIDENT if prefer == PAYMENT else PAYMENT
     for tag in (prefer, other, None):
-        tied = [h for h in usable if h.tag == tag]
+        tied = [h for h in usable if h.tag == tag and (tag is not None or not h.relative)]
         if tied:
             return min(tied, key=lambda h: (h.value, h.start))
     return None

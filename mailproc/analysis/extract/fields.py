@@ -31,25 +31,31 @@ from typing import Any
 
 from mailproc.analysis.extract import dates as extract_dates
 from mailproc.analysis.extract import phone as extract_phone
-from mailproc.analysis.extract.address import prose_address
+from mailproc.analysis.extract.address import prose_address, signature_address
+from mailproc.analysis.extract.choice import SUPERSEDED, Candidate, choose
 from mailproc.analysis.extract.labels import label_hits, labelled
 from mailproc.analysis.extract.layout import layout as find_layout
-from mailproc.analysis.extract.names import prose_name, signature_name
+from mailproc.analysis.extract.names import fuller_name, name_line, prose_name, signature_name
 from mailproc.analysis.extract.names import sender_name as name_from_sender
-from mailproc.analysis.extract.shapes import amount_spans, prose_email, shape_card
+from mailproc.analysis.extract.shapes import amount_spans, prose_email, shape_cards
 from mailproc.analysis.extract.shapes import category as find_category
 from mailproc.analysis.extract.text import (
     Doc,
     fold_aligned,
+    lines,
     masked,
     normalize_and_fold,
     patterns,
+    plain_lookalikes,
     title_view,
 )
 from mailproc.config import ExtractConfig
 
 __all__ = ["FIELDS", "JSON_KEYS", "Extracted", "extract", "fold_aligned"]
 
+_TAIL_LINES = 4  # a signature with no sign-off: the text's last lines
+_FULL_NAME_WORDS = 3  # fewer words may be a name cut short ("Hùng", "Mai Anh")
+_NUMBER_FIELDS = ("phone", "smartcard", "decoder")  # several may be given: one is chosen
 FIELDS = ("name", "address", "phone", "email", "smartcard", "decoder", "incident_date")
 JSON_KEYS = (*FIELDS, "category")
 
@@ -92,7 +98,8 @@ def extract(text: str, *, subject: str = "", sender_address: str | None = None,
     ``text`` is the customer's own text plus any forwarded complaint, quotes removed;
     ``mail_date`` is the complaint's date (year of "05/10", "not after the mail").
     """
-    full, folded, slotted = normalize_and_fold(f"{subject}\n\n{text}" if subject else text)
+    full, folded, slotted = normalize_and_fold(
+        plain_lookalikes(f"{subject}\n\n{text}" if subject else text))
     layout = find_layout(folded)
     not_content = layout.spans("other", "from")  # forwarded headers, except their Subject
     doc_folded = masked(folded, not_content)
@@ -106,9 +113,14 @@ def extract(text: str, *, subject: str = "", sender_address: str | None = None,
             values[name], confidence[name] = value, how
 
     hits = label_hits(doc)
-    best, claimed = labelled(doc, hits)
+    best, claimed, every = labelled(doc, hits)
     for name, (found, hit) in best.items():
-        put(name, found.value, "prose" if hit.prose else "label")
+        if name not in _NUMBER_FIELDS:
+            put(name, found.value, "prose" if hit.prose else "label")
+    labelled_numbers = {name: [Candidate(str(found.value), found.start, found.end, hit.label.rank,
+                                         "prose" if hit.prose else "label")
+                               for field_name, found, hit in every if field_name == name]
+                        for name in _NUMBER_FIELDS}
 
     if "@" in full:  # (an address holds one)
         email, spans = prose_email(doc, masked(full, layout.spans("other")))  # From: lines count
@@ -122,20 +134,33 @@ def extract(text: str, *, subject: str = "", sender_address: str | None = None,
     scanned = unclaimed if doc.slotted else masked(doc.text, claimed)
     shape = doc.shape(unclaimed)
     phones = []
+    phone_candidates = list(labelled_numbers["phone"])
     for start, end, kind, e164 in extract_phone.find_numbers(
             scanned, region=doc.pats.region, company_numbers=doc.pats.company_numbers,
             shape=shape):
         phones.append((start, end))
-        if kind == extract_phone.CUSTOMER:
-            put("phone", e164, "shape")
+        if kind == extract_phone.CUSTOMER and e164 is not None:
+            phone_candidates.append(Candidate(e164, start, end, -1, "shape"))
+    bounds = [*claimed, *phones]
+    chosen_phone = choose(doc, phone_candidates, bounds)
+    if chosen_phone is not None:
+        put("phone", chosen_phone[0].value, chosen_phone[0].how)
     claimed += phones
+    for number_field in ("smartcard", "decoder"):
+        picked = choose(doc, labelled_numbers[number_field], bounds)
+        if picked is not None and picked[1].standing != SUPERSEDED:
+            put(number_field, picked[0].value, picked[0].how)
 
     category = find_category(doc)
     not_dates = [*phones, *((s, e) for s, _, e in layout.signatures), *layout.datelines]
     undated = masked(unclaimed, not_dates)
     prefer = extract_dates.PAYMENT if category == "fee" else extract_dates.INCIDENT
+    # "hôm qua" in a forwarded mail is the day before *its* date: relative dates are read
+    # only in the text above the first forward marker.
+    forwarded_from = min((s for s, _, _ in layout.headers), default=len(undated))
     dated, chosen = extract_dates.find_and_choose(undated, mail_date=mail_date, prefer=prefer,
-                                                  shape=doc.shape(undated))
+                                                  shape=doc.shape(undated), text=doc.text,
+                                                  until=forwarded_from)
     claimed += dated
     if chosen is not None:
         put("incident_date", chosen.value, "prose" if chosen.tag else "shape")
@@ -143,17 +168,48 @@ def extract(text: str, *, subject: str = "", sender_address: str | None = None,
     # The steps below only fill a field still empty (their spans feed nothing but the card
     # by shape), and they are pure: skip each once its field is filled.
     if "smartcard" not in values:
+        # No labelled card, or only one the customer says is wrong or old: the card written
+        # after it by shape ("… nhầm, đúng là 8401 2345 6798") may be the right one.
         unclaimed = masked(unclaimed, [*phones, *dated])
         claimed += amount_spans(unclaimed, doc.shape(unclaimed))
-        put("smartcard", shape_card(doc, claimed), "shape")
+        cards = [*labelled_numbers["smartcard"],
+                 *(Candidate(value, start, end, -1, "shape")
+                   for value, start, end in shape_cards(doc, claimed))]
+        picked = choose(doc, cards, bounds)
+        if picked is not None:
+            put("smartcard", picked[0].value, picked[0].how)
+    if "decoder" not in values:
+        picked = choose(doc, labelled_numbers["decoder"], bounds)
+        if picked is not None:
+            put("decoder", picked[0].value, picked[0].how)
+    name_candidates: dict[str, str | None] = {}
     if "name" not in values:
-        put("name", prose_name(doc), "prose")
-    if "name" not in values:
-        put("name", signature_name(doc, layout), "signature")
-    if "name" not in values:
-        put("name", name_from_sender(sender_name), "sender")
+        put("name", name_candidates.setdefault("prose", prose_name(doc)), "prose")
+    if "name" not in values or len(values["name"].split()) < _FULL_NAME_WORDS:
+        # A name cut short (the given name only, as in "Họ tên: Hùng" or a sign-off "Tuan")
+        # is completed from the prose, the signature or the From header that holds it whole.
+        if "prose" not in name_candidates:
+            name_candidates["prose"] = prose_name(doc)
+        name_candidates["signature"] = signature_name(doc, layout)
+        if name_candidates["signature"] is None:
+            name_candidates["signature"] = name_line(doc, layout, len(doc.text))
+        name_candidates["sender"] = name_from_sender(plain_lookalikes(sender_name or ""))
+        for how in ("signature", "sender"):
+            put("name", name_candidates[how], how)
+        short = values.get("name")
+        if short is not None:
+            fuller = fuller_name(short, list(name_candidates.values()))
+            if fuller is not None:
+                how = next(h for h, v in name_candidates.items() if v == fuller)
+                values["name"], confidence["name"] = fuller, how
     if "address" not in values:
         put("address", prose_address(doc, [h.start for h in hits]), "prose")
+    if "address" not in values:
+        # After each sign-off, else the text's last lines (a name, a phone, an address).
+        zones = [(end, seg_end) for _, end, seg_end in reversed(layout.signatures)]
+        tail = [s for s, _ in lines(doc.text, 0, len(doc.text)) if doc.text[s:s + 1].strip()]
+        zones.append((tail[-_TAIL_LINES] if len(tail) >= _TAIL_LINES else 0, len(doc.text)))
+        put("address", signature_address(doc, zones), "signature")
     sender = (sender_address or "").strip().lower()
     if "@" in sender and not doc.is_company_email(sender):
         put("email", sender, "sender")

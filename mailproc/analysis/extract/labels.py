@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 from mailproc.analysis.extract import phone as extract_phone
-from mailproc.analysis.extract.address import clean_address, looks_like_address
+from mailproc.analysis.extract.address import clean_address, continued_address, join_lines, looks_like_address
 from mailproc.analysis.extract.names import WORD_RUN_RE, capitalised_prefix, plausible_name
 from mailproc.analysis.extract.shapes import EMAIL_RE
 from mailproc.analysis.extract.text import Doc, capped, digits, line_end, number_continues, words
@@ -291,7 +291,7 @@ def _name_at(doc: Doc, pos: int, cut: int) -> Found | None:
 
 
 def _address_at(doc: Doc, pos: int, cut: int) -> Found | None:
-    value = clean_address(doc.text[pos:cut])
+    value = clean_address(join_lines(doc.text[pos:cut]))
     return Found(value, pos, cut) if value else None
 
 
@@ -301,11 +301,14 @@ _PARSERS: dict[str, Callable[[Doc, int, int], Found | None]] = {
 }
 
 Best = dict[str, tuple[Found, Hit]]
+Every = list[tuple[str, Found, Hit]]
 
 
-def labelled(doc: Doc, hits: list[Hit]) -> tuple[Best, list[tuple[int, int]]]:
-    """The best labelled value of each field, and every span a label's value claimed."""
+def labelled(doc: Doc, hits: list[Hit]) -> tuple[Best, list[tuple[int, int]], Every]:
+    """The best labelled value of each field, every span a label's value claimed, and every
+    labelled value found (field, value, label) in text order."""
     best: Best = {}
+    every: Every = []
     claimed: list[tuple[int, int]] = []
     claimed_until = -1
     for i, hit in enumerate(hits):
@@ -313,7 +316,10 @@ def labelled(doc: Doc, hits: list[Hit]) -> tuple[Best, list[tuple[int, int]]]:
             continue
         cut = line_end(doc.text, hit.value)
         if _FREE_TEXT.intersection(hit.label.fields):  # "Địa chỉ: … SĐT: …" ends at the next label
-            cut = min(cut, next((h.start for h in hits[i + 1:] if h.start > hit.value), cut))
+            next_label = next((h.start for h in hits[i + 1:] if h.start > hit.value), len(doc.text))
+            cut = min(cut, next_label)
+            if "address" in hit.label.fields:  # "… Nguyễn Trãi\nP. Bến Thành, Q.1, TP.HCM"
+                cut = continued_address(doc, hit.value, cut, next_label)
         for name in hit.label.fields:
             found = _PARSERS[name](doc, hit.text_value if name in _FREE_TEXT else hit.value, cut)
             if found is None:
@@ -327,5 +333,7 @@ def labelled(doc: Doc, hits: list[Hit]) -> tuple[Best, list[tuple[int, int]]]:
             current = best.get(name)
             if found.value and (current is None or hit.label.rank > current[1].label.rank):
                 best[name] = (found, hit)
+            if found.value:
+                every.append((name, found, hit))
             break
-    return best, claimed
+    return best, claimed, every

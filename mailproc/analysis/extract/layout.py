@@ -58,12 +58,17 @@ def _forward_headers(folded: str, marker_end: int, segment_end: int) -> list[tup
     return headers
 
 
+def _is_closer(folded: str, start: int, end: int) -> bool:
+    """A sign-off line; a forward marker ("---------- Forwarded message ----") is none."""
+    return CLOSER_RE.match(folded, start, end) is not None and _FORWARD_RE.match(folded, start, end) is None
+
+
 def _signature(folded: str, start: int, end: int) -> tuple[int, int, int] | None:
     """The sign-off line among the segment's last non-blank lines, read from the end."""
     if folded.count("\n", start, end) >= MAX_HITS - 1:  # lines() stops at MAX_HITS lines
         nonblank = [ln for ln in lines(folded, start, end) if folded[ln[0]:ln[1]].strip()]
         for line_start, line_end in reversed(nonblank[-_SIGNATURE_LINES:]):
-            if CLOSER_RE.match(folded, line_start, line_end):
+            if _is_closer(folded, line_start, line_end):
                 return line_start, line_end, end
         return None
     seen, stop = 0, end
@@ -72,7 +77,7 @@ def _signature(folded: str, start: int, end: int) -> tuple[int, int, int] | None
         begin = newline + 1 if newline >= 0 else start
         if folded[begin:stop].strip():
             seen += 1
-            if CLOSER_RE.match(folded, begin, stop):
+            if _is_closer(folded, begin, stop):
                 return begin, stop, end
         if newline < 0:
             return None

@@ -88,6 +88,11 @@ _PROSE_NAME_TITLE_RE = re.compile((
     + r"|Ten[ \t]{1,3}(?:Cua[ \t]{1,3})?(?:Toi|Em|Minh)[ \t]{1,3}La)[ \t]{1,3}"
     r"(?:(?:Khach Hang|Chu Thue Bao)[ \t]{1,3})?").encode())  # the view is bytes
 _SIGNATURE_PART_RE = re.compile(r"\s[-–|]\s|[,.:;(|\t]")
+_TITLE_RE = re.compile(r"^\s*(?:mr|mrs|ms|miss|dr|a|c)\.\s*", re.I)
+
+
+# English: "My name is Nguyen Van Long", "I am …", "I'm …", "This is …" (two words at least).
+_ENGLISH_NAME_RE = re.compile(rb"(?:My[ \t]{1,3}Name[ \t]{1,3}Is|I[ \t]{1,3}Am|I'M|This[ \t]{1,3}Is)[ \t]{1,3}")
 
 
 def prose_name(doc: Doc) -> str | None:
@@ -97,6 +102,11 @@ def prose_name(doc: Doc) -> str | None:
         name = plausible_name(capitalised_prefix(doc.text, m.end()), min_words=min_words)
         if name:
             return name
+    if b"Name Is" in doc.title or b"I Am" in doc.title or b"I'M" in doc.title or b"This Is" in doc.title:
+        for m in capped(_ENGLISH_NAME_RE.finditer(doc.title)):
+            name = plausible_name(capitalised_prefix(doc.text, m.end()), min_words=2)
+            if name:
+                return name
     return None
 
 
@@ -108,8 +118,10 @@ def signature_name(doc: Doc, layout: Layout) -> str | None:
         if doc.folded[tail:end].lstrip()[:1] in (",", ":", "-"):  # "Trân trọng, Nguyễn Văn A"
             candidates.append(doc.text[tail:end].lstrip(" \t,:-"))
         after = [ln for ln in lines(doc.text, end + 1, seg_end) if doc.text[ln[0]:ln[1]].strip()]
-        # "Trần Quốc Bảo - 0977 888 999": the name is the line's first part.
-        candidates += [_SIGNATURE_PART_RE.split(doc.text[s:e])[0].strip() for s, e in after[:3]]
+        # "Trần Quốc Bảo - 0977 888 999": the name is the line's first part ("Mr. Tuan
+        # Nguyen": after a title with a dot).
+        candidates += [_SIGNATURE_PART_RE.split(_TITLE_RE.sub("", doc.text[s:e]))[0].strip()
+                       for s, e in after[:3]]
         for raw in candidates:
             name = plausible_name(raw, min_words=1)
             if name:
@@ -117,7 +129,54 @@ def signature_name(doc: Doc, layout: Layout) -> str | None:
     return None
 
 
+_NAME_LINE_RE = re.compile(r"[^\W\d_]{1,20}(?:[ \t]{1,2}[^\W\d_]{1,20}){1,4}")
+# First words of lines that are no names even when every word is capitalised.
+_NOT_NAME_LINE_STARTS = {"chao", "kinh", "gui", "xin", "dear", "hi", "hello", "cam", "than", "tran",
+                         "mong", "rat", "best", "thanks", "thank", "regards", "sent", "gui tu"}
+
+
+def name_line(doc: Doc, layout: Layout, end: int) -> str | None:
+    """The last line of ``doc.text[:end]`` that holds a full name and nothing else: customers
+    often end with their name alone, with no sign-off before it ("…\nLưu Văn Khánh")."""
+    for start, stop in reversed(lines(doc.text, 0, end)):
+        raw = doc.text[start:stop].strip().rstrip(".,")
+        if not raw or _NAME_LINE_RE.fullmatch(raw) is None:
+            continue
+        folded = doc.folded[start:stop].split()
+        if folded[0] in _NOT_NAME_LINE_STARTS or CLOSER_RE.match(doc.folded, start, stop):
+            continue
+        name = plausible_name(raw, min_words=2)
+        if name:
+            return name
+    return None
+
+
 def sender_name(name: str | None) -> str | None:
     if not name or "@" in name:
         return None
     return plausible_name(name.strip().strip("\"'"), min_words=2, labelled=True)
+
+
+def _runs(words: list[str], short: list[str]) -> bool:
+    """True when ``short`` is a run of ``words`` that holds the given name: at the end
+    (Vietnamese order, "Hùng" in "Nguyễn Mạnh Hùng") or at the start (family name last,
+    "Tuan" in "Tuan Nguyen", "Mai Anh" in "Mai Anh Pham")."""
+    n = len(short)
+    return (words[-n:] == short or words[:n] == short
+            # "Hoa Tran" from "Tran Thi Hoa": the same words, the given name first
+            or (set(short) <= set(words) and short[0] == words[-1]))
+
+
+def fuller_name(name: str, others: list[str | None]) -> str | None:
+    """A longer name among ``others`` that ``name`` is cut from (folded words compared, so
+    "Hùng" is cut from "Nguyen Manh Hung"), the longest; None if there is none."""
+    short = fold_aligned(name).split()
+    best: str | None = None
+    for other in others:
+        if not other:
+            continue
+        words = fold_aligned(other).split()
+        if len(words) > len(short) and _runs(words, short) and (
+                best is None or len(words) > len(best.split())):
+            best = other
+    return best

@@ -96,19 +96,36 @@ def _is_card_shape(doc: Doc, text: str, m: re.Match[str]) -> bool:
     return not _OTHER_ID_RE.search(doc.folded, max(0, start - 40), start)
 
 
-def shape_card(doc: Doc, claimed: list[tuple[int, int]]) -> str | None:
-    """A card number by its shape alone, from what no other step claimed."""
+_MAX_SHAPE_CARDS = 8
+
+
+def shape_cards(doc: Doc, claimed: list[tuple[int, int]]) -> list[tuple[str, int, int]]:
+    """Card numbers by their shape alone, (digits, start, end), from what no other step
+    claimed (the first few: a real complaint gives one or two)."""
     text = masked(doc.text, claimed)
+    found = []
     for m in capped(doc.pats.card.finditer(text)):
         if _is_card_shape(doc, text, m):
-            return digits(m.group())
-    return None
+            found.append((digits(m.group()), m.start(), m.end()))
+            if len(found) >= _MAX_SHAPE_CARDS:
+                break
+    return found
+
+
+def shape_card(doc: Doc, claimed: list[tuple[int, int]]) -> str | None:
+    """The first card number by its shape alone, from what no other step claimed."""
+    found = shape_cards(doc, claimed)
+    return found[0][0] if found else None
 
 
 _FEE_WORDS = (
     "cuoc", "phi", "tru tien", "bi tru", "gia han", "thanh toan", "hoa don", "nap", "hoan tien",
     "tinh tien", "thu tien", "mat tien", "chuyen khoan", "dong tien", "tien thue bao", "billing",
-    "refund", "payment", "fee", "fees", "charge", "charged")
+    "refund", "payment", "fee", "fees", "charge", "charged", "overcharged", "billed", "invoice",
+    "deducted", "debited")
+# Words that say money was taken: a promotion around them does not make them free.
+_CHARGE_WORDS = frozenset({"bi tru", "tru tien", "hoan tien", "tinh tien", "thu tien", "mat tien",
+                           "refund", "charged", "overcharged", "billed", "deducted", "debited"})
 # Searched on the title view (same matches as words(*_FEE_WORDS) on the fold, found faster).
 _FEE_RE = re.compile(title_words(*_FEE_WORDS).encode())  # the view is bytes
 # Folding merges "cước" (charge) with "cuộc" (a call), "phí" with "phi", "nạp" with "nắp": the
@@ -122,9 +139,32 @@ _PAID_UP_AFTER_RE = re.compile(r"[ \t]{1,3}(?:[a-z]{1,8}[ \t]{1,3}){0,2}"
                                + words("day du", "dung han", "deu dan", "binh thuong"))
 
 
+# "miễn phí" (free), "không mất phí", "free of charge": the word names no charge.
+_FREE_BEFORE_RE = re.compile(words("mien", "khong mat", "khong thu", "khong tinh", "free of", "no",
+                                   "without") + r"[ \t]{1,3}$")
+_FREE_AFTER_RE = re.compile(r"[ \t]{1,3}" + words("mien phi", "free"))
+# A promotion ("khuyến mãi nạp 6 tháng tặng 1 tháng", "ưu đãi giá") is an offer, not a charge:
+# a fee word after one in the same clause counts only if it says money was taken.
+_PROMOTION_BEFORE_RE = re.compile(
+    words("khuyen mai", "uu dai", "promotion", "promo", "offer", "free") + r"[^\n.;!?]{0,40}$")
+# "tặng" (given free) folds to "tang", as "tăng" (raised: "tăng giá cước" is a fee complaint).
+_GIVEN_RE = re.compile(r"(?<![^\W\d_])tặng(?![^\W\d_])[^\n.;!?]{0,40}$", re.I)
+
+
+def _not_a_charge(doc: Doc, start: int, end: int) -> bool:
+    folded = doc.folded
+    if _FREE_BEFORE_RE.search(folded, max(0, start - 12), start):
+        return True
+    word = " ".join(folded[start:end].split())
+    return word not in _CHARGE_WORDS and bool(
+        _FREE_AFTER_RE.match(folded, end)
+        or _PROMOTION_BEFORE_RE.search(folded, max(0, start - 60), start)
+        or _GIVEN_RE.search(doc.text, max(0, start - 50), start))
+
+
 def category(doc: Doc) -> str:
     for m in capped(_FEE_RE.finditer(doc.title)):
-        if _PAID_UP_AFTER_RE.match(doc.folded, m.end()):
+        if _PAID_UP_AFTER_RE.match(doc.folded, m.end()) or _not_a_charge(doc, m.start(), m.end()):
             continue
         expected = _FEE_SPELLING.get(doc.folded[m.start():m.end()])
         if expected is not None:

@@ -100,6 +100,43 @@ def normalize_and_fold(text: str) -> tuple[str, str, bool]:
     return text, codecs.charmap_decode(slots, "strict", _FOLDED_SLOTS)[0], True
 
 
+# --- invisible and look-alike characters ---------------------------------------------------
+
+# Phones and webmail put invisible and look-alike characters inside numbers and after labels:
+# no-break spaces (a web form's "&nbsp;", iOS's narrow no-break space), zero-width space and
+# joiner, soft hyphen, word joiner, BOM, the non-breaking hyphen, full-width digits (an East
+# Asian keyboard layout). Each becomes what it looks like; nothing else changes.
+_INVISIBLE = "\u00ad\u034f\u061c\u180e\u200b\u200c\u200d\u200e\u200f\u2060\u2061\u2062\u2063\u2064\ufeff"
+_SPACES = "\u00a0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u202f\u205f\u3000"
+_HYPHENS = "\u2010\u2011\u2012\u2043\u2212\ufe63\uff0d"
+_DASHES = "\u2013\u2014\u2015\ufe58"
+_LOOKALIKES = str.maketrans({
+    **dict.fromkeys(map(ord, _INVISIBLE), None),
+    **dict.fromkeys(map(ord, _SPACES), " "),
+    **dict.fromkeys(map(ord, _HYPHENS), "-"),
+    # Full-width ASCII (U+FF01..U+FF5E) is ASCII shifted by 0xFEE0.
+    **{code: chr(code - 0xFEE0) for code in range(0xFF01, 0xFF5F) if code != 0xFF0D},
+})
+_LOOKALIKE_RE = re.compile(f"[{_INVISIBLE}{_SPACES}{_HYPHENS}\uff01-\uff5e]")
+# A dash between two digits joins a number ("0912–345–678", "8401 — 2345"), and one between
+# letters or digits with no blank beside it a code ("STB–2024–00123"): a hyphen.
+_DASH_IN_NUMBER_RE = re.compile(
+    f"(?<=[0-9])[ \t]?[{_DASHES}][ \t]?(?=[0-9])|(?<=[A-Za-z0-9])[{_DASHES}](?=[A-Za-z0-9])")
+
+
+def plain_lookalikes(text: str) -> str:
+    """``text`` with invisible characters dropped and look-alikes made plain (see above).
+
+    Most mail has none of them: one search decides, and only the rest is translated."""
+    if text.isascii():
+        return text
+    if _LOOKALIKE_RE.search(text):
+        text = text.translate(_LOOKALIKES)
+    if "\u2013" in text or "\u2014" in text or "\u2015" in text or "\ufe58" in text:
+        text = _DASH_IN_NUMBER_RE.sub("-", text)
+    return text
+
+
 class _FoldTable(dict[int, str]):
     """``str.translate`` table filled lazily from :func:`textnorm.fold`, one char per char."""
 
