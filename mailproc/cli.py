@@ -361,18 +361,91 @@ def oauth_status(ctx: click.Context, as_json: bool) -> None:
 
 @main.group()
 def db() -> None:
-    """Database schema commands."""
+    """Database schema and backup commands."""
+
+
+NO_BACKUP_OPTION = click.option("--no-backup", is_flag=True,
+                                help="SQLite: skip the backup to STATE_DIR/backups taken before migrating.")
+
+
+def _backup_before(app: App, revision: str, no_backup: bool) -> None:
+    """The copy of a SQLite database taken before its schema changes (unless --no-backup)."""
+    from mailproc.store.backup import BackupError, backup_before_migration
+
+    if app.engine.dialect.name != "sqlite":
+        click.echo("PostgreSQL: no automatic backup; take one first with 'mailproc db backup PATH' (pg_dump)",
+                   err=True)
+        return
+    if no_backup:
+        return
+    local = app.now().astimezone(ZoneInfo(app.config.calendar.timezone))
+    try:
+        taken = backup_before_migration(app.engine, Path(app.config.paths.state_dir), revision, local)
+    except BackupError as exc:
+        raise click.ClickException(f"{exc}; the schema was not changed (--no-backup to go on without one)") from exc
+    if taken is not None:
+        click.echo(f"backup: {taken.path} ({taken.size:,} bytes, {taken.check})")
 
 
 @db.command("upgrade")
+@NO_BACKUP_OPTION
 @click.pass_context
-def db_upgrade(ctx: click.Context) -> None:
-    """Create or migrate the schema to the newest revision."""
-    from mailproc.store.migrate import current_revision, upgrade
+def db_upgrade(ctx: click.Context, no_backup: bool) -> None:
+    """Create or migrate the schema to the newest revision (SQLite: backed up first when
+    there is a schema to migrate)."""
+    from mailproc.store.db import sqlite_file
+    from mailproc.store.migrate import current_revision, head_revision, upgrade
 
     app = _app(ctx, schema=False)
+    head = head_revision() or "head"
+    path = sqlite_file(app.config.database.url)
+    new = path is not None and not path.exists()  # (looking would create the file)
+    if not new and current_revision(app.engine) not in (None, head):
+        _backup_before(app, head, no_backup)
     upgrade(app.engine)
     click.echo(f"database at revision {current_revision(app.engine)}")
+
+
+@db.command("downgrade")
+@click.argument("revision")
+@NO_BACKUP_OPTION
+@click.pass_context
+def db_downgrade(ctx: click.Context, revision: str, no_backup: bool) -> None:
+    """Take the schema back to REVISION (e.g. 0004, or base), before installing an older
+    mailproc; what a newer revision added may be lost (SQLite: backed up first)."""
+    from mailproc.store.db import sqlite_file
+    from mailproc.store.migrate import current_revision, downgrade, downgrade_steps
+
+    app = _app(ctx, schema=False)
+    path = sqlite_file(app.config.database.url)
+    if path is not None and not path.exists():
+        raise click.ClickException(f"no database at {path}")
+    try:
+        steps = downgrade_steps(current_revision(app.engine), revision)
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from exc
+    _backup_before(app, revision, no_backup)
+    downgrade(app.engine, revision)
+    click.echo(f"undid {', '.join(steps)}; database at revision {current_revision(app.engine) or 'base (empty)'}")
+
+
+@db.command("backup")
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--force", is_flag=True, help="Replace PATH if it exists.")
+@click.pass_context
+def db_backup(ctx: click.Context, path: Path, force: bool) -> None:
+    """Back the database up to PATH while mailproc runs. SQLite: an online copy, checked
+    (PRAGMA integrity_check), restored by copying it back in place with the daemon stopped.
+    PostgreSQL: a pg_dump archive (--format=custom; restore with pg_restore)."""
+    from mailproc.store.backup import BackupError, backup_database
+
+    cfg = ctx.obj.config()
+    setup_logging(cfg.logging.level, fmt=cfg.logging.format)
+    try:
+        taken = backup_database(cfg.database.url, path.absolute(), overwrite=force)
+    except BackupError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"backup: {taken.path} ({taken.size:,} bytes, {taken.check})")
 
 
 # --- quarantine ----------------------------------------------------------------------------

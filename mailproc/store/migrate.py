@@ -1,6 +1,8 @@
-"""Schema migrations with Alembic: upgrade to head, report the current revision, autogenerate.
+"""Schema migrations with Alembic: upgrade to head, downgrade, report the current revision, autogenerate.
 
-The scripts live in ``mailproc/migrations``; ``mailproc db upgrade`` calls :func:`upgrade`.
+The scripts live in ``mailproc/migrations``; ``mailproc db upgrade`` calls :func:`upgrade`,
+``mailproc db downgrade REV`` :func:`downgrade` (both back a SQLite database up first: see
+``store.backup``).
 Every command checks the schema first, so that check (:func:`is_up_to_date`) reads the
 revision table with one query and compares it with :data:`SCHEMA_HEAD`, without loading
 Alembic or its scripts (a test keeps the constant equal to the scripts' head).
@@ -50,6 +52,28 @@ def downgrade(engine: Engine, revision: str) -> None:
     with engine.begin() as conn:
         cfg.attributes["connection"] = conn
         command.downgrade(cfg, revision)
+
+
+def revisions() -> list[str]:
+    """Every script's revision, oldest first (this project's history is one line)."""
+    from alembic.script import ScriptDirectory
+
+    return [script.revision for script in reversed(list(ScriptDirectory(str(MIGRATIONS)).walk_revisions()))]
+
+
+def downgrade_steps(current: str | None, target: str) -> list[str]:
+    """The revisions a downgrade from ``current`` to ``target`` ("base": nothing) undoes,
+    newest first; ValueError for an unknown target or one that is not below ``current``."""
+    known = revisions()
+    if target != "base" and target not in known:
+        raise ValueError(f"unknown revision {target!r}; known: {', '.join(known)}, base")
+    if current is None or current not in known:
+        raise ValueError(f"the database is at {current or 'no revision'}: nothing to downgrade")
+    start = 0 if target == "base" else known.index(target) + 1
+    end = known.index(current) + 1
+    if start >= end:
+        raise ValueError(f"the database is at {current}, not above {target}: nothing to downgrade")
+    return known[start:end][::-1]
 
 
 def head_revision() -> str | None:
