@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
+from mailproc.analysis.extract.gazetteer import Place, recognise
 from mailproc.analysis.extract.text import Doc, capped, fold_aligned, line_end, lines, words
 
 ADDRESS_WORDS_RE = re.compile(words(
@@ -178,7 +179,9 @@ def address_line(doc: Doc, start: int, end: int) -> str | None:
     street = _STREET_RE.search(folded) is not None or _DIGIT_RE.search(folded) is not None
     rest = text.partition(",")[2]
     if (len(units) >= 2 or (units and street and rest)
-            or (street and rest.count(",") >= 1 and _place_names(rest))):
+            or (street and rest.count(",") >= 1 and _place_names(rest))
+            # "Hoàng Mai, Hà Nội": place names ending with a province
+            or (rest and _place_names(text) and recognise(text) is not None)):
         return clean_address(text)
     return None
 
@@ -192,3 +195,18 @@ def signature_address(doc: Doc, zones: Sequence[tuple[int, int]]) -> str | None:
             if value:
                 return value
     return None
+
+
+_COUNTRY_RE = re.compile(r"^(?:viet ?nam|vn)\W*$")
+
+
+def bounded_address(address: str) -> tuple[str, Place | None]:
+    """The address cut after the province it names when what follows is no part of it
+    ("…, Hà Nội, mất sóng từ 05/10" -> "…, Hà Nội"), and the place it names."""
+    place = recognise(address)
+    if place is None or place.end >= len(address):
+        return address, place
+    tail = address[place.end:].strip(" ,.;:-–")
+    if not tail or _COUNTRY_RE.match(fold_aligned(tail)) or _place_names(tail):
+        return address, place
+    return address[:place.end].rstrip(" ,.;:-–"), place

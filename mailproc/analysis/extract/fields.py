@@ -31,7 +31,7 @@ from typing import Any
 
 from mailproc.analysis.extract import dates as extract_dates
 from mailproc.analysis.extract import phone as extract_phone
-from mailproc.analysis.extract.address import prose_address, signature_address
+from mailproc.analysis.extract.address import bounded_address, prose_address, signature_address
 from mailproc.analysis.extract.choice import SUPERSEDED, Candidate, choose
 from mailproc.analysis.extract.labels import label_hits, labelled
 from mailproc.analysis.extract.layout import layout as find_layout
@@ -51,13 +51,14 @@ from mailproc.analysis.extract.text import (
 )
 from mailproc.config import ExtractConfig
 
-__all__ = ["FIELDS", "JSON_KEYS", "Extracted", "extract", "fold_aligned"]
+__all__ = ["FIELDS", "JSON_KEYS", "PLACE_KEYS", "Extracted", "extract", "fold_aligned"]
 
 _TAIL_LINES = 4  # a signature with no sign-off: the text's last lines
 _FULL_NAME_WORDS = 3  # fewer words may be a name cut short ("Hùng", "Mai Anh")
 _NUMBER_FIELDS = ("phone", "smartcard", "decoder")  # several may be given: one is chosen
 FIELDS = ("name", "address", "phone", "email", "smartcard", "decoder", "incident_date")
 JSON_KEYS = (*FIELDS, "category")
+PLACE_KEYS = ("province", "province_code", "ward", "ward_code")
 
 
 @dataclass(frozen=True)
@@ -72,6 +73,11 @@ class Extracted:
     category: str = "other"  # "fee" | "other"
     # field -> "label" | "prose" | "signature" | "shape" | "sender"
     confidence: Mapping[str, str] = field(default_factory=dict, hash=False)
+    # What the address names, in the 2025 units (gazetteer); not part of the 8-key contract.
+    province: str | None = None
+    province_code: int | None = None
+    ward: str | None = None
+    ward_code: int | None = None
 
     def as_json(self) -> dict[str, str | None]:
         """Exactly the contract's eight keys; the date as YYYY-MM-DD."""
@@ -87,7 +93,14 @@ class Extracted:
         confidence.update((name, newer.confidence[name]) for name in filled
                           if name in newer.confidence)
         category = "fee" if "fee" in (self.category, newer.category) else "other"
+        if "address" in filled:  # the place the new address names comes with it
+            filled.update({name: getattr(newer, name) for name in PLACE_KEYS})
         return dataclasses.replace(self, **filled, category=category, confidence=confidence)
+
+    def record(self) -> dict[str, object]:
+        """The contract's eight keys and what the address names (province, ward and their
+        codes, 2025 units): what a ticket stores."""
+        return {**self.as_json(), **{name: getattr(self, name) for name in PLACE_KEYS}}
 
 
 def extract(text: str, *, subject: str = "", sender_address: str | None = None,
@@ -213,4 +226,9 @@ def extract(text: str, *, subject: str = "", sender_address: str | None = None,
     sender = (sender_address or "").strip().lower()
     if "@" in sender and not doc.is_company_email(sender):
         put("email", sender, "sender")
+    if "address" in values:
+        values["address"], place = bounded_address(values["address"])
+        if place is not None:
+            values.update(province=place.province, province_code=place.province_code,
+                          ward=place.ward, ward_code=place.ward_code)
     return Extracted(**values, category=category, confidence=confidence)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 
+from mailproc.analysis.extract.gazetteer import is_province
 from mailproc.analysis.extract.layout import CLOSER_RE, Layout
 from mailproc.analysis.extract.text import Doc, capped, fold_aligned, lines
 
@@ -146,7 +147,7 @@ def name_line(doc: Doc, layout: Layout, end: int) -> str | None:
         if folded[0] in _NOT_NAME_LINE_STARTS or CLOSER_RE.match(doc.folded, start, stop):
             continue
         name = plausible_name(raw, min_words=2)
-        if name:
+        if name and not is_province(name):  # "Hà Nội" alone on a line is a place
             return name
     return None
 
