@@ -128,11 +128,14 @@ class App:
         up it waits for the poll's next commit (not a fixed interval), so the workers are
         idle only while there is nothing stored to give them."""
         polled: list[PollReport] = []
+        failed: list[Exception] = []  # the poll's own failure, raised here once both are done
         stored = threading.Event()
 
         def poll() -> None:
             try:
                 polled.append(self.poll_all(ignore_backoff=ignore_backoff, on_stored=stored.set))
+            except Exception as exc:
+                failed.append(exc)
             finally:
                 stored.set()
 
@@ -151,6 +154,8 @@ class App:
             if not polling and report.processed == 0:
                 break
         thread.join()
+        if failed:
+            raise failed[0]
         return polled[0], total
 
     def send_once(self, *, limit: int | None = None) -> SendReport:

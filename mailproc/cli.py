@@ -80,13 +80,20 @@ def _echo_json(data: Any) -> None:
 
 
 def _require_schema(app: App) -> None:
-    from mailproc.store.db import sqlite_file
+    from mailproc.store.db import is_outage, outage_summary, sqlite_file
     from mailproc.store.migrate import is_up_to_date
 
     missing = sqlite_file(app.config.database.url)
     if missing is not None and not missing.exists():  # do not create an empty database by looking
         raise click.ClickException(f"no database at {missing}: run 'mailproc db upgrade' first "
                                    "(or point database.url / paths.state_dir at the right place)")
+    try:
+        with app.engine.connect() as conn:  # a database that cannot be used is not "out of date"
+            conn.exec_driver_sql("SELECT 1")
+    except Exception as exc:
+        if not is_outage(exc):
+            raise
+        raise click.ClickException(f"the database cannot be used: {outage_summary(exc)}") from None
     if not is_up_to_date(app.engine):
         raise click.ClickException("the database schema is not up to date: run 'mailproc db upgrade' first")
 

@@ -42,6 +42,7 @@ from sqlalchemy.exc import OperationalError
 
 from mailproc.app import App
 from mailproc.intake.idle import IdleWatcher
+from mailproc.ops.faults import FaultLog
 from mailproc.ops.holder import Holder, holder_path, remove_holder, write_holder
 from mailproc.ops.notify import Notifier
 
@@ -194,6 +195,7 @@ class Waker:
         self.scheduler: BaseScheduler | None = None
         self.stop = stop or threading.Event()
         self.guard = guard  # asked before each job body: False (the lock is lost) skips it
+        self.faults = FaultLog()  # a failing job: one line when it starts, reminders, one when it ends
         self._pending: dict[str, threading.Event] = {}
         self._running: dict[str, float] = {}  # job id -> monotonic start
         self._idle = threading.Condition()
@@ -234,9 +236,10 @@ class Waker:
                     flag.clear()
                     try:
                         fn()
-                    except Exception:
-                        log.exception("job %s failed; it will run again at its next time", job_id)
+                    except Exception as exc:
+                        self.faults.failed(job_id, exc)
                         return
+                    self.faults.succeeded(job_id)
                     if not flag.is_set():
                         return
             finally:

@@ -11,8 +11,10 @@ see :func:`claim_query`.
 from __future__ import annotations
 
 import contextlib
+import errno
 import importlib
 import os
+import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -21,6 +23,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from sqlalchemy import Engine, Select, String, Table, create_engine, event, func, select, text
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -155,6 +158,29 @@ def _make_sqlite_safe(engine: Engine) -> None:
     event.listen(engine, "commit", _end)
     event.listen(engine, "rollback", _end)
     event.listen(engine, "checkin", _checkin)
+
+
+_OUTAGE_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EIO, errno.EROFS})
+
+
+def is_outage(exc: BaseException) -> bool:
+    """Whether ``exc`` is the database's or the disk's fault rather than a row's: the server
+    gone or restarting, the connection lost, the disk or the database full, a read-only or
+    failing disk. Such a failure is retried as a whole later; no message is blamed for it."""
+    if isinstance(exc, (sa_exc.OperationalError, sa_exc.InterfaceError, sa_exc.TimeoutError)):
+        return True
+    if isinstance(exc, sa_exc.DBAPIError) and exc.connection_invalidated:
+        return True
+    if isinstance(exc, OSError) and exc.errno in _OUTAGE_ERRNOS:
+        return True
+    return isinstance(exc, sqlite3.OperationalError)
+
+
+def outage_summary(exc: BaseException) -> str:
+    """One line naming the fault, without SQL or values: the driver's own first line."""
+    inner = getattr(exc, "orig", None) or exc
+    first = str(inner).strip().splitlines()[0] if str(inner).strip() else ""
+    return f"{type(inner).__name__}: {first[:200]}" if first else type(inner).__name__
 
 
 def is_sqlite(engine: Engine) -> bool:

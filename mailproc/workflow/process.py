@@ -29,7 +29,7 @@ from mailproc.core.context import Context
 from mailproc.core.crashpoints import crash_point
 from mailproc.core.report import StageReport
 from mailproc.core.roster import AuthResult
-from mailproc.store.db import RawReader, claim_query, engine_of, reading, transaction
+from mailproc.store.db import RawReader, claim_query, engine_of, is_outage, reading, transaction
 from mailproc.store.models import InboundMessage, InboundRaw
 from mailproc.vocabulary import InboundStatus, Outcome
 from mailproc.workflow.batch import BatchState, Claimed, insert_created, prefetch
@@ -168,6 +168,7 @@ def _write_fast(factory: sessionmaker[Session], engine: Engine, ctx: Context, an
         state.write(session)
         _record_outcomes(session, rows.values())
         crash_point("pipeline.before_commit")
+    _log_quarantined(rows.values())
     return outcomes
 
 
@@ -191,7 +192,8 @@ def _write_safe(factory: sessionmaker[Session], engine: Engine, ctx: Context, an
                     state.write(session)
                     _record_outcomes(session, [row])
             except Exception as exc:
-                log.error("writing inbound %s failed (%s); quarantined", row.id, type(exc).__name__)
+                if is_outage(exc):
+                    raise  # the database's fault, not this row's: nothing is quarantined for it
                 row.status, row.outcome, row.ticket = InboundStatus.QUARANTINED, "quarantined", None
                 row.error = f"{type(exc).__name__} while writing: {exc}"[:4000]
                 row.processed_at = now
@@ -199,7 +201,15 @@ def _write_safe(factory: sessionmaker[Session], engine: Engine, ctx: Context, an
                 outcome = Outcome.QUARANTINED
             outcomes.append(outcome)
         crash_point("pipeline.before_commit")
+    _log_quarantined(rows.values())
     return outcomes
+
+
+def _log_quarantined(rows: Iterable[Claimed]) -> None:
+    """Called once the batch is committed: "quarantined" is logged only when it was."""
+    for row in rows:
+        if row.status == InboundStatus.QUARANTINED:
+            log.error("quarantined inbound %s <%s>: %s", row.id, row.message_id, (row.error or "")[:300])
 
 
 def process_once(factory: sessionmaker[Session], ctx: Context, *, now: Callable[[], datetime],
@@ -255,6 +265,8 @@ def process_once(factory: sessionmaker[Session], ctx: Context, *, now: Callable[
         try:
             outcomes = _write_fast(factory, engine, ctx, analyses, now(), dkim)
         except Exception as exc:  # one line, no traceback, no values: the rows are other customers' data
+            if is_outage(exc):
+                raise  # the database or the disk failed, not a row: the batch stays new, for the next run
             log.warning("batch ending at inbound %s failed as a whole (%s); replaying it row by row", last,
                         type(exc).__name__)
             outcomes = _write_safe(factory, engine, ctx, analyses, now(), dkim)
