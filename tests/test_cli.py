@@ -216,6 +216,37 @@ def test_check_config_wants_every_required_section_blames_the_environment_and_co
     assert "alert/subject.txt: TemplateNotFound" in status["templates"]
 
 
+
+def test_check_config_renders_every_template_with_sample_data_and_names_the_failing_one(tmp_path: Path) -> None:
+    templates = tmp_path / "templates"
+    shutil.copytree(shipped.templates_dir(), templates)
+    config = tmp_path / "mailproc.toml"
+    config.write_text(toml_text({"paths": {"state_dir": str(tmp_path)},
+                                 "notices": {"templates_dir": str(templates)}}), encoding="utf-8")
+
+    def templates_line() -> str:
+        result = invoke(config, "check-config")
+        return next(line for line in result.stdout.splitlines() if line.startswith("templates:"))
+
+    assert templates_line() == ("templates: OK: 45 templates compile and render with sample data "
+                                "(notices.templates_dir)")
+    receipt = templates / "receipt" / "body.txt"
+    receipt.write_text(receipt.read_text(encoding="utf-8") + "Hoàn tiền: {{ refund_amount }}\n",
+                       encoding="utf-8")
+    breach = templates / "breach" / "subject.txt"
+    breach.write_text("[{{ ref }}] {{ due.strftime('%d/%m') }} {{ deadline.label }}", encoding="utf-8")
+    signature = templates / "_partials" / "signature.html"
+    signature.write_text(signature.read_text(encoding="utf-8").replace("{{ hotline }}", "{{ hot_line }}"),
+                         encoding="utf-8")
+    line = templates_line()
+    assert line.startswith("templates: FAILED: notices.templates_dir: ")
+    assert "receipt/body.txt (line " in line and "UndefinedError: 'refund_amount' is undefined" in line
+    assert "breach/subject.txt (line 1) (sample: accept): UndefinedError: 'str object' has no attribute 'label'" \
+        in line
+    assert "(in _partials/signature.html, line " in line and "'hot_line' is undefined" in line
+    assert line.count("_partials/signature.html") == line.count("/body.html (in _partials/signature.html")
+
+
 FREE = "<a port nobody listens on>"
 
 

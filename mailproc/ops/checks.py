@@ -9,11 +9,13 @@ from __future__ import annotations
 import asyncio
 import os
 import tomllib
+import traceback
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 
 import aiosmtplib
+from jinja2 import Environment
 from sqlalchemy import text
 
 from mailproc.config import ENV_OVERRIDES, Config
@@ -112,9 +114,11 @@ def check_required(cfg: Config, env: Mapping[str, str] | None = None) -> Check:
     return "sections", True, ", ".join(f"[{name}]" for name in REQUIRED)
 
 
-def check_templates(cfg: Config) -> Check:
-    """Every notice kind's three templates exist and compile (a missing or broken template is
-    found here, not by the first complaint that needs it)."""
+def check_templates(cfg: Config, now: datetime | None = None) -> Check:
+    """Every notice kind's three templates exist, compile, and render with a realistic sample
+    of the context the workflow gives them (every branch they take on an event or deadline),
+    as StrictUndefined renders them: a missing, broken or mistaken template is found here,
+    not by the first complaint that needs it."""
     from jinja2 import TemplateError
 
     from mailproc.notices.render import make_environment
@@ -127,14 +131,54 @@ def check_templates(cfg: Config) -> Check:
         return "templates", False, f"{key}: {type(exc).__name__}: {exc}"
     problems = []
     for kind in NoticeKind:
-        for part in ("subject.txt", "body.txt", "body.html"):
+        for part in TEMPLATE_PARTS:
             try:
                 env.get_template(f"{kind}/{part}")
             except TemplateError as exc:
                 problems.append(f"{kind}/{part}: {type(exc).__name__}: {exc}")
     if problems:
         return "templates", False, f"{key}: " + "; ".join(problems)
-    return "templates", True, f"{len(NoticeKind) * 3} templates compile ({key})"
+    problems = render_samples(env, cfg, now or datetime.now(UTC))
+    if problems:
+        return "templates", False, f"{key}: " + "; ".join(problems)
+    return "templates", True, f"{len(NoticeKind) * 3} templates compile and render with sample data ({key})"
+
+
+TEMPLATE_PARTS = ("subject.txt", "body.txt", "body.html")
+
+
+def render_samples(env: Environment, cfg: Config, now: datetime) -> list[str]:
+    """Each problem met rendering the sample contexts, naming the template (and the partial
+    it includes, where the error is) once."""
+    from mailproc.notices.outbox import dump_context, load_context
+    from mailproc.notices.samples import sample_contexts
+
+    problems: dict[str, str] = {}
+    for kind, variant, context in sample_contexts(cfg, now):
+        # The subject is rendered when a notice is queued; the bodies later, from the context
+        # as the outbox stored it (JSON: an agent becomes a dict, a tuple a list).
+        stored = load_context(dump_context(context))
+        for part in TEMPLATE_PARTS:
+            name = f"{kind}/{part}"
+            if name in problems:
+                continue
+            try:
+                env.get_template(name).render(**(context if part == "subject.txt" else stored))
+            except Exception as exc:
+                case = f" (sample: {variant})" if variant else ""
+                problems[name] = f"{name}{_inner(exc, name)}{case}: {type(exc).__name__}: {exc}"
+    return list(problems.values())
+
+
+def _inner(exc: BaseException, name: str) -> str:
+    """Where in the templates the error was raised, when in another template than ``name``
+    (Jinja puts the template's file and line in the traceback)."""
+    for frame in reversed(traceback.extract_tb(exc.__traceback__)):
+        if frame.filename.endswith((".txt", ".html")):
+            path = Path(frame.filename)
+            inner = f"{path.parent.name}/{path.name}"
+            return f" (in {inner}, line {frame.lineno})" if inner != name else f" (line {frame.lineno})"
+    return ""
 
 
 def check_database(cfg: Config, env: Mapping[str, str] | None = None) -> Check:
