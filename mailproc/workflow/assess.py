@@ -42,13 +42,21 @@ class Assessment:
 
 
 def missing_fields(found: Extracted, required: list[str]) -> tuple[str, ...]:
-    """The required identifiers not yet known, in the configured order."""
+    """The required identifiers not yet known, in the configured order. One found with low
+    confidence (a card by its shape alone, a relative's phone, a number the customer called
+    old) counts as not known: the need-info mail asks for it rather than trusting it (the
+    value stays on the ticket for the agent)."""
+    unsure = set(found.unsure())
+
+    def known(name: str) -> bool:
+        return bool(getattr(found, name)) and name not in unsure
+
     missing: list[str] = []
     for item in required:
         if item == "card_or_decoder":
-            if not (found.smartcard or found.decoder):
+            if not (known("smartcard") or known("decoder")):
                 missing.append(item)
-        elif not getattr(found, item):
+        elif not known(item):
             missing.append(item)
     return tuple(missing)
 

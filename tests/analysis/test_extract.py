@@ -38,7 +38,7 @@ class Case:
     sender_address: str | None = None
     sender_name: str | None = None
     mail_date: date | None = MAIL_DATE
-    confidence: dict[str, str] = field(default_factory=dict)  # checked when given
+    provenance: dict[str, str] = field(default_factory=dict)  # checked when given
 
 
 CASES = [
@@ -50,7 +50,7 @@ CASES = [
          {"name": "Nguyễn Văn An", "address": "12 Lý Thường Kiệt, Hoàn Kiếm, Hà Nội",
           "phone": "+84912345678", "smartcard": "123456789012", "decoder": "ABC-12345",
           "incident_date": "2026-10-05"},
-         confidence={"name": "label", "address": "label", "phone": "label", "smartcard": "label",
+         provenance={"name": "label", "address": "label", "phone": "label", "smartcard": "label",
                      "decoder": "label", "incident_date": "prose"}),
     Case("labels-no-diacritics",
          "Ho ten: Nguyen Van An\nDia chi: 12 Ly Thuong Kiet, Hoan Kiem, Ha Noi\nSDT: 0912 345 678\n"
@@ -97,7 +97,7 @@ CASES = [
          "Ngày 5 tháng 10 năm 2026 tôi bị trừ cước 175.000đ.",
          {"name": "Trần Thị Bình", "phone": "+84362345678", "smartcard": "8401234567890",
           "incident_date": "2026-10-05", "category": "fee"},
-         confidence={"name": "prose", "phone": "prose", "smartcard": "label"}),
+         provenance={"name": "prose", "phone": "prose", "smartcard": "label"}),
     Case("prose-em-ten", "Em tên Hùng, nhà em mất sóng mấy hôm nay.", {"name": "Hùng"}),
     Case("prose-toi-la-khach-hang", "Tôi là khách hàng Nguyễn Văn Nam, thẻ của tôi bị khóa.",
          {"name": "Nguyễn Văn Nam"}),
@@ -105,7 +105,7 @@ CASES = [
     Case("signature-name-and-phone",
          "Nhà tôi mất sóng kênh K+1.\n\nTrân trọng,\nLê Văn Cường\n0912345678",
          {"name": "Lê Văn Cường", "phone": "+84912345678"},
-         confidence={"name": "signature", "phone": "shape"}),
+         provenance={"name": "signature", "phone": "shape"}),
     Case("signature-name-dash-phone", "Xin cảm ơn!\nTrần Quốc Bảo - 0977 888 999",
          {"name": "Trần Quốc Bảo", "phone": "+84977888999"}),
     Case("signature-honorific", "Xem giúp em với ạ.\nCảm ơn anh chị!\nChị Mai Anh",
@@ -115,15 +115,15 @@ CASES = [
     Case("signature-dashes", "Cảm ơn anh chị nhiều.\n\n--\nVõ Thanh Tâm\nKỹ sư phần mềm",
          {"name": "Võ Thanh Tâm"}),
     Case("sender-name-fallback", "Đầu thu báo lỗi E48.", {"name": "Đỗ Minh Quân"},
-         sender_name="Đỗ Minh Quân", confidence={"name": "sender"}),
+         sender_name="Đỗ Minh Quân", provenance={"name": "header"}),
     Case("sender-role-name", "Đầu thu báo lỗi E48.", {}, sender_name="K+ Support"),
     Case("sender-single-word", "Đầu thu báo lỗi E48.", {}, sender_name="admin"),
     # --- e-mail -------------------------------------------------------------------------------
     Case("email-label-beats-sender", "Email: Nguyen.An@Gmail.com", {"email": "nguyen.an@gmail.com"},
-         sender_address="other@yahoo.com", confidence={"email": "label"}),
+         sender_address="other@yahoo.com", provenance={"email": "label"}),
     Case("email-company-ignored", "Tôi đã gửi thư tới cskh@kplus.vn mà chưa thấy trả lời.",
          {"email": "khach@yahoo.com"}, sender_address="Khach@Yahoo.com",
-         confidence={"email": "sender"}),
+         provenance={"email": "header"}),
     Case("email-company-subdomain", "Email: support@mail.kplus.vn", {}),
     Case("email-digits-not-phone", "Email: 0912345678@gmail.com",
          {"email": "0912345678@gmail.com"}),
@@ -148,7 +148,7 @@ CASES = [
     Case("card-value-next-line", "Số thẻ:\n1234 5678 9012", {"smartcard": "123456789012"}),
     Case("card-too-long-rejected", "Số thẻ: 1234 5678 9012 3456 7890 1234", {}),
     Case("card-by-shape", "Thẻ của tôi 8012 3456 7890 bị khóa", {"smartcard": "801234567890"},
-         confidence={"smartcard": "shape"}),
+         provenance={"smartcard": "shape"}),
     Case("phone-and-shape-card", "Em dùng số 0912345678 và thẻ 12345678901",
          {"phone": "+84912345678", "smartcard": "12345678901"}),
     Case("card-label-wins-over-mobile", "Số thẻ: 0912345678\nĐT: 0987654321",
@@ -183,7 +183,7 @@ CASES = [
          {"address": "số 5 ngõ 10 Kim Mã"}),
     Case("address-prose", "Nhà tôi ở số 5 ngõ 10 Kim Mã, Ba Đình. Từ hôm qua mất sóng",
          {"address": "số 5 ngõ 10 Kim Mã, Ba Đình", "incident_date": "2026-10-19"},
-         confidence={"address": "prose"}),
+         provenance={"address": "prose"}),
     Case("address-prose-ascii", "toi o so 5 ngo 10 pho Hue, Ha Noi. Cam on",
          {"address": "so 5 ngo 10 pho Hue, Ha Noi"}),
     # --- dates and category --------------------------------------------------------------------
@@ -197,9 +197,9 @@ CASES = [
     Case("date-yearless-no-mail-date", "Ngày 25/12 tôi bị mất sóng", {}, mail_date=None),
     Case("date-two-digit-year", "Mất sóng từ 05/10/26", {"incident_date": "2026-10-05"}),
     Case("date-tied-beats-earliest", "Tôi lắp đặt ngày 01/01/2026, từ ngày 03/10/2026 bị mất sóng",
-         {"incident_date": "2026-10-03"}, confidence={"incident_date": "prose"}),
+         {"incident_date": "2026-10-03"}, provenance={"incident_date": "prose"}),
     Case("date-earliest-untied", "Ngày 10/10/2026 và ngày 02/10/2026 tôi có gọi lên",
-         {"incident_date": "2026-10-02"}, confidence={"incident_date": "shape"}),
+         {"incident_date": "2026-10-02"}, provenance={"incident_date": "shape"}),
     Case("date-future-ignored", "Thuê bao hết hạn ngày 30/11/2026, đầu thu vẫn báo lỗi", {}),
     Case("date-fee-prefers-payment",
          "Tôi gia hạn gói ngày 01/10/2026 nhưng từ ngày 03/10/2026 vẫn mất sóng",
@@ -221,7 +221,7 @@ CASES = [
          "Số thẻ: 1234 5678 9012 😀\r\nSĐT: 0912 345 678 – gọi “giờ hành chính”\r\n"
          "Mất sóng từ ngày 05/10/2026…",
          {"smartcard": "123456789012", "phone": "+84912345678", "incident_date": "2026-10-05"},
-         confidence={"smartcard": "label", "phone": "label", "incident_date": "prose"}),
+         provenance={"smartcard": "label", "phone": "label", "incident_date": "prose"}),
     Case("mojibake-utf8-read-as-cp1252",
          "Số thẻ: 1234 5678 9012. Tôi tên là Trần Thị Bình".encode().decode("cp1252", "replace"),
          {"smartcard": "123456789012", "name": "Trần Thị Bình"}),
@@ -233,7 +233,7 @@ CASES = [
          {"smartcard": "801234567890", "decoder": "KP-5530-29177"}),
     Case("hotline-twice-phone-once",
          "Tôi gọi 1900 1592 mãi. Gọi lại 1900 1592 vẫn bận. Số của tôi 0903 123 456",
-         {"phone": "+84903123456"}, confidence={"phone": "shape"}),
+         {"phone": "+84903123456"}, provenance={"phone": "shape"}),
     # --- issue 14: invisible and look-alike characters -------------------------------------------
     Case("lookalike-narrow-nbsp-zwsp", "Số thẻ:\u00a08401\u202f2345\u202f6789\nSĐT:\u200b0912\u00ad345\u2011678",
          {"smartcard": "840123456789", "phone": "+84912345678"}),
@@ -315,7 +315,7 @@ CASES = [
          "Số 12 ngõ 34 Nguyễn Lương Bằng, Đống Đa, Hà Nội",
          {"name": "Đỗ Quang Huy", "phone": "+84913556677",
           "address": "Số 12 ngõ 34 Nguyễn Lương Bằng, Đống Đa, Hà Nội"},
-         confidence={"address": "signature"}),
+         provenance={"address": "signature"}),
     Case("address-sentence-not-signature", "Chào K+, em đổi số điện thoại, nhờ K+ cập nhật giúp em", {}),
     # --- forwarded complaint --------------------------------------------------------------------
     Case("forwarded",
@@ -336,8 +336,8 @@ def test_extract(case: Case) -> None:
     expected: dict[str, Any] = {key: None for key in JSON_KEYS} | {"category": "other"}
     expected |= case.expect
     assert result.as_json() == expected
-    for name, how in case.confidence.items():
-        assert result.confidence.get(name) == how, name
+    for name, how in case.provenance.items():
+        assert result.provenance.get(name) == how, name
 
 
 def test_cases_are_many_and_unique() -> None:
@@ -355,15 +355,51 @@ def test_as_json_has_exactly_the_contract_keys() -> None:
 
 def test_merged_with_fills_only_gaps_and_keeps_fee() -> None:
     first = Extracted(name="Lê Văn A", phone="+84912345678", category="fee",
-                      confidence={"name": "label", "phone": "shape"})
+                      provenance={"name": "label", "phone": "shape"},
+                      confidence={"name": "high", "phone": "medium"})
     reply = Extracted(name="Nguyễn B", smartcard="12345678", phone="+84987654321",
-                      confidence={"name": "sender", "smartcard": "label", "phone": "label"})
+                      provenance={"name": "header", "smartcard": "label", "phone": "label"},
+                      confidence={"name": "medium", "smartcard": "high", "phone": "high"})
     merged = first.merged_with(reply)
     assert (merged.name, merged.phone, merged.smartcard) == ("Lê Văn A", "+84912345678", "12345678")
     assert merged.category == "fee"
-    assert dict(merged.confidence) == {"name": "label", "phone": "shape", "smartcard": "label"}
+    assert dict(merged.provenance) == {"name": "label", "phone": "shape", "smartcard": "label"}
     assert Extracted().merged_with(Extracted(category="fee")).category == "fee"
     assert Extracted().merged_with(Extracted()).category == "other"
+
+
+def test_merged_with_replaces_an_unsure_value_by_a_surer_one() -> None:
+    first = Extracted(smartcard="80123456", provenance={"smartcard": "shape"},
+                      confidence={"smartcard": "low"})
+    reply = Extracted(smartcard="840123456789", provenance={"smartcard": "label"},
+                      confidence={"smartcard": "high"})
+    merged = first.merged_with(reply)
+    assert merged.smartcard == "840123456789"
+    assert (merged.provenance["smartcard"], merged.confidence["smartcard"]) == ("label", "high")
+    assert first.unsure() == ("smartcard",) and merged.unsure() == ()
+    # A value read back from a ticket (no confidence recorded) counts as sure.
+    assert Extracted(smartcard="80123456").merged_with(reply).smartcard == "80123456"
+
+
+@pytest.mark.parametrize(("text", "sender_name", "expected"), [
+    ("Họ tên: Nguyễn Văn An\nSĐT: 0912345678\nSố thẻ: 8401 2345 6789",
+     None, {"name": "high", "phone": "high", "smartcard": "high"}),
+    ("Thẻ của tôi 8012 3456 7890 bị khóa, gọi 0912345678", None, {"smartcard": "low", "phone": "medium"}),
+    ("Anh chị gọi giúp số của chồng em 0987654321 nhé", None, {"phone": "low"}),
+    ("Số thẻ: 8401 2345 6789 (nhầm, đúng là 8401 2345 6798)", None, {"smartcard": "medium"}),
+    ("Đầu thu báo lỗi E48.", "Đỗ Minh Quân", {"name": "medium"}),
+    ("Thanks,\nTuan", "Nguyen Minh Tuan", {"name": "high"}),
+    ("Tên: Hùng\nMất sóng", None, {"name": "medium"}),
+    ("Tối qua nhà em mất sóng", None, {"incident_date": "medium"}),
+    ("Ngày 05/10/2026 và 02/10/2026 tôi có gọi lên", None, {"incident_date": "low"}),
+    ("Nhà tôi ở số 5 ngõ 10 Kim Mã, Ba Đình, Hà Nội. Mất sóng", None, {"address": "high"}),
+    ("Nhà tôi ở số 5 ngõ 10 Kim Mã, Ba Đình. Mất sóng", None, {"address": "medium"}),
+])
+def test_confidence(text: str, sender_name: str | None, expected: dict[str, str]) -> None:
+    result = extract(text, sender_name=sender_name, mail_date=MAIL_DATE, config=CONFIG)
+    assert {name: result.confidence.get(name) for name in expected} == expected
+    assert set(result.provenance) == set(result.confidence)
+    assert set(result.provenance.values()) <= {"label", "prose", "signature", "header", "shape"}
 
 
 def test_fold_aligned_matches_textnorm() -> None:

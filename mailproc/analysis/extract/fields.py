@@ -11,6 +11,12 @@ e-mail or date found *claims* its span so that no later step can read it as some
 4. dates; 5. amounts of money; 6. a card number by shape only, from what is left;
 7. names and addresses from prose, then the signature, then the From header.
 
+Several values for one number field are weighed by :mod:`~mailproc.analysis.extract.choice`
+(old and new, mistyped and corrected, the customer's and a relative's or a technician's).
+Every value carries its *provenance* (``label``, ``prose``, ``signature``, ``header``,
+``shape``) and a *confidence* (``high``, ``medium``, ``low``; see :func:`_confidence`): a
+required identifier found with low confidence is asked for again (workflow.assess).
+
 Phone-versus-card rule: a value right after a card label is a card even when it is also a
 valid mobile ("Số thẻ: 0912345678"); a value after a phone label is never a card, even when it
 is not a valid phone; an unlabelled number that is a valid Vietnamese phone (old 01xx forms
@@ -32,8 +38,9 @@ from typing import Any
 from mailproc.analysis.extract import dates as extract_dates
 from mailproc.analysis.extract import phone as extract_phone
 from mailproc.analysis.extract.address import bounded_address, prose_address, signature_address
-from mailproc.analysis.extract.choice import SUPERSEDED, Candidate, choose
+from mailproc.analysis.extract.choice import CURRENT, RELATIVE, SUPERSEDED, Candidate, Judged, choose
 from mailproc.analysis.extract.labels import label_hits, labelled
+from mailproc.analysis.extract.layout import Layout
 from mailproc.analysis.extract.layout import layout as find_layout
 from mailproc.analysis.extract.names import fuller_name, name_line, prose_name, signature_name
 from mailproc.analysis.extract.names import sender_name as name_from_sender
@@ -59,6 +66,9 @@ _NUMBER_FIELDS = ("phone", "smartcard", "decoder")  # several may be given: one 
 FIELDS = ("name", "address", "phone", "email", "smartcard", "decoder", "incident_date")
 JSON_KEYS = (*FIELDS, "category")
 PLACE_KEYS = ("province", "province_code", "ward", "ward_code")
+PROVENANCES = ("label", "prose", "signature", "header", "shape")
+HIGH, MEDIUM, LOW = "high", "medium", "low"
+_RANK = {LOW: 0, MEDIUM: 1, HIGH: 2}
 
 
 @dataclass(frozen=True)
@@ -71,7 +81,10 @@ class Extracted:
     decoder: str | None = None  # upper case, no spaces
     incident_date: date | None = None
     category: str = "other"  # "fee" | "other"
-    # field -> "label" | "prose" | "signature" | "shape" | "sender"
+    # field -> where it was found: "label" | "prose" | "signature" | "header" | "shape"
+    provenance: Mapping[str, str] = field(default_factory=dict, hash=False)
+    # field -> how sure: "high" | "medium" | "low" (a field missing here counts as sure: values
+    # set by hand, or read back from a ticket)
     confidence: Mapping[str, str] = field(default_factory=dict, hash=False)
     # What the address names, in the 2025 units (gazetteer); not part of the 8-key contract.
     province: str | None = None
@@ -85,22 +98,82 @@ class Extracted:
         out["incident_date"] = self.incident_date.isoformat() if self.incident_date else None
         return out
 
+    def unsure(self) -> tuple[str, ...]:
+        """The fields found with low confidence, in contract order."""
+        return tuple(name for name in FIELDS
+                     if getattr(self, name) is not None and self.confidence.get(name) == LOW)
+
     def merged_with(self, newer: Extracted) -> Extracted:
-        """Fill only the fields missing here from ``newer`` (a customer's reply filling gaps)."""
-        filled = {name: getattr(newer, name) for name in FIELDS
-                  if getattr(self, name) is None and getattr(newer, name) is not None}
-        confidence = dict(self.confidence)
-        confidence.update((name, newer.confidence[name]) for name in filled
-                          if name in newer.confidence)
+        """Fill the fields missing here from ``newer`` (a customer's reply filling gaps), and
+        replace a field found with low confidence by a surer value from ``newer``."""
+        def better(name: str) -> bool:
+            if getattr(newer, name) is None:
+                return False
+            if getattr(self, name) is None:
+                return True
+            mine, theirs = self.confidence.get(name), newer.confidence.get(name, HIGH)
+            return mine == LOW and _RANK[theirs] > _RANK[LOW]
+
+        filled = {name: getattr(newer, name) for name in FIELDS if better(name)}
+        provenance, confidence = dict(self.provenance), dict(self.confidence)
+        for name in filled:
+            for mine, theirs in ((provenance, newer.provenance), (confidence, newer.confidence)):
+                mine.pop(name, None)
+                if name in theirs:
+                    mine[name] = theirs[name]
         category = "fee" if "fee" in (self.category, newer.category) else "other"
         if "address" in filled:  # the place the new address names comes with it
             filled.update({name: getattr(newer, name) for name in PLACE_KEYS})
-        return dataclasses.replace(self, **filled, category=category, confidence=confidence)
+        return dataclasses.replace(self, **filled, category=category, provenance=provenance,
+                                   confidence=confidence)
 
     def record(self) -> dict[str, object]:
-        """The contract's eight keys and what the address names (province, ward and their
-        codes, 2025 units): what a ticket stores."""
-        return {**self.as_json(), **{name: getattr(self, name) for name in PLACE_KEYS}}
+        """The contract's eight keys, what the address names (province, ward and their codes,
+        2025 units), and each field's provenance and confidence: what a ticket stores."""
+        return {**self.as_json(), **{name: getattr(self, name) for name in PLACE_KEYS},
+                "provenance": dict(self.provenance), "confidence": dict(self.confidence)}
+
+
+class _Found:
+    """The values found so far, each with its provenance and confidence; first come, first kept."""
+
+    def __init__(self) -> None:
+        self.values: dict[str, Any] = {}
+        self.provenance: dict[str, str] = {}
+        self.confidence: dict[str, str] = {}
+
+    def __contains__(self, name: str) -> bool:
+        return name in self.values
+
+    def put(self, name: str, value: object, how: str, level: str | None = None) -> bool:
+        if value is None or name in self.values:
+            return False
+        self.values[name], self.provenance[name] = value, how
+        self.confidence[name] = level or _confidence(name, how, value)
+        return True
+
+    def replace(self, name: str, value: object, how: str, level: str) -> None:
+        self.values[name], self.provenance[name], self.confidence[name] = value, how, level
+
+
+def _confidence(name: str, how: str, value: object) -> str:
+    """How sure a value is, from where it was found.
+
+    A labelled value is sure, and so is the e-mail of the From header; a name or an address
+    from prose, a signature or the From header is fairly sure (the mail may come from a
+    relative's account); a value found by its shape alone is unsure, except a phone (a valid
+    Vietnamese number is rarely anything else) and a date the wording ties to the complaint.
+    A one-word name (a given name only) is never more than fairly sure.
+    """
+    if name == "name" and isinstance(value, str) and len(value.split()) < 2:
+        return MEDIUM if how in ("label", "prose") else LOW
+    if how == "label" or (how == "header" and name == "email"):
+        return HIGH
+    if how == "prose":
+        return HIGH if name in ("email", "phone", "incident_date") else MEDIUM
+    if how in ("signature", "header"):
+        return MEDIUM
+    return MEDIUM if name == "phone" else LOW  # by shape
 
 
 def extract(text: str, *, subject: str = "", sender_address: str | None = None,
@@ -109,7 +182,8 @@ def extract(text: str, *, subject: str = "", sender_address: str | None = None,
     """Extract the customer's identifiers from the complaint's own text (see the module doc).
 
     ``text`` is the customer's own text plus any forwarded complaint, quotes removed;
-    ``mail_date`` is the complaint's date (year of "05/10", "not after the mail").
+    ``mail_date`` is the complaint's date (year of "05/10", "not after the mail"; the day
+    "hôm qua" is counted from).
     """
     full, folded, slotted = normalize_and_fold(
         plain_lookalikes(f"{subject}\n\n{text}" if subject else text))
@@ -118,26 +192,21 @@ def extract(text: str, *, subject: str = "", sender_address: str | None = None,
     doc_folded = masked(folded, not_content)
     doc = Doc(masked(full, not_content), doc_folded, title_view(doc_folded), patterns(config),
               slotted)
-    values: dict[str, Any] = {}
-    confidence: dict[str, str] = {}
-
-    def put(name: str, value: object, how: str) -> None:
-        if value is not None and name not in values:
-            values[name], confidence[name] = value, how
+    found = _Found()
 
     hits = label_hits(doc)
     best, claimed, every = labelled(doc, hits)
-    for name, (found, hit) in best.items():
+    for name, (value, hit) in best.items():
         if name not in _NUMBER_FIELDS:
-            put(name, found.value, "prose" if hit.prose else "label")
-    labelled_numbers = {name: [Candidate(str(found.value), found.start, found.end, hit.label.rank,
+            found.put(name, value.value, "prose" if hit.prose else "label")
+    labelled_numbers = {name: [Candidate(str(value.value), value.start, value.end, hit.label.rank,
                                          "prose" if hit.prose else "label")
-                               for field_name, found, hit in every if field_name == name]
+                               for field_name, value, hit in every if field_name == name]
                         for name in _NUMBER_FIELDS}
 
     if "@" in full:  # (an address holds one)
         email, spans = prose_email(doc, masked(full, layout.spans("other")))  # From: lines count
-        put("email", email, "prose")
+        found.put("email", email, "prose")
         claimed += spans
 
     # Masks only blank: masking a masked text again with more spans blanks the union.
@@ -145,24 +214,21 @@ def extract(text: str, *, subject: str = "", sender_address: str | None = None,
     # A phone is made of digits, blanks and "+().-", which fold to themselves: in a text of
     # slot characters, the fold has the same runs and the same numbers as the text.
     scanned = unclaimed if doc.slotted else masked(doc.text, claimed)
-    shape = doc.shape(unclaimed)
     phones = []
     phone_candidates = list(labelled_numbers["phone"])
     for start, end, kind, e164 in extract_phone.find_numbers(
             scanned, region=doc.pats.region, company_numbers=doc.pats.company_numbers,
-            shape=shape):
+            shape=doc.shape(unclaimed)):
         phones.append((start, end))
         if kind == extract_phone.CUSTOMER and e164 is not None:
             phone_candidates.append(Candidate(e164, start, end, -1, "shape"))
     bounds = [*claimed, *phones]
-    chosen_phone = choose(doc, phone_candidates, bounds)
-    if chosen_phone is not None:
-        put("phone", chosen_phone[0].value, chosen_phone[0].how)
+    _put_chosen(found, "phone", choose(doc, phone_candidates, bounds))
     claimed += phones
-    for number_field in ("smartcard", "decoder"):
-        picked = choose(doc, labelled_numbers[number_field], bounds)
+    for name in ("smartcard", "decoder"):
+        picked = choose(doc, labelled_numbers[name], bounds)
         if picked is not None and picked[1].standing != SUPERSEDED:
-            put(number_field, picked[0].value, picked[0].how)
+            _put_chosen(found, name, picked)
 
     category = find_category(doc)
     not_dates = [*phones, *((s, e) for s, _, e in layout.signatures), *layout.datelines]
@@ -176,11 +242,12 @@ def extract(text: str, *, subject: str = "", sender_address: str | None = None,
                                                   until=forwarded_from)
     claimed += dated
     if chosen is not None:
-        put("incident_date", chosen.value, "prose" if chosen.tag else "shape")
+        found.put("incident_date", chosen.value, "prose" if chosen.tag else "shape",
+                  MEDIUM if chosen.relative else None)
 
     # The steps below only fill a field still empty (their spans feed nothing but the card
     # by shape), and they are pure: skip each once its field is filled.
-    if "smartcard" not in values:
+    if "smartcard" not in found:
         # No labelled card, or only one the customer says is wrong or old: the card written
         # after it by shape ("… nhầm, đúng là 8401 2345 6798") may be the right one.
         unclaimed = masked(unclaimed, [*phones, *dated])
@@ -188,47 +255,77 @@ def extract(text: str, *, subject: str = "", sender_address: str | None = None,
         cards = [*labelled_numbers["smartcard"],
                  *(Candidate(value, start, end, -1, "shape")
                    for value, start, end in shape_cards(doc, claimed))]
-        picked = choose(doc, cards, bounds)
-        if picked is not None:
-            put("smartcard", picked[0].value, picked[0].how)
-    if "decoder" not in values:
-        picked = choose(doc, labelled_numbers["decoder"], bounds)
-        if picked is not None:
-            put("decoder", picked[0].value, picked[0].how)
-    name_candidates: dict[str, str | None] = {}
-    if "name" not in values:
-        put("name", name_candidates.setdefault("prose", prose_name(doc)), "prose")
-    if "name" not in values or len(values["name"].split()) < _FULL_NAME_WORDS:
-        # A name cut short (the given name only, as in "Họ tên: Hùng" or a sign-off "Tuan")
-        # is completed from the prose, the signature or the From header that holds it whole.
-        if "prose" not in name_candidates:
-            name_candidates["prose"] = prose_name(doc)
-        name_candidates["signature"] = signature_name(doc, layout)
-        if name_candidates["signature"] is None:
-            name_candidates["signature"] = name_line(doc, layout, len(doc.text))
-        name_candidates["sender"] = name_from_sender(plain_lookalikes(sender_name or ""))
-        for how in ("signature", "sender"):
-            put("name", name_candidates[how], how)
-        short = values.get("name")
-        if short is not None:
-            fuller = fuller_name(short, list(name_candidates.values()))
-            if fuller is not None:
-                how = next(h for h, v in name_candidates.items() if v == fuller)
-                values["name"], confidence["name"] = fuller, how
-    if "address" not in values:
-        put("address", prose_address(doc, [h.start for h in hits]), "prose")
-    if "address" not in values:
+        _put_chosen(found, "smartcard", choose(doc, cards, bounds))
+    if "decoder" not in found:
+        _put_chosen(found, "decoder", choose(doc, labelled_numbers["decoder"], bounds))
+    _find_name(found, doc, layout, sender_name)
+    _find_address(found, doc, layout, [h.start for h in hits])
+    sender = (sender_address or "").strip().lower()
+    if "@" in sender and not doc.is_company_email(sender):
+        found.put("email", sender, "header")
+    return Extracted(**found.values, category=category, provenance=found.provenance,
+                     confidence=found.confidence)
+
+
+def _put_chosen(found: _Found, name: str, chosen: tuple[Candidate, Judged] | None) -> None:
+    """A number chosen among candidates: a relative's is unsure (the customer may not answer
+    it), and so is one the customer calls old or mistyped, kept for want of another."""
+    if chosen is None:
+        return
+    candidate, judged = chosen
+    level = None
+    if judged.owner == RELATIVE or judged.standing == SUPERSEDED:
+        level = LOW
+    elif candidate.how == "shape" and name == "smartcard" and judged.standing == CURRENT:
+        level = MEDIUM  # "… nhầm, đúng là 8401 2345 6798": the customer says which
+    found.put(name, candidate.value, candidate.how, level)
+
+
+def _find_name(found: _Found, doc: Doc, layout: Layout, sender_name: str | None) -> None:
+    """The name from prose, else the sign-off, a name alone on a line, the From header; a
+    name cut short (the given name only, as in "Họ tên: Hùng" or a sign-off "Tuan") is
+    completed from whichever of these holds it whole."""
+    candidates: dict[str, str | None] = {}
+    if "name" not in found:
+        found.put("name", candidates.setdefault("prose", prose_name(doc)), "prose")
+    if "name" in found and len(found.values["name"].split()) >= _FULL_NAME_WORDS:
+        return
+    if "prose" not in candidates:
+        candidates["prose"] = prose_name(doc)
+    candidates["signature"] = signature_name(doc, layout) or name_line(doc, layout, len(doc.text))
+    candidates["header"] = name_from_sender(plain_lookalikes(sender_name or ""))
+    for how in ("signature", "header"):
+        found.put("name", candidates[how], how)
+    short = found.values.get("name")
+    if short is None:
+        return
+    fuller = fuller_name(short, list(candidates.values()))
+    if fuller is not None:
+        how = next(h for h, v in candidates.items() if v == fuller)
+        # Two sources agree on the given name: sure.
+        found.replace("name", fuller, how, HIGH)
+    elif sum(1 for v in candidates.values() if v and fold_aligned(v) == fold_aligned(short)) >= 2:
+        found.confidence["name"] = HIGH
+
+
+def _find_address(found: _Found, doc: Doc, layout: Layout, label_starts: list[int]) -> None:
+    """The address from prose, else a line of a signature; bounded after the province it
+    names, whose 2025 province and ward are kept beside it. An address whose province the
+    gazetteer knows is surer."""
+    if "address" not in found:
+        found.put("address", prose_address(doc, label_starts), "prose")
+    if "address" not in found:
         # After each sign-off, else the text's last lines (a name, a phone, an address).
         zones = [(end, seg_end) for _, end, seg_end in reversed(layout.signatures)]
         tail = [s for s, _ in lines(doc.text, 0, len(doc.text)) if doc.text[s:s + 1].strip()]
         zones.append((tail[-_TAIL_LINES] if len(tail) >= _TAIL_LINES else 0, len(doc.text)))
-        put("address", signature_address(doc, zones), "signature")
-    sender = (sender_address or "").strip().lower()
-    if "@" in sender and not doc.is_company_email(sender):
-        put("email", sender, "sender")
-    if "address" in values:
-        values["address"], place = bounded_address(values["address"])
-        if place is not None:
-            values.update(province=place.province, province_code=place.province_code,
-                          ward=place.ward, ward_code=place.ward_code)
-    return Extracted(**values, category=category, confidence=confidence)
+        found.put("address", signature_address(doc, zones), "signature")
+    if "address" not in found:
+        return
+    address, place = bounded_address(found.values["address"])
+    found.values["address"] = address
+    if place is not None:
+        found.values.update(province=place.province, province_code=place.province_code,
+                            ward=place.ward, ward_code=place.ward_code)
+        if found.confidence["address"] == MEDIUM and found.provenance["address"] == "prose":
+            found.confidence["address"] = HIGH
