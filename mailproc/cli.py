@@ -13,7 +13,7 @@ import json
 import sys
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 import click
@@ -37,6 +37,9 @@ from mailproc.ops.views import (
 )
 from mailproc.store.models import Event, InboundMessage, Ticket, TicketMessage
 from mailproc.vocabulary import Status
+
+if TYPE_CHECKING:
+    from mailproc.analysis.extract import evaluate as evaluate_mod
 
 
 class Obj:
@@ -242,29 +245,62 @@ def run(ctx: click.Context) -> None:
 # --- extraction ----------------------------------------------------------------------------
 
 @main.command()
-@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("file", required=False, type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@click.option("--eval", "eval_dir", type=click.Path(exists=True, file_okay=False, path_type=Path),
+              help="Score a folder of labelled NAME.eml + NAME.json pairs instead.")
 @click.pass_context
-def extract(ctx: click.Context, file: Path, as_json: bool) -> None:
-    """Extract the customer's identifiers from an .eml file."""
-    from mailproc.analysis.extract.fields import extract as run_extract
-    from mailproc.analysis.parsing import parse_message
+def extract(ctx: click.Context, file: Path | None, as_json: bool, eval_dir: Path | None) -> None:
+    """Extract the customer's identifiers from an .eml file, or score a labelled folder."""
+    from mailproc.analysis.extract import evaluate
 
     cfg = ctx.obj.config()
+    tz = ZoneInfo(cfg.calendar.timezone)
+    if eval_dir is not None:
+        report = _evaluate(eval_dir, cfg, tz)
+        click.echo(json.dumps(report.as_json(), ensure_ascii=False) if as_json else "\n".join(report.lines()))
+        return
+    if file is None:
+        raise click.UsageError("give an .eml FILE, or --eval DIR")
     try:
-        parsed = parse_message(file.read_bytes(), cfg.parsing)
+        found = evaluate.extract_message(file.read_bytes(), parsing=cfg.parsing, config=cfg.extract, tz=tz,
+                                         today=evaluate.today_in(tz))
     except MailprocError as exc:
         raise click.ClickException(f"{file}: {exc}") from exc
-    tz = ZoneInfo(cfg.calendar.timezone)
-    mail_date = (parsed.date or datetime.now(tz)).astimezone(tz).date()
-    found = run_extract(parsed.customer_text, subject=parsed.subject, sender_address=parsed.from_address,
-                        sender_name=parsed.from_name, mail_date=mail_date, config=cfg.extract)
     data = found.as_json()
     if as_json:
         click.echo(json.dumps(data, ensure_ascii=False))
         return
-    click.echo(table(["field", "value", "found by"],
-                     [(k, v, found.confidence.get(k, "")) for k, v in data.items()], max_width=80))
+    # "found by": where, and how sure ("label, high"); then what the address names.
+    rows = [(k, v, ", ".join(filter(None, (found.provenance.get(k), found.confidence.get(k)))))
+            for k, v in data.items()]
+    rows += [(k, v, "gazetteer") for k, v in (("province", found.province), ("ward", found.ward)) if v]
+    click.echo(table(["field", "value", "found by"], rows, max_width=80))
+
+
+def _evaluate(folder: Path, cfg: config_mod.Config, tz: ZoneInfo) -> evaluate_mod.Report:
+    """``extract --eval``: every NAME.eml of ``folder`` beside its NAME.json, scored."""
+    from mailproc.analysis.extract import evaluate
+
+    results: list[tuple[str, dict[str, Any], dict[str, Any]]] = []
+    errors: list[tuple[str, str]] = []
+    today = evaluate.today_in(tz)
+    for eml in sorted(folder.glob("*.eml")):
+        label = eml.with_suffix(".json")
+        try:
+            expected = json.loads(label.read_text(encoding="utf-8"))
+            found = evaluate.extract_message(eml.read_bytes(), parsing=cfg.parsing, config=cfg.extract,
+                                             tz=tz, today=today)
+        except FileNotFoundError:
+            errors.append((eml.name, f"no label {label.name}"))
+            continue
+        except (ValueError, MailprocError) as exc:
+            errors.append((eml.name, str(exc)))
+            continue
+        results.append((eml.stem, expected, evaluate.record_of(found)))
+    report = evaluate.score(results)
+    report.errors += errors
+    return report
 
 
 # --- configuration and database ------------------------------------------------------------
