@@ -317,6 +317,16 @@ CASES = [
           "address": "Số 12 ngõ 34 Nguyễn Lương Bằng, Đống Đa, Hà Nội"},
          provenance={"address": "signature"}),
     Case("address-sentence-not-signature", "Chào K+, em đổi số điện thoại, nhờ K+ cập nhật giúp em", {}),
+    Case("name-line-surname-tran", "SĐT mới: 0865 003 300\n\nTrần Đức Thịnh", {"name": "Trần Đức Thịnh",
+         "phone": "+84865003300"}, sender_name="Tran Duc Thinh"),
+    Case("name-line-then-phone", "Mất sóng.\nĐinh Công Tráng - 0397 112 233",
+         {"name": "Đinh Công Tráng", "phone": "+84397112233"}),
+    Case("southern-tui", "Tui tên Huỳnh Văn Út, nhà tui ở ấp 3, xã Long Hưng, huyện Châu Thành, Tiền Giang. Mất sóng",
+         {"name": "Huỳnh Văn Út", "address": "ấp 3, xã Long Hưng, huyện Châu Thành, Tiền Giang"}),
+    Case("decoder-corrected-unlabelled", "Em ghi nhầm số đầu thu K24B0012933, đúng là K24B0012399 ạ.",
+         {"decoder": "K24B0012399"}),
+    Case("address-line-of-sentences-not-address",
+         "Mất sóng.\nNhà ở số 5 ngõ 2, xã Tân Phú, huyện Đồng Phú. Hôm nay vẫn chưa có sóng", {}),
     # --- forwarded complaint --------------------------------------------------------------------
     Case("forwarded",
          "Chuyển tiếp giúp em.\n\n---------- Forwarded message ---------\n"

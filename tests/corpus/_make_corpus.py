@@ -2492,6 +2492,10 @@ sys.path.insert(0, str(HERE))
 import _cases_classes  # noqa: E402
 
 _cases_classes.register(sys.modules[__name__])
+# 094-122: replies and forwards as the clients write them, and more of the same classes.
+import _cases_threads  # noqa: E402
+
+_cases_threads.register(sys.modules[__name__])
 
 
 # --------------------------------------------------------------------------- output

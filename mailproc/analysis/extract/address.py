@@ -83,9 +83,9 @@ def join_lines(raw: str) -> str:
 
 # "tôi ở", "nhà em ở", "mình đang sống tại" (+ "địa chỉ"), on the fold ...
 _PROSE_ADDRESS_RE = re.compile(
-    r"(?<![a-z])(?:(?:(?:nha|gia dinh)[ \t]{1,3})?(?:toi|em|minh)[ \t]{1,3}(?:hien[ \t]{1,3})?"
+    r"(?<![a-z])(?:(?:(?:nha|gia dinh)[ \t]{1,3})?(?:toi|em|minh|tui)[ \t]{1,3}(?:hien[ \t]{1,3})?"
     r"(?:dang[ \t]{1,3})?(?:o|song o|song tai|o tai|cu tru tai)|"
-    r"nha[ \t]{1,3}(?:toi|em|minh)[ \t]{1,3}(?:o|tai)|lap(?:[ \t]{1,3}dat)?[ \t]{1,3}(?:o|tai))"
+    r"nha[ \t]{1,3}(?:toi|em|minh|tui)[ \t]{1,3}(?:o|tai)|lap(?:[ \t]{1,3}dat)?[ \t]{1,3}(?:o|tai))"
     r"[ \t]{1,3}(?:(?:dia chi|so nha)[ \t]{1,3})?(?=[^\W_])")
 # ... and on the title view, for an ASCII fold (the view turns other letters into "?", which
 # the final lookahead would see). Each branch starts with its own capital so that `re` can
@@ -94,10 +94,10 @@ _PROSE_ADDRESS_RE = re.compile(
 _PRONOUN_PLACE = (r"[ \t]{1,3}(?:Hien[ \t]{1,3})?(?:Dang[ \t]{1,3})?"
                   r"(?:O|Song O|Song Tai|O Tai|Cu Tru Tai)")
 _PROSE_ADDRESS_TITLE_RE = re.compile((
-    r"(?:Nha[ \t]{1,3}(?:Toi|Em|Minh)" + _PRONOUN_PLACE
-    + r"|Gia[ \t]{1,3}Dinh[ \t]{1,3}(?:Toi|Em|Minh)" + _PRONOUN_PLACE
-    + "|Toi" + _PRONOUN_PLACE + "|Em" + _PRONOUN_PLACE + "|Minh" + _PRONOUN_PLACE
-    + r"|Nha[ \t]{1,3}(?:Toi|Em|Minh)[ \t]{1,3}(?:O|Tai)"
+    r"(?:Nha[ \t]{1,3}(?:Toi|Em|Minh|Tui)" + _PRONOUN_PLACE
+    + r"|Gia[ \t]{1,3}Dinh[ \t]{1,3}(?:Toi|Em|Minh|Tui)" + _PRONOUN_PLACE
+    + "|Toi" + _PRONOUN_PLACE + "|Em" + _PRONOUN_PLACE + "|Minh" + _PRONOUN_PLACE + "|Tui" + _PRONOUN_PLACE
+    + r"|Nha[ \t]{1,3}(?:Toi|Em|Minh|Tui)[ \t]{1,3}(?:O|Tai)"
     + r"|Lap(?:[ \t]{1,3}Dat)?[ \t]{1,3}(?:O|Tai))"
     r"[ \t]{1,3}(?:(?:Dia Chi|So Nha)[ \t]{1,3})?(?=[^\W_])").encode())  # the view is bytes
 # "[\n!?;]|\.(?=\s|$)" with a character set first, so that `re` skips ahead.
@@ -161,6 +161,7 @@ _UNIT_TOKEN_RE = re.compile(words(
     "to dan pho", "to", "khom", "ban", "buon", "thi tran", "thi xa", "p", "q", "tx", "kp", "tdp",
     "district", "ward", "province", "city"))
 _LONG_NUMBER_RE = re.compile(r"\d[\d .]{6,}\d")
+_SENTENCES_RE = re.compile(r"[.!?]\s+\S")  # a line of sentences is prose, not an address line
 _SIGNATURE_ZONE = 6  # lines after the sign-off (or the text's last lines) an address may be in
 
 
@@ -170,7 +171,8 @@ def address_line(doc: Doc, start: int, end: int) -> str | None:
     Nội"), or three comma parts and one unit. No colon (a labelled line is read as one), no
     e-mail, no phone."""
     folded = doc.folded[start:end]
-    if ":" in folded or "@" in folded or _LONG_NUMBER_RE.search(folded) or len(folded) > MAX_ADDRESS:
+    if (":" in folded or "@" in folded or _LONG_NUMBER_RE.search(folded) or len(folded) > MAX_ADDRESS
+            or _SENTENCES_RE.search(folded)):
         return None
     text = doc.text[start:end].strip()
     if not text[:1].isupper() and not text[:1].isdigit():

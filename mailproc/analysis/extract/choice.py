@@ -40,11 +40,11 @@ _OWNER_CUES = {
                "nguoi than", "hang xom", "anh trai", "chi gai", "em trai", "em gai", "ong noi",
                "ba noi", "ong ngoai", "ba ngoai", "husband", "wife", "son", "daughter", "father",
                "mother", "neighbour", "neighbor", "relative"),
-    OWN: ("cua toi", "cua em", "cua minh", "toi", "em", "minh", "my", "mine"),
+    OWN: ("cua toi", "cua em", "cua minh", "cua tui", "toi", "em", "minh", "tui", "my", "mine"),
 }
 # "số của chồng em": the pronoun after a kinship word is part of the cue, not one of its own.
 _OWNER_CUES[RELATIVE] = tuple(f"{word}{pronoun}" for word in _OWNER_CUES[RELATIVE]
-                              for pronoun in ("", " toi", " em", " minh"))
+                              for pronoun in ("", " toi", " em", " minh", " tui"))
 _STANDING_CUES = {
     SUPERSEDED: ("cu", "truoc day", "truoc kia", "khong dung nua", "khong con dung", "da bo",
                  "da huy", "nham", "go nham", "ghi nham", "viet nham", "bi sai", "ghi sai",

@@ -39,7 +39,7 @@ from mailproc.analysis.extract import dates as extract_dates
 from mailproc.analysis.extract import phone as extract_phone
 from mailproc.analysis.extract.address import bounded_address, prose_address, signature_address
 from mailproc.analysis.extract.choice import CURRENT, RELATIVE, SUPERSEDED, Candidate, Judged, choose
-from mailproc.analysis.extract.labels import label_hits, labelled
+from mailproc.analysis.extract.labels import decoders_in, label_hits, labelled
 from mailproc.analysis.extract.layout import Layout
 from mailproc.analysis.extract.layout import layout as find_layout
 from mailproc.analysis.extract.names import fuller_name, name_line, prose_name, signature_name
@@ -49,6 +49,7 @@ from mailproc.analysis.extract.shapes import category as find_category
 from mailproc.analysis.extract.text import (
     Doc,
     fold_aligned,
+    line_end,
     lines,
     masked,
     normalize_and_fold,
@@ -229,6 +230,13 @@ def extract(text: str, *, subject: str = "", sender_address: str | None = None,
         picked = choose(doc, labelled_numbers[name], bounds)
         if picked is not None and picked[1].standing != SUPERSEDED:
             _put_chosen(found, name, picked)
+        elif picked is not None and name == "decoder":
+            # The customer says the labelled decoder is wrong or old: the one written after
+            # it on its line, with no label, may be the right one.
+            after = picked[0].end
+            more = [Candidate(str(v.value), v.start, v.end, -1, "shape")
+                    for v in decoders_in(doc, after, line_end(doc.text, after))]
+            _put_chosen(found, name, choose(doc, [*labelled_numbers[name], *more], bounds))
 
     category = find_category(doc)
     not_dates = [*phones, *((s, e) for s, _, e in layout.signatures), *layout.datelines]
@@ -276,7 +284,7 @@ def _put_chosen(found: _Found, name: str, chosen: tuple[Candidate, Judged] | Non
     level = None
     if judged.owner == RELATIVE or judged.standing == SUPERSEDED:
         level = LOW
-    elif candidate.how == "shape" and name == "smartcard" and judged.standing == CURRENT:
+    elif candidate.how == "shape" and name != "phone" and judged.standing == CURRENT:
         level = MEDIUM  # "… nhầm, đúng là 8401 2345 6798": the customer says which
     found.put(name, candidate.value, candidate.how, level)
 

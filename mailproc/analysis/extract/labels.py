@@ -107,7 +107,7 @@ def _title_label_pattern(phrases: Iterable[str]) -> str:
 
 
 _LABEL_RE = re.compile(_title_label_pattern(_LABEL_BY_PHRASE).encode())  # the view is bytes
-_PRONOUN = r"(?:toi|em|minh|anh|chi|khach hang)"
+_PRONOUN = r"(?:toi|em|minh|tui|anh|chi|khach hang)"
 
 
 # Up to two other words before a colon: "Số đầu thu đúng:", "Điện thoại nhà:", "Số thẻ cũ:" —
@@ -130,8 +130,8 @@ _FILLER_WORDS = ("la", "moi", "cu", "hien tai", "dang ky", "lien he", "nhu sau",
 # colon. Before a name or an address they may be the value ("Địa chỉ: Số 5", "Anh Sơn"), so
 # only "tôi/em/mình" stand alone there ("Địa chỉ nhà tôi là …").
 _SEP_RE = _separator_re(*_FILLER_WORDS, "so", "number", "no", extra="|" + _WORDS_BEFORE_COLON)
-_TEXT_SEP_RE = _separator_re(*_FILLER_WORDS, pronouns="(?:toi|em|minh)")
-_PROSE_SEP_RE = re.compile(words("toi", "em", "minh", "la"))
+_TEXT_SEP_RE = _separator_re(*_FILLER_WORDS, pronouns="(?:toi|em|minh|tui)")
+_PROSE_SEP_RE = re.compile(words("toi", "em", "minh", "tui", "la"))
 _LABEL_POSITION_CHARS = "\n,;.:(|•*-–>/["
 
 
@@ -254,6 +254,21 @@ def _decoder_at(doc: Doc, pos: int, cut: int) -> Found | None:
     if not doc.pats.decoder.fullmatch(value) or len(digits(value)) < doc.pats.decoder_min_digits:
         return None
     return Found(value, m.start(), m.start() + len(raw))
+
+
+_TOKEN_START_RE = re.compile(r"(?<![A-Za-z0-9\-])[A-Za-z0-9]")
+
+
+def decoders_in(doc: Doc, start: int, end: int) -> list[Found]:
+    """Decoder numbers written without a label in ``doc.text[start:end]`` (a correction after
+    a labelled one: "… nhầm số đầu thu K24B0012933, đúng là K24B0012399"): tokens of the
+    decoder's shape that hold a letter (a number alone is a phone's or a card's)."""
+    found = []
+    for m in capped(_TOKEN_START_RE.finditer(doc.text, start, end)):
+        value = _decoder_at(doc, m.start(), end)
+        if value is not None and value.value and not value.value.replace("-", "").isdigit():
+            found.append(value)
+    return found
 
 
 def _phone_at(doc: Doc, pos: int, cut: int) -> Found | None:

@@ -77,16 +77,16 @@ def capitalised_prefix(text: str, pos: int) -> str:
 # "tôi tên là", "em là", "tên của tôi là" (+ "khách hàng"), on the fold: the plain form, kept
 # as the reference that the title form below must equal (tests compare them) ...
 _PROSE_NAME_RE = re.compile(
-    r"(?<![a-z])(?:(?:toi|em|minh)[ \t]{1,3}(?:ten(?:[ \t]{1,3}la)?|(?P<is>la))|"
-    r"ten[ \t]{1,3}(?:cua[ \t]{1,3})?(?:toi|em|minh)[ \t]{1,3}la)[ \t]{1,3}"
+    r"(?<![a-z])(?:(?:toi|em|minh|tui)[ \t]{1,3}(?:ten(?:[ \t]{1,3}la)?|(?P<is>la))|"
+    r"ten[ \t]{1,3}(?:cua[ \t]{1,3})?(?:toi|em|minh|tui)[ \t]{1,3}la)[ \t]{1,3}"
     r"(?:(?:khach hang|chu thue bao)[ \t]{1,3})?")
 # ... and the same on the title view (see extract_text.title_view), each branch starting with
 # its own capital so that `re` can skip ahead. "(?:toi|em|minh)" is spelt out per pronoun, so
 # "is" cannot be a group: it is the "tôi là" branch, the one whose second word is "la".
 _PRONOUN_NAME = r"[ \t]{1,3}(?:Ten(?:[ \t]{1,3}La)?|La)"
 _PROSE_NAME_TITLE_RE = re.compile((
-    r"(?:Toi" + _PRONOUN_NAME + "|Em" + _PRONOUN_NAME + "|Minh" + _PRONOUN_NAME
-    + r"|Ten[ \t]{1,3}(?:Cua[ \t]{1,3})?(?:Toi|Em|Minh)[ \t]{1,3}La)[ \t]{1,3}"
+    r"(?:Toi" + _PRONOUN_NAME + "|Em" + _PRONOUN_NAME + "|Minh" + _PRONOUN_NAME + "|Tui" + _PRONOUN_NAME
+    + r"|Ten[ \t]{1,3}(?:Cua[ \t]{1,3})?(?:Toi|Em|Minh|Tui)[ \t]{1,3}La)[ \t]{1,3}"
     r"(?:(?:Khach Hang|Chu Thue Bao)[ \t]{1,3})?").encode())  # the view is bytes
 _SIGNATURE_PART_RE = re.compile(r"\s[-–|]\s|[,.:;(|\t]")
 _TITLE_RE = re.compile(r"^\s*(?:mr|mrs|ms|miss|dr|a|c)\.\s*", re.I)
@@ -132,15 +132,18 @@ def signature_name(doc: Doc, layout: Layout) -> str | None:
 
 _NAME_LINE_RE = re.compile(r"[^\W\d_]{1,20}(?:[ \t]{1,2}[^\W\d_]{1,20}){1,4}")
 # First words of lines that are no names even when every word is capitalised.
-_NOT_NAME_LINE_STARTS = {"chao", "kinh", "gui", "xin", "dear", "hi", "hello", "cam", "than", "tran",
-                         "mong", "rat", "best", "thanks", "thank", "regards", "sent", "gui tu"}
+# (Not "tran": "Trần" is a surname; "Trân trọng" is a sign-off, which CLOSER_RE knows.)
+_NOT_NAME_LINE_STARTS = {"chao", "kinh", "gui", "xin", "dear", "hi", "hello", "cam", "than", "mong",
+                         "rat", "best", "thanks", "thank", "regards", "sent"}
+_NAME_THEN_MORE_RE = re.compile(r"\s[-–|]\s")
 
 
 def name_line(doc: Doc, layout: Layout, end: int) -> str | None:
     """The last line of ``doc.text[:end]`` that holds a full name and nothing else: customers
     often end with their name alone, with no sign-off before it ("…\nLưu Văn Khánh")."""
     for start, stop in reversed(lines(doc.text, 0, end)):
-        raw = doc.text[start:stop].strip().rstrip(".,")
+        # "Đinh Công Tráng - 0397 112 233", "Linh Nguyen | Store Manager": the first part.
+        raw = _NAME_THEN_MORE_RE.split(doc.text[start:stop], 1)[0].strip().rstrip(".,")
         if not raw or _NAME_LINE_RE.fullmatch(raw) is None:
             continue
         folded = doc.folded[start:stop].split()
