@@ -44,6 +44,7 @@ from mailproc.app import App
 from mailproc.intake.idle import IdleWatcher
 from mailproc.ops.faults import FaultLog
 from mailproc.ops.holder import Holder, holder_path, remove_holder, write_holder
+from mailproc.ops.metrics import serve_metrics
 from mailproc.ops.notify import Notifier
 
 log = logging.getLogger(__name__)
@@ -379,18 +380,23 @@ def run_daemon(app: App, *, notifier: Notifier | None = None, stop: threading.Ev
             notifier.ready("standby: another mailproc holds the scheduler lock")
         notifier.watchdog()
 
-    with _signals_set(stop):
-        while True:
-            with scheduler_lock(app, stop=stop, on_wait=on_wait) as fence:
-                if fence is None:
-                    notifier.stopping("stopped while standing by")
-                    log.info("mailproc stopped (it was standing by)")
-                    return
-                stepped_down = _lead(app, notifier, stop, fence)
-            if not stepped_down:
-                break
-            standing_by.clear()
-            log.warning("stepped down: standing by for the scheduler lock again")
+    metrics = serve_metrics(app)  # [metrics] listen; a standby serves them too (all read from the database)
+    try:
+        with _signals_set(stop):
+            while True:
+                with scheduler_lock(app, stop=stop, on_wait=on_wait) as fence:
+                    if fence is None:
+                        notifier.stopping("stopped while standing by")
+                        log.info("mailproc stopped (it was standing by)")
+                        return
+                    stepped_down = _lead(app, notifier, stop, fence)
+                if not stepped_down:
+                    break
+                standing_by.clear()
+                log.warning("stepped down: standing by for the scheduler lock again")
+    finally:
+        if metrics is not None:
+            metrics.close()
     log.info("mailproc stopped")
 
 

@@ -19,6 +19,7 @@ import sys
 import tempfile
 import threading
 import time
+import urllib.request
 from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -332,3 +333,34 @@ def test_health_follows_the_daemon_from_first_poll_to_stop(ws: Workspace, notify
     assert code == 1 and after["reasons"] == ["no mailproc daemon holds the scheduler lock"]
     human = ws.spawn("health")
     assert human.returncode == 1 and "- no mailproc daemon holds the scheduler lock" in human.stdout
+
+
+def test_the_daemon_serves_prometheus_metrics_from_the_database(ws: Workspace, notify: NotifySocket) -> None:
+    from prometheus_client.parser import text_string_to_metric_families
+
+    port = free_port()
+    ws.configure(metrics={"listen": f"127.0.0.1:{port}"}, imap={"idle": False})
+    ws.deliver(complaint(to=ws.mailbox))
+
+    def scrape() -> dict[str, float]:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as answer:
+                body = answer.read().decode()
+        except OSError:
+            return {}
+        return {f"{s.name}{sorted(s.labels.items())}": s.value
+                for family in text_string_to_metric_families(body) for s in family.samples}
+
+    daemon = Daemon(ws, notify)
+    try:
+        notify.wait_for(lambda m: m.get("READY") == "1")
+        values = wait_until(lambda: (v := scrape()) and v.get("mailproc_outbox_notices[('kind', 'receipt'), "
+                                                               "('status', 'sent')]") == 1 and v,
+                            timeout=60, what="the receipt counted as sent")
+        assert values["mailproc_database_up[]"] == 1
+        assert values["mailproc_scheduler_lock_held[]"] == 1
+        assert values["mailproc_inbound_messages[('status', 'processed')]"] == 1
+        assert daemon.terminate()[0] == 0
+    finally:
+        daemon.kill()
+    assert scrape() == {}  # the endpoint goes with the daemon
