@@ -275,14 +275,17 @@ def _weekday_date(m: re.Match[str], mail_date: date) -> date | None:
     return date.fromordinal(mail_date.toordinal() - (mail_date.weekday() - weekday) % 7)
 
 
-def _relative(folded: str, text: str | None, mail_date: date | None,
-              until: int) -> list[tuple[int, int, int, date]]:
+def _relative(folded: str, text: str | None, mail_date: date | None, until: int,
+              title: bytes | None = None) -> list[tuple[int, int, int, date]]:
     """(start, core start, end, value) of the dates said relative to the mail's date, before
     ``until`` (a forwarded mail's "hôm qua" is the day before *its* date, not ours)."""
     if mail_date is None:
         return []
     found: list[tuple[int, int, int, date]] = []
-    title = folded.encode("ascii", "replace").title()  # extract_text.title_view
+    # Hints are found on the title view (extract_text.title_view) and read on ``folded``: the
+    # view of the unmasked fold serves, as a masked span matches nothing on ``folded``.
+    if title is None:
+        title = folded.encode("ascii", "replace").title()
     after = -1
     for hint in _RELATIVE_DAY_TITLE_RE.finditer(title, 0, until):
         m = _RELATIVE_DAY_RE.match(folded, hint.start(), until)
@@ -317,12 +320,13 @@ def _relative(folded: str, text: str | None, mail_date: date | None,
 
 
 def _found(folded: str, mail_date: date | None, shape: bytes | None, text: str | None = None,
-           until: int | None = None) -> tuple[list[tuple[int, int, int, date]], set[int]]:
+           until: int | None = None,
+           title: bytes | None = None) -> tuple[list[tuple[int, int, int, date]], set[int]]:
     """(start, core start, end, value) of every plausible date, in text order, and the starts
     of those said relative to the mail's date (see :func:`_relative`)."""
     found, relative = _found_written(folded, mail_date, shape)
     if mail_date is not None and len(found) < _MAX_DATES:
-        said = _relative(folded, text, mail_date, len(folded) if until is None else until)
+        said = _relative(folded, text, mail_date, len(folded) if until is None else until, title)
         taken = [(start, end) for start, _, end, _ in found]
         for item in said:
             if not any(start < item[2] and item[0] < end for start, end in taken):
@@ -376,11 +380,12 @@ def find_dates(folded: str, *, mail_date: date | None, shape: bytes | None = Non
 
 
 def find_and_choose(folded: str, *, mail_date: date | None, prefer: str,
-                    shape: bytes | None = None, text: str | None = None,
-                    until: int | None = None) -> tuple[list[tuple[int, int]], DateHit | None]:
+                    shape: bytes | None = None, text: str | None = None, until: int | None = None,
+                    title: bytes | None = None) -> tuple[list[tuple[int, int]], DateHit | None]:
     """The spans of ``find_dates(…)`` and what :func:`choose` picks among them, tagging only
-    the dates it looks at: the usable ones from the earliest, until one has the tag sought."""
-    found, relative = _found(folded, mail_date, shape, text, until)
+    the dates it looks at: the usable ones from the earliest, until one has the tag sought.
+    ``title``: the title view of the fold ``folded`` was masked from, if at hand."""
+    found, relative = _found(folded, mail_date, shape, text, until, title)
     usable = sorted((i for i, f in enumerate(found) if mail_date is None or f[3] <= mail_date),
                     key=lambda i: (found[i][3], found[i][0]))  # stable: min() keeps the first
     tags: dict[int, str | None] = {}

@@ -39,6 +39,7 @@ from mailproc.analysis.extract import dates as extract_dates
 from mailproc.analysis.extract import phone as extract_phone
 from mailproc.analysis.extract.address import bounded_address, prose_address, signature_address
 from mailproc.analysis.extract.choice import CURRENT, RELATIVE, SUPERSEDED, Candidate, Judged, choose
+from mailproc.analysis.extract.gazetteer import gazetteer
 from mailproc.analysis.extract.labels import decoders_in, label_hits, labelled
 from mailproc.analysis.extract.layout import Layout
 from mailproc.analysis.extract.layout import layout as find_layout
@@ -49,8 +50,8 @@ from mailproc.analysis.extract.shapes import category as find_category
 from mailproc.analysis.extract.text import (
     Doc,
     fold_aligned,
+    last_lines,
     line_end,
-    lines,
     masked,
     normalize_and_fold,
     patterns,
@@ -186,6 +187,9 @@ def extract(text: str, *, subject: str = "", sender_address: str | None = None,
     ``mail_date`` is the complaint's date (year of "05/10", "not after the mail"; the day
     "hôm qua" is counted from).
     """
+    # Loaded on the first call, whatever the mail: the analysis warm-up then loads it in the
+    # main process, before the workers fork, and they share it.
+    gazetteer()
     full, folded, slotted = normalize_and_fold(
         plain_lookalikes(f"{subject}\n\n{text}" if subject else text))
     layout = find_layout(folded)
@@ -247,7 +251,7 @@ def extract(text: str, *, subject: str = "", sender_address: str | None = None,
     forwarded_from = min((s for s, _, _ in layout.headers), default=len(undated))
     dated, chosen = extract_dates.find_and_choose(undated, mail_date=mail_date, prefer=prefer,
                                                   shape=doc.shape(undated), text=doc.text,
-                                                  until=forwarded_from)
+                                                  until=forwarded_from, title=doc.title)
     claimed += dated
     if chosen is not None:
         found.put("incident_date", chosen.value, "prose" if chosen.tag else "shape",
@@ -325,8 +329,9 @@ def _find_address(found: _Found, doc: Doc, layout: Layout, label_starts: list[in
     if "address" not in found:
         # After each sign-off, else the text's last lines (a name, a phone, an address).
         zones = [(end, seg_end) for _, end, seg_end in reversed(layout.signatures)]
-        tail = [s for s, _ in lines(doc.text, 0, len(doc.text)) if doc.text[s:s + 1].strip()]
-        zones.append((tail[-_TAIL_LINES] if len(tail) >= _TAIL_LINES else 0, len(doc.text)))
+        tail = [s for s, e in last_lines(doc.text, len(doc.text), 3 * _TAIL_LINES)
+                if doc.text[s:e].strip()][:_TAIL_LINES]
+        zones.append((tail[-1] if tail else 0, len(doc.text)))
         found.put("address", signature_address(doc, zones), "signature")
     if "address" not in found:
         return

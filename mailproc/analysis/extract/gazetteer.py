@@ -25,6 +25,7 @@ import functools
 import importlib.util
 import json
 import re
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -95,14 +96,17 @@ class Gazetteer:
             self.wards[pkey] = index
         self.new_of_old: dict[str, str] = legacy["provinces"]
         self.districts: dict[str, dict[str, str]] = legacy["districts"]
-        self.legacy_wards: dict[str, str | None] = legacy["wards"]
+        # (The same new ward's name comes back for many old wards: one string for all.)
+        self.legacy_wards: dict[str, str | None] = {
+            path: sys.intern(new) if new else None for path, new in legacy["wards"].items()}
         # (old province, old ward) -> the new ward, when the ward's name is unique there
         # ("xã Phú Xuân, tỉnh Thái Bình": no district written).
-        by_ward: dict[tuple[str, str], set[str | None]] = {}
+        by_ward: dict[str, set[str | None]] = {}
         for path, new_ward in self.legacy_wards.items():
             old_province, _, old_ward = path.split("|")
-            by_ward.setdefault((old_province, old_ward), set()).add(new_ward)
-        self.legacy_by_ward = {k: next(iter(v)) for k, v in by_ward.items() if len(v) == 1}
+            by_ward.setdefault(f"{old_province}|{old_ward}", set()).add(new_ward)
+        self.legacy_by_ward: dict[str, str] = {
+            k: new_ward for k, v in by_ward.items() if len(v) == 1 and (new_ward := next(iter(v)))}
         self.olds_of: dict[str, list[str]] = {}
         for old, new in self.new_of_old.items():
             self.olds_of.setdefault(new, []).append(old)
@@ -194,6 +198,7 @@ def _ward_kind(part: str) -> str | None:
     return None
 
 
+@functools.lru_cache(maxsize=1024)  # pure, and the same customers write again
 def recognise(address: str) -> Place | None:
     """The current province and ward ``address`` names, or None when it names no province."""
     g = gazetteer()
@@ -241,7 +246,7 @@ def recognise(address: str) -> Place | None:
     elif ward_name is not None:
         ward = _current_ward(g, new, ward_name, ward_kind)
         if ward is None and named_old is not None:
-            new_key = g.legacy_by_ward.get((named_old, ward_name))
+            new_key = g.legacy_by_ward.get(f"{named_old}|{ward_name}")
             ward = _current_ward(g, new, new_key, None) if new_key else None
             legacy = legacy or ward is not None
     end = parts[at][1]

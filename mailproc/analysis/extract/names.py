@@ -10,7 +10,7 @@ import re
 
 from mailproc.analysis.extract.gazetteer import is_province
 from mailproc.analysis.extract.layout import CLOSER_RE, Layout
-from mailproc.analysis.extract.text import Doc, capped, fold_aligned, lines
+from mailproc.analysis.extract.text import Doc, capped, fold_aligned, last_lines, lines
 
 _HONORIFICS = {"anh", "chi", "ong", "ba", "em", "co", "bac", "mr", "mrs", "ms", "miss", "dr", "kh"}
 _ROLE_WORDS = {"admin", "support", "cskh", "k+", "kplus", "team", "info", "service", "customer",
@@ -136,12 +136,13 @@ _NAME_LINE_RE = re.compile(r"[^\W\d_]{1,20}(?:[ \t]{1,2}[^\W\d_]{1,20}){1,4}")
 _NOT_NAME_LINE_STARTS = {"chao", "kinh", "gui", "xin", "dear", "hi", "hello", "cam", "than", "mong",
                          "rat", "best", "thanks", "thank", "regards", "sent"}
 _NAME_THEN_MORE_RE = re.compile(r"\s[-–|]\s")
+_NAME_LINES = 30  # a name alone on a line is near the end of the mail
 
 
 def name_line(doc: Doc, layout: Layout, end: int) -> str | None:
     """The last line of ``doc.text[:end]`` that holds a full name and nothing else: customers
     often end with their name alone, with no sign-off before it ("…\nLưu Văn Khánh")."""
-    for start, stop in reversed(lines(doc.text, 0, end)):
+    for start, stop in last_lines(doc.text, end, _NAME_LINES):
         # "Đinh Công Tráng - 0397 112 233", "Linh Nguyen | Store Manager": the first part.
         raw = _NAME_THEN_MORE_RE.split(doc.text[start:stop], 1)[0].strip().rstrip(".,")
         if not raw or _NAME_LINE_RE.fullmatch(raw) is None:

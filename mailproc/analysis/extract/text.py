@@ -240,6 +240,19 @@ def lines(text: str, start: int, end: int) -> list[tuple[int, int]]:
     return out
 
 
+def last_lines(text: str, end: int, count: int) -> list[tuple[int, int]]:
+    """The last ``count`` lines of ``text[:end]``, the last one first (blank lines count)."""
+    out: list[tuple[int, int]] = []
+    stop = end
+    while len(out) < count:
+        newline = text.rfind("\n", 0, stop)
+        out.append((newline + 1, stop))
+        if newline < 0:
+            break
+        stop = newline
+    return out
+
+
 _NON_DIGIT_RE = re.compile(r"\D")
 
 
