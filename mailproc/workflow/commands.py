@@ -12,6 +12,9 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
+from mailproc.analysis.extract import phone as extract_phone
+from mailproc.analysis.extract.shapes import EMAIL_RE
+from mailproc.config import ExtractConfig
 from mailproc.core.textnorm import fold
 
 CANONICAL = ("resolve", "escalate", "accept", "reject", "note", "assign", "meeting", "minutes", "consult", "final")
@@ -168,3 +171,86 @@ def spellings(name: str) -> str:
         seen.add(key)
         shown.extend(form for form in (spelling, key) if form not in shown)
     return " / ".join(f"#{form}" for form in shown)
+
+
+# --- #set FIELD VALUE: an agent corrects an identifier ---------------------------------------
+# Read and validated here; not yet one of CANONICAL: the state machine (states.RULES) and the
+# agent-mail handler (agentmail) must first give it a rule and record the change as an event
+# with the old value (see issue 14). Spellings: "#set", "#sửa" (correct), "#cập-nhật" (update).
+SET_SPELLINGS: tuple[str, ...] = ("set", "sửa", "sửa-lại", "cập-nhật", "cập_nhật", "sua", "sualai",
+                                  "cap-nhat", "capnhat")
+# The fields an agent may set, each with the words for it (folded, separators dropped).
+SET_FIELDS: dict[str, tuple[str, ...]] = {
+    "phone": ("phone", "sdt", "sodienthoai", "dienthoai", "dt", "didong", "mobile"),
+    "smartcard": ("smartcard", "card", "the", "sothe", "thegiaima", "sothegiaima", "mathe"),
+    "decoder": ("decoder", "dauthu", "sodauthu", "madauthu", "stb", "serial", "sn"),
+    "email": ("email", "mail", "thudientu"),
+    "name": ("name", "ten", "hoten", "hovaten"),
+    "address": ("address", "diachi", "dc"),
+}
+_SET_LOOKUP = {_key(s) for s in SET_SPELLINGS}
+_FIELD_LOOKUP = {word: name for name, words in SET_FIELDS.items() for word in words}
+_FIELD_RE = re.compile(r"\s*(?P<field>[^\W\d_][\w./\-]{0,30}?)(?:\s*[:=]\s*|\s+)(?P<value>\S.*)$")
+
+
+@dataclass(frozen=True)
+class Correction:
+    field: str  # one of SET_FIELDS
+    value: str  # normalised as extraction stores it (phone E.164, card digits, decoder upper case)
+
+    def event_detail(self, old: str | None) -> dict[str, str | None]:
+        """What the event that records the change holds: the field, its old and new value."""
+        return {"field": self.field, "old": old, "new": self.value}
+
+
+class CorrectionError(ValueError):
+    """A ``#set`` line that cannot be carried out; the message says why (for the agent)."""
+
+
+def is_set_command(word: str) -> bool:
+    """True when ``word`` (the command word, without '#') is a spelling of ``#set``."""
+    return _key(word) in _SET_LOOKUP
+
+
+def parse_correction(arg: str, config: ExtractConfig) -> Correction:
+    """Read and validate ``FIELD VALUE`` (``#set sdt 0912 345 678``, ``#sửa số-thẻ: 8401 2345
+    6789``); the value normalised as extraction stores it. Raises :class:`CorrectionError`."""
+    match = _FIELD_RE.match(arg)
+    if match is None:
+        raise CorrectionError("#set needs a field and a value, e.g. '#set phone 0912 345 678'")
+    field = _FIELD_LOOKUP.get(_key(match["field"]))
+    if field is None:
+        raise CorrectionError(f"unknown field {match['field']!r}; fields: {', '.join(SET_FIELDS)}")
+    value = " ".join(match["value"].split())
+    checked = _CHECKS[field](value, config)
+    if checked is None:
+        raise CorrectionError(f"{value!r} is not a valid {field}")
+    return Correction(field, checked)
+
+
+def _phone(value: str, config: ExtractConfig) -> str | None:
+    hit = extract_phone.classify(value, region=config.region,
+                                 company_numbers=frozenset(re.sub(r"\D", "", n) for n in config.company_numbers))
+    return hit.e164 if hit is not None and hit.kind == extract_phone.CUSTOMER else None
+
+
+def _card(value: str, config: ExtractConfig) -> str | None:
+    return re.sub(r"\D", "", value) if re.fullmatch(config.card_pattern, value) else None
+
+
+def _decoder(value: str, config: ExtractConfig) -> str | None:
+    code = "".join(value.split()).upper()
+    digits = sum(c.isdigit() for c in code)
+    return code if re.fullmatch(config.decoder_pattern, code) and digits >= config.decoder_min_digits else None
+
+
+def _email(value: str, config: ExtractConfig) -> str | None:
+    return value.lower() if EMAIL_RE.fullmatch(value) else None
+
+
+def _text(value: str, config: ExtractConfig) -> str | None:
+    return value if any(c.isalnum() for c in value) and len(value) <= 200 else None
+
+
+_CHECKS = {"phone": _phone, "smartcard": _card, "decoder": _decoder, "email": _email,
+           "name": _text, "address": _text}
