@@ -19,7 +19,7 @@ from sqlalchemy import Engine, and_, func, or_, select, text
 from sqlalchemy.orm import Session
 
 from mailproc.config import Config, HealthConfig
-from mailproc.ops.holder import holder_path, read_holder
+from mailproc.ops.holder import ADVISORY_LOCK_ID, holder_path, read_holder
 from mailproc.store.models import InboundMessage, MailboxState, OutboxItem, Ticket
 from mailproc.vocabulary import InboundStatus, OutboxStatus, Status
 
@@ -155,7 +155,6 @@ def scheduler_facts(engine: Engine, config: Config, now: datetime) -> dict[str, 
                      heartbeat_age_s=round(holder.heartbeat_age(now), 1))
         facts["held"] = facts["alive"]
     if engine.dialect.name == "postgresql":
-        from mailproc.ops.scheduler import ADVISORY_LOCK_ID
 
         with engine.connect() as conn:
             row = conn.execute(text(

@@ -20,6 +20,8 @@ from typing import Any
 
 from mailproc.config import Config
 
+# The PostgreSQL advisory lock that makes one daemon the scheduler (ops.scheduler).
+ADVISORY_LOCK_ID = 0x6D61696C70726F63 & 0x7FFFFFFFFFFFFFFF  # "mailproc"
 
 def holder_path(config: Config) -> Path:
     lock = Path(config.scheduler.lock_file)

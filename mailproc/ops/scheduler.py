@@ -43,12 +43,11 @@ from sqlalchemy.exc import OperationalError
 from mailproc.app import App
 from mailproc.intake.idle import IdleWatcher
 from mailproc.ops.faults import FaultLog
-from mailproc.ops.holder import Holder, holder_path, remove_holder, write_holder
+from mailproc.ops.holder import ADVISORY_LOCK_ID, Holder, holder_path, remove_holder, write_holder
 from mailproc.ops.metrics import serve_metrics
 from mailproc.ops.notify import Notifier
 
 log = logging.getLogger(__name__)
-ADVISORY_LOCK_ID = 0x6D61696C70726F63 & 0x7FFFFFFFFFFFFFFF  # "mailproc"
 STANDBY_LOG_SECONDS = 600.0  # a waiting standby says so once, then this often
 FENCE_SECONDS = 5.0  # between jobs, the leader confirms its lock this often
 HEARTBEAT_SECONDS = 30.0  # without a systemd watchdog; with one, a third of its interval

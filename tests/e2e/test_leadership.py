@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 
-from mailproc.ops.scheduler import ADVISORY_LOCK_ID
+from mailproc.ops.holder import ADVISORY_LOCK_ID
 from mailproc.testing.devstack import MailStack
 from tests.helpers import pg
 from tests.helpers.cli import Workspace, subprocess_env
