@@ -597,6 +597,9 @@ def tickets_show(ctx: click.Context, ref: str, as_json: bool, history: bool, ful
             return
         click.echo(table(["field", "value"], list(data.items()), max_width=90))
         click.echo(f"\nmissing: {', '.join(ticket.missing) or '-'}   time limit: {ticket.time_limit}")
+        sources = [f"{name} {ticket.identifier_provenance.get(name) or '?'}/{level}"
+                   for name, level in (ticket.identifier_confidence or {}).items()]
+        click.echo(f"found by: {', '.join(sources) or '-'}")
         click.echo("\nmessages:")
         for m in messages:
             click.echo(f"  [{m.direction}] {m.created_at.astimezone(tz):%d/%m/%Y %H:%M} {m.from_address} "

@@ -46,6 +46,9 @@ def ticket_json(ticket: Ticket, message_count: int, tz: ZoneInfo) -> dict[str, A
         "flags": list(ticket.flags),
         "messages": message_count,
         "mailbox": ticket.mailbox or None,  # the complaints mailbox it came in on (None: [imap])
+        # What the address names, in the 2025 units (pre-2025 ones mapped): None when not recognised.
+        "province": ticket.province,
+        "ward": ticket.ward,
     }
 
 

@@ -167,6 +167,17 @@ class Ticket(Base):
     decoder: Mapped[str | None] = mapped_column(String(32))
     category: Mapped[str] = mapped_column(String(16), default="other")
     incident_date: Mapped[date | None] = mapped_column(Date)
+    # What the address names, in the 2025 units (the gazetteer; pre-2025 units mapped), for
+    # routing and reports; the address itself stays as the customer wrote it.
+    province: Mapped[str | None] = mapped_column(String(64))
+    province_code: Mapped[int | None] = mapped_column(Integer)
+    ward: Mapped[str | None] = mapped_column(String(128))
+    ward_code: Mapped[int | None] = mapped_column(Integer)
+    # Per identifier: where its value came from ("label", "prose", "signature", "header",
+    # "shape", "agent") and how sure it is ("high", "medium", "low"); a field not listed
+    # counts as sure (set before these were kept).
+    identifier_provenance: Mapped[dict[str, str]] = mapped_column(JSON, default=dict, server_default="{}")
+    identifier_confidence: Mapped[dict[str, str]] = mapped_column(JSON, default=dict, server_default="{}")
     received_at: Mapped[datetime] = mapped_column(UTCDateTime())
     accept_due: Mapped[date] = mapped_column(Date)
     reply_due: Mapped[date] = mapped_column(Date)

@@ -11,7 +11,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from mailproc.analysis.extract.fields import Extracted
+from mailproc.analysis.extract.fields import FIELDS, PLACE_KEYS, Extracted
 from mailproc.analysis.parsing import ParsedMail
 from mailproc.analysis.routing import route
 from mailproc.core.context import Context
@@ -32,22 +32,46 @@ from mailproc.workflow.steps import (
 
 
 def ticket_identifiers(ticket: Ticket) -> Extracted:
+    """The ticket's identifiers as extraction gives them, with where each came from and how
+    sure it is (so a customer's surer reply can replace an unsure value) and the place the
+    address names."""
     return Extracted(
         name=ticket.name, address=ticket.address, phone=ticket.phone, email=ticket.email,
         smartcard=ticket.smartcard, decoder=ticket.decoder, incident_date=ticket.incident_date,
-        category=ticket.category,
+        category=ticket.category, provenance=dict(ticket.identifier_provenance or {}),
+        confidence=dict(ticket.identifier_confidence or {}), province=ticket.province,
+        province_code=ticket.province_code, ward=ticket.ward, ward_code=ticket.ward_code,
     )
 
 
 def apply_identifiers(ticket: Ticket, found: Extracted) -> list[str]:
-    """Copy identifiers onto the ticket; return the names of the fields that changed."""
+    """Copy identifiers onto the ticket, with their provenance and confidence and the place
+    the address names; return the names of the fields that changed."""
     changed = []
+    provenance, confidence = dict(ticket.identifier_provenance or {}), dict(ticket.identifier_confidence or {})
     for name in (*IDENTIFIER_FIELDS, "incident_date", "category"):
         value = getattr(found, name)
-        if value is not None and getattr(ticket, name) != value:
+        if value is None:
+            continue
+        if getattr(ticket, name) != value:
             setattr(ticket, name, value)
             changed.append(name)
+        if name in FIELDS:  # the value now on the ticket is found's: so are its sources
+            for kept, given in ((provenance, found.provenance), (confidence, found.confidence)):
+                kept.pop(name, None)
+                if name in given:
+                    kept[name] = given[name]
+    ticket.identifier_provenance, ticket.identifier_confidence = provenance, confidence
+    if found.address is not None:
+        for name in PLACE_KEYS:
+            setattr(ticket, name, getattr(found, name))
     return changed
+
+
+def sources_of(found: Extracted, names: list[str]) -> dict[str, dict[str, str | None]]:
+    """Where each of ``names`` was found and how sure it is, as events record it."""
+    return {name: {"provenance": found.provenance.get(name), "confidence": found.confidence.get(name)}
+            for name in names if name in FIELDS}
 
 
 def notice_context(ctx: Context, ticket: Ticket, parsed: ParsedMail | None = None) -> dict[str, Any]:

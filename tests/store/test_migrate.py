@@ -90,6 +90,6 @@ def test_mailboxes_migration_keeps_the_poller_state_and_downgrades(database_url:
         with engine.connect() as conn:
             assert conn.execute(text("SELECT folder, last_uid FROM mailbox_state")).all() == [("INBOX", 42)]
         upgrade(engine)
-        assert current_revision(engine) == "0005"
+        assert current_revision(engine) == SCHEMA_HEAD
     finally:
         engine.dispose()

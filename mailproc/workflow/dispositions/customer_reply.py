@@ -9,6 +9,7 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
+from mailproc.analysis.extract.fields import FIELDS
 from mailproc.analysis.parsing import ParsedMail
 from mailproc.core.context import Context
 from mailproc.core.textnorm import fold
@@ -23,6 +24,7 @@ from mailproc.workflow.tickets import (
     apply_identifiers,
     queue_customer_notice,
     route_ticket,
+    sources_of,
     ticket_identifiers,
 )
 
@@ -60,10 +62,20 @@ def join_reply(session: Session, ctx: Context, state: BatchState, ticket: Ticket
         notify_agents(session, ctx, state, ticket, queue_agents(ctx, ticket), NoticeKind.AGENT_NOTICE,
                       f"agent_notice:{ticket.ref}:reply:{row.id}", now, event="customer_reply",
                       message=parsed.new_text)
-    merged = ticket_identifiers(ticket).merged_with(found)
+    known = ticket_identifiers(ticket)
+    # The reply fills what is missing and replaces what was found with low confidence by a
+    # surer value; a value the ticket holds with more confidence is kept, and a different one
+    # in the reply is left for the agents to see (never replaced silently).
+    merged = known.merged_with(found)
     changed = apply_identifiers(ticket, merged)
     if changed:
-        state.event(ticket, "identifiers_added", now, fields=changed)
+        state.event(ticket, "identifiers_added", now, fields=changed,
+                    replaced=[name for name in changed if getattr(known, name) is not None],
+                    sources=sources_of(merged, changed))
+    differ = [name for name in FIELDS if getattr(found, name) is not None and name not in changed
+              and getattr(merged, name) != getattr(found, name)]
+    if differ:
+        state.event(ticket, "identifiers_differ", now, fields=differ, inbound_id=row.id)
     if ticket.status != Status.ASSESSING:
         return
     missing = missing_fields(merged, ctx.config.assess.required)

@@ -44,7 +44,8 @@ def create_ticket(session: Session, ctx: Context, state: BatchState, mail: Mail,
         created_at=now, updated_at=now,
         # Every column with a default set here too: new tickets are inserted by Core, which
         # writes what the object holds (see batch.insert_created).
-        priority="normal", category="other", rules=[], reopened=0,
+        priority="normal", category="other", rules=[], reopened=0, identifier_provenance={},
+        identifier_confidence={}, province=None, province_code=None, ward=None, ward_code=None,
     )
     apply_identifiers(ticket, found)
     state.created.append(ticket)  # (not added to the session: insert_created inserts it)
@@ -53,8 +54,10 @@ def create_ticket(session: Session, ctx: Context, state: BatchState, mail: Mail,
         state.by_message_id[parsed.message_id] = ticket
         state.conversation[parsed.message_id] = ticket  # the customer's follow-up to it continues it
     state.file_message(ticket, row, parsed, now, body=parsed.customer_text)
+    # What this mail gave, field by field with where it was found and how sure: agents see
+    # where a value came from, and 'corrections export' which values the first mail carried.
     state.event(ticket, "received", now, inbound_id=row.id, message_id=parsed.message_id,
-           found=dict(found.confidence))
+                found=found.record())
     state.event(ticket, "assessed", now, missing=list(verdict.missing), time_limit=verdict.time_limit,
                 reason=verdict.time_limit_reason, flags=list(verdict.flags))
     if verdict.queue:
