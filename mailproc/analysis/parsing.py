@@ -27,6 +27,7 @@ from inscriptis import get_text
 from inscriptis.model.config import ParserConfig
 
 from mailproc.analysis.quoting import split_body
+from mailproc.analysis.slim import SLIM_ABOVE, omitted, slim
 from mailproc.config import ParsingConfig
 from mailproc.core.textnorm import CONTROL_RE, decode_bytes, fold, normalize
 from mailproc.errors import MessageRejected
@@ -314,6 +315,11 @@ def _attachments(parser: mailparser.MailParser, cfg: ParsingConfig) -> tuple[Att
             data = str(payload).encode("utf-8", "replace")
         ctype = clean_header(item.get("mail_content_type") or "application/octet-stream", 127)
         name = safe_filename(clean_header(item.get("filename") or "", 255), index, ctype)
+        left_out = omitted(data)
+        if left_out is not None:  # too large to keep: measured, then left out before parsing
+            found.append(AttachmentInfo(name, ctype, left_out.size, left_out.sha256, None,
+                                        f"larger than {cfg.max_attachment_bytes} bytes: not kept"))
+            continue
         too_big = len(data) > cfg.max_attachment_bytes
         found.append(AttachmentInfo(
             filename=name,
@@ -358,6 +364,8 @@ def parse_message(raw: bytes, cfg: ParsingConfig) -> ParsedMail:
         raise MessageRejected(f"message of {len(raw)} bytes exceeds {cfg.max_message_bytes}")
     if raw.count(b"boundary=") > cfg.max_mime_parts:
         raise MessageRejected(f"more than {cfg.max_mime_parts} MIME boundaries declared")
+    if len(raw) > SLIM_ABOVE:  # parse what is kept of it, not all of it (analysis.slim)
+        raw = slim(raw, keep_text=cfg.max_text_chars * 6, keep_other=cfg.max_attachment_bytes)
     try:
         msg = email.message_from_bytes(raw)
         _check_structure(msg, cfg)
