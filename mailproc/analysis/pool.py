@@ -44,6 +44,7 @@ from mailproc.analysis.parsing import ParsedMail, html_to_text, oversize_of, par
 from mailproc.analysis.routing import find_keywords
 from mailproc.analysis.threads import find_ref
 from mailproc.config import Config
+from mailproc.core import memory
 from mailproc.errors import MessageRejected
 from mailproc.store.db import RawReader
 
@@ -236,6 +237,7 @@ def _init_worker(settings: AnalysisSettings, parent: int) -> None:
     with contextlib.suppress(OSError, ValueError):
         resource.setrlimit(resource.RLIMIT_AS, (_address_space() + allowance, resource.RLIM_INFINITY))
     signal.signal(signal.SIGALRM, _on_alarm)
+    memory.tune()
 
 
 def _address_space() -> int:
@@ -280,6 +282,7 @@ def _analyse_in_worker(items: list[RawInbound]) -> list[Analysis]:
         # variables stay compiled; a library's ``re.sub(string, ...)`` compiles again at most
         # once per chunk.
         re.purge()
+        memory.give_back()  # a large message's pages go back to the system, not to this worker's heap
 
 
 def _analyse_stored_in_worker(reader: RawReader, refs: list[StoredRef]) -> list[Analysis]:

@@ -76,14 +76,33 @@ class PollReport(StageReport):
         return text
 
 
+_HASH_CHUNK = 1 << 20
+_TRAILING_SPACE = b" \t\r\n\x0b\x0c"
+
+
 def dedupe_key(raw: bytes, message_id: str | None) -> str:
-    """Same Message-ID and same body = same message, whatever the trace headers say."""
+    """Same Message-ID and same body = same message, whatever the trace headers say.
+
+    The body is hashed with its line ends as LF and without trailing white space, a
+    megabyte at a time (never a normalised copy of a 25 MB body)."""
     if not message_id:
-        return hashlib.sha256(b"raw\0" + raw).hexdigest()
+        digest = hashlib.sha256(b"raw\0")
+        digest.update(raw)
+        return digest.hexdigest()
     split = raw.find(b"\r\n\r\n")
-    body = raw[split + 4:] if split >= 0 else raw[raw.find(b"\n\n") + 2:] if b"\n\n" in raw else b""
-    body = body.replace(b"\r\n", b"\n").rstrip()
-    return hashlib.sha256(b"mid\0" + message_id.encode("utf-8", "replace") + b"\0" + body).hexdigest()
+    start = split + 4 if split >= 0 else raw.find(b"\n\n") + 2 if b"\n\n" in raw else len(raw)
+    end = len(raw)
+    while end > start and raw[end - 1] in _TRAILING_SPACE:
+        end -= 1
+    digest = hashlib.sha256(b"mid\0" + message_id.encode("utf-8", "replace") + b"\0")
+    at = start
+    while at < end:
+        stop = min(at + _HASH_CHUNK, end)
+        if stop < end and raw[stop - 1] == 0x0D:  # never split a CRLF between two chunks
+            stop += 1
+        digest.update(raw[at:stop].replace(b"\r\n", b"\n"))
+        at = stop
+    return digest.hexdigest()
 
 
 def header_message_id(raw: bytes) -> str | None:

@@ -41,6 +41,7 @@ from sqlalchemy import Connection, text
 from sqlalchemy.exc import OperationalError
 
 from mailproc.app import App
+from mailproc.core import memory
 from mailproc.intake.idle import IdleWatcher
 from mailproc.ops.faults import FaultLog
 from mailproc.ops.holder import ADVISORY_LOCK_ID, Holder, holder_path, remove_holder, write_holder
@@ -251,13 +252,20 @@ class Waker:
 
 
 def intake(app: App, waker: Waker) -> None:
-    _, processed = app.intake_once(finish=False)  # a slow message is written by a later run
+    try:
+        _, processed = app.intake_once(finish=False)  # a slow message is written by a later run
+    finally:
+        memory.give_back()  # what a burst of large mail took goes back to the system
     if processed.processed:
         waker.wake("send")  # receipts queued: out now, not at the next tick
 
 
 def process(app: App, waker: Waker) -> None:
-    if app.process_once(finish=False).processed:
+    try:
+        processed = app.process_once(finish=False).processed
+    finally:
+        memory.give_back()
+    if processed:
         waker.wake("send")
 
 
@@ -371,6 +379,7 @@ def run_daemon(app: App, *, notifier: Notifier | None = None, stop: threading.Ev
     next start, and systemd would otherwise kill it harder at ``TimeoutStopSec``."""
     notifier = notifier or Notifier()
     stop = stop or threading.Event()
+    memory.tune()  # large buffers are mapped and unmapped: a burst's memory goes back (core.memory)
     standing_by: list[bool] = []
 
     def on_wait() -> None:
