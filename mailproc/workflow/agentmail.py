@@ -17,23 +17,35 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
+from mailproc.analysis.extract.fields import HIGH
 from mailproc.analysis.parsing import ParsedMail
 from mailproc.core.context import Context
 from mailproc.core.roster import Agent
 from mailproc.store.models import Ticket
-from mailproc.vocabulary import Role
-from mailproc.workflow.commands import ParsedCommands, parse_commands, spellings
+from mailproc.vocabulary import NoticeKind, Role, Status
+from mailproc.workflow.batch import BatchState
+from mailproc.workflow.commands import (
+    Command,
+    CorrectionError,
+    ParsedCommands,
+    parse_commands,
+    parse_correction,
+    spellings,
+)
 from mailproc.workflow.states import Step, allowed, decide
 from mailproc.workflow.steps import (
     InboundRow,
     Sink,
+    last_customer_message,
     notify_agents,
+    notify_customer,
     policy_of,
     queue_notice,
     roster_refusal,
     run_step,
     ticket_state,
 )
+from mailproc.workflow.tickets import AGENT, complete_if_known, correct_identifier, reassess_time_limit
 
 # Commands whose step uses the agent's text itself (so it is not relayed separately).
 TEXT_USERS = frozenset({"resolve", "accept", "reject", "meeting", "final", "note", "consult"})
@@ -63,7 +75,7 @@ def _check_all(ticket: Ticket, commands: ParsedCommands, agent: Agent, ctx: Cont
             continue
         step = Step(command.name, command.arg, role=agent.role)
         decision = decide(state, step, now=now, policy=policy_of(ctx))
-        refusal = decision.reason if not decision.ok else roster_refusal(ctx, step)
+        refusal = decision.reason if not decision.ok else roster_refusal(ctx, step) or _correction_refusal(ctx, step)
         if refusal:
             reasons.append(f"{command.line.strip()}: {refusal}")
             break
@@ -72,7 +84,40 @@ def _check_all(ticket: Ticket, commands: ParsedCommands, agent: Agent, ctx: Cont
     return reasons
 
 
-def handle_agent_mail(session: Session, ctx: Context, sink: Sink, ticket: Ticket | None, row: InboundRow,
+def _correction_refusal(ctx: Context, step: Step) -> str | None:
+    """Why a ``#set`` cannot be carried out (an unknown field, an invalid value), if it cannot."""
+    if step.name != "set":
+        return None
+    try:
+        parse_correction(step.arg, ctx.config.extract)
+    except CorrectionError as exc:
+        return str(exc)
+    return None
+
+
+def _set(session: Session, ctx: Context, state: BatchState, ticket: Ticket, command: Command, agent: Agent,
+         now: datetime) -> None:
+    """``#set FIELD VALUE`` (checked with the mail's other commands): the identifier takes the
+    agent's value, sure and from the agent; the event keeps the old and the new value (in the
+    database only: never logged). A date or category set judges the time limit again; on a
+    ticket being assessed, the last missing identifier sends it on to level 1 as a customer's
+    reply would, by the state machine, and the customer gets the receipt."""
+    correction = parse_correction(command.arg, ctx.config.extract)
+    old = correct_identifier(ticket, correction.field, correction.value)
+    detail: dict[str, object] = {**correction.event_detail(old), "provenance": AGENT, "confidence": HIGH}
+    if correction.field in ("incident_date", "category"):
+        limit = reassess_time_limit(ctx, ticket)
+        detail.update(time_limit=limit.status, reason=limit.reason)
+    state.event(ticket, "identifier_set", now, actor=agent.email, **detail)
+    if ticket.status != Status.ASSESSING:
+        return
+    last = last_customer_message(session, ticket)
+    if complete_if_known(session, ctx, state, ticket, last.body_text if last else "", now,
+                         fields=[correction.field]):
+        notify_customer(session, ctx, state, ticket, NoticeKind.RECEIPT, f"receipt:{ticket.ref}", now)
+
+
+def handle_agent_mail(session: Session, ctx: Context, sink: BatchState, ticket: Ticket | None, row: InboundRow,
                       parsed: ParsedMail, agent: Agent, now: datetime) -> str:
     """Carry out an authenticated agent's mail; returns the inbound row's outcome."""
     if ticket is None:
@@ -90,6 +135,9 @@ def handle_agent_mail(session: Session, ctx: Context, sink: Sink, ticket: Ticket
     body = commands.body
     tag = str(row.id)
     for command in commands.commands:
+        if command.name == "set":  # no step of the process's own: it corrects, it moves nothing
+            _set(session, ctx, sink, ticket, command, agent, now)
+            continue
         run_step(session, ctx, sink, ticket, Step(command.name, command.arg, role=agent.role), actor=agent.email,
                  now=now, body=body, tag=tag)
         if command.name == "note":

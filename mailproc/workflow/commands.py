@@ -11,13 +11,15 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
+from datetime import date
 
 from mailproc.analysis.extract import phone as extract_phone
 from mailproc.analysis.extract.shapes import EMAIL_RE
 from mailproc.config import ExtractConfig
 from mailproc.core.textnorm import fold
 
-CANONICAL = ("resolve", "escalate", "accept", "reject", "note", "assign", "meeting", "minutes", "consult", "final")
+CANONICAL = ("resolve", "escalate", "accept", "reject", "note", "assign", "meeting", "minutes", "consult", "final",
+             "set")
 
 # Every accepted spelling: the English name first, then each Vietnamese phrase as an agent at
 # K+ would type it, with diacritics (joined by '-' and by '_') and without (hyphenated and
@@ -34,6 +36,7 @@ CANONICAL = ("resolve", "escalate", "accept", "reject", "note", "assign", "meeti
 #   minutes  – "biên bản" (the signed minutes of the meeting)
 #   consult  – "phối hợp" (coordinate with), "hỏi ý kiến" (ask the opinion of), "tham vấn"
 #   final    – "trả lời chính thức" (official answer), "văn bản trả lời" (written answer)
+#   set      – "sửa" (correct), "sửa lại" (correct again), "cập nhật" (update): FIELD VALUE
 ALIASES: dict[str, tuple[str, ...]] = {
     "resolve": (
         "resolve",
@@ -67,6 +70,12 @@ ALIASES: dict[str, tuple[str, ...]] = {
         "final",
         "trả-lời-chính-thức", "trả_lời_chính_thức", "tra-loi-chinh-thuc", "traloichinhthuc",
         "văn-bản-trả-lời", "văn_bản_trả_lời", "van-ban-tra-loi", "vanbantraloi",
+    ),
+    "set": (
+        "set",
+        "sửa", "sua",
+        "sửa-lại", "sửa_lại", "sua-lai", "sualai",
+        "cập-nhật", "cập_nhật", "cap-nhat", "capnhat",
     ),
 }
 
@@ -174,12 +183,8 @@ def spellings(name: str) -> str:
 
 
 # --- #set FIELD VALUE: an agent corrects an identifier ---------------------------------------
-# Read and validated here; not yet one of CANONICAL: the state machine (states.RULES) and the
-# agent-mail handler (agentmail) must first give it a rule and record the change as an event
-# with the old value (see issue 14). Spellings: "#set", "#sửa" (correct), "#cập-nhật" (update).
-SET_SPELLINGS: tuple[str, ...] = ("set", "sửa", "sửa-lại", "cập-nhật", "cập_nhật", "sua", "sualai",
-                                  "cap-nhat", "capnhat")
-# The fields an agent may set, each with the words for it (folded, separators dropped).
+# The fields an agent may set, each with the words for it (folded, separators dropped), so
+# "#sửa số thẻ 8401 …", "#set sđt: 0912 …" and "#cập-nhật ngày-sự-cố 05/11/2026" all read.
 SET_FIELDS: dict[str, tuple[str, ...]] = {
     "phone": ("phone", "sdt", "sodienthoai", "dienthoai", "dt", "didong", "mobile"),
     "smartcard": ("smartcard", "card", "the", "sothe", "thegiaima", "sothegiaima", "mathe"),
@@ -187,16 +192,29 @@ SET_FIELDS: dict[str, tuple[str, ...]] = {
     "email": ("email", "mail", "thudientu"),
     "name": ("name", "ten", "hoten", "hovaten"),
     "address": ("address", "diachi", "dc"),
+    "incident_date": ("incidentdate", "date", "ngay", "ngaysuco", "ngayxayra", "ngaythanhtoan"),
+    "category": ("category", "loai", "phanloai"),
 }
-_SET_LOOKUP = {_key(s) for s in SET_SPELLINGS}
+# The categories a complaint may have (as extraction and the time limits know them): "fee"
+# (subscription fees: the 1-month window) and "other" (the 3-month window).
+CATEGORIES: dict[str, tuple[str, ...]] = {
+    "fee": ("fee", "cuoc", "phi", "cuocphi", "tiencuoc"),
+    "other": ("other", "khac"),
+}
 _FIELD_LOOKUP = {word: name for name, words in SET_FIELDS.items() for word in words}
-_FIELD_RE = re.compile(r"\s*(?P<field>[^\W\d_][\w./\-]{0,30}?)(?:\s*[:=]\s*|\s+)(?P<value>\S.*)$")
+_CATEGORY_LOOKUP = {word: name for name, words in CATEGORIES.items() for word in words}
+# Up to four words naming the field ("số điện thoại"), then ':' or '=' or a space, then the value.
+_FIELD_WORD_RE = re.compile(r"[^\W\d_][\w./\-]{0,30}")
+_FIELD_END_RE = re.compile(r"\s*[:=]\s*|\s+")
+_MAX_FIELD_WORDS = 4
+_DATE_RE = re.compile(r"(?P<d>\d{1,2})[/.\-](?P<m>\d{1,2})[/.\-](?P<y>\d{4})|(?P<iy>\d{4})-(?P<im>\d{2})-(?P<id>\d{2})")
 
 
 @dataclass(frozen=True)
 class Correction:
     field: str  # one of SET_FIELDS
-    value: str  # normalised as extraction stores it (phone E.164, card digits, decoder upper case)
+    value: str  # normalised as extraction stores it (phone E.164, card digits, decoder upper
+    #             case, e-mail lower case, the date as YYYY-MM-DD, category "fee" or "other")
 
     def event_detail(self, old: str | None) -> dict[str, str | None]:
         """What the event that records the change holds: the field, its old and new value."""
@@ -209,23 +227,45 @@ class CorrectionError(ValueError):
 
 def is_set_command(word: str) -> bool:
     """True when ``word`` (the command word, without '#') is a spelling of ``#set``."""
-    return _key(word) in _SET_LOOKUP
+    return _LOOKUP.get(_key(word)) == "set"
 
 
 def parse_correction(arg: str, config: ExtractConfig) -> Correction:
-    """Read and validate ``FIELD VALUE`` (``#set sdt 0912 345 678``, ``#sửa số-thẻ: 8401 2345
+    """Read and validate ``FIELD VALUE`` (``#set sdt 0912 345 678``, ``#sửa số thẻ: 8401 2345
     6789``); the value normalised as extraction stores it. Raises :class:`CorrectionError`."""
-    match = _FIELD_RE.match(arg)
-    if match is None:
-        raise CorrectionError("#set needs a field and a value, e.g. '#set phone 0912 345 678'")
-    field = _FIELD_LOOKUP.get(_key(match["field"]))
-    if field is None:
-        raise CorrectionError(f"unknown field {match['field']!r}; fields: {', '.join(SET_FIELDS)}")
-    value = " ".join(match["value"].split())
+    if _key(arg.split(maxsplit=1)[0] if arg.split() else "") == "lai":
+        arg = arg.split(maxsplit=1)[1] if len(arg.split()) > 1 else ""  # "#sửa lại sđt …" typed with a space
+    field, value = _field_and_value(arg)
     checked = _CHECKS[field](value, config)
     if checked is None:
-        raise CorrectionError(f"{value!r} is not a valid {field}")
+        raise CorrectionError(f"{value!r} is not a valid {field}{_HINTS.get(field, '')}")
     return Correction(field, checked)
+
+
+def _field_and_value(arg: str) -> tuple[str, str]:
+    """The field the first words name (the longest match of up to four words) and the value."""
+    words: list[tuple[str, int]] = []  # (folded key so far, where the value may start)
+    position, key = 0, ""
+    for _ in range(_MAX_FIELD_WORDS):
+        word = _FIELD_WORD_RE.match(arg, position)
+        if word is None:
+            break
+        key += _key(word.group())
+        end = _FIELD_END_RE.match(arg, word.end())
+        words.append((key, end.end() if end else word.end()))
+        if end is None or end.group().strip():  # a ':' or '=' ends the field's name
+            break
+        position = end.end()
+    if not words or not arg[words[0][1]:].strip():
+        raise CorrectionError("#set needs a field and a value, e.g. '#set phone 0912 345 678'")
+    for key, start in reversed(words):
+        if key in _FIELD_LOOKUP and arg[start:].strip():
+            return _FIELD_LOOKUP[key], " ".join(arg[start:].split())
+    first = _FIELD_WORD_RE.match(arg)
+    raise CorrectionError(f"unknown field {first.group() if first else arg!r}; fields: {', '.join(SET_FIELDS)}")
+
+
+_HINTS = {"incident_date": " (write it as dd/mm/yyyy)", "category": f" (one of: {', '.join(CATEGORIES)})"}
 
 
 def _phone(value: str, config: ExtractConfig) -> str | None:
@@ -252,5 +292,21 @@ def _text(value: str, config: ExtractConfig) -> str | None:
     return value if any(c.isalnum() for c in value) and len(value) <= 200 else None
 
 
+def _date(value: str, config: ExtractConfig) -> str | None:
+    match = _DATE_RE.fullmatch(value)
+    if match is None:
+        return None
+    day, month, year = ((match["d"], match["m"], match["y"]) if match["d"] else
+                        (match["id"], match["im"], match["iy"]))
+    try:
+        return date(int(year), int(month), int(day)).isoformat()
+    except ValueError:
+        return None
+
+
+def _category(value: str, config: ExtractConfig) -> str | None:
+    return _CATEGORY_LOOKUP.get(_key(value))
+
+
 _CHECKS = {"phone": _phone, "smartcard": _card, "decoder": _decoder, "email": _email,
-           "name": _text, "address": _text}
+           "name": _text, "address": _text, "incident_date": _date, "category": _category}

@@ -65,6 +65,7 @@ class Rule:
     notices: tuple[str, ...] = ()
     needs_arg: str = ""        # non-empty: what the argument must be (for the error message)
     help: str = ""
+    queue_only: bool = False   # of the agents, only those of the ticket's queue (and supervisors)
 
 
 _ANY_AGENT = frozenset(AGENT_ROLES)
@@ -91,6 +92,9 @@ RULES: dict[str, Rule] = {
     "note": Rule(OPEN_STATUSES | DONE_STATUSES, None, frozenset({*AGENT_ROLES, Role.DEPARTMENT}), (),
                  help="an internal note, never shown to the customer"),
     "relay": Rule(_WORKING, None, _ANY_AGENT, ("relay",), help="the text goes to the customer"),
+    "set": Rule(OPEN_STATUSES, None, _ANY_AGENT, (), needs_arg="a field and a value", queue_only=True,
+                help="correct an identifier (FIELD VALUE): name, address, phone, email, smartcard, decoder, "
+                     "incident_date, category"),
     # System steps.
     "info_complete": Rule(frozenset({Status.ASSESSING}), Status.L1, frozenset({SYSTEM}), ("receipt",)),
     "auto_escalate": Rule(frozenset({Status.L1}), Status.L2, frozenset({SYSTEM})),
@@ -98,12 +102,22 @@ RULES: dict[str, Rule] = {
     "answered": Rule(frozenset({Status.ACCEPTED}), Status.ANSWERED, frozenset({SYSTEM})),
     "reopen": Rule(DONE_STATUSES - {Status.REJECTED}, Status.L2, frozenset({SYSTEM})),
 }
-COMMANDS = ("resolve", "escalate", "accept", "reject", "note", "assign", "meeting", "minutes", "consult", "final")
+COMMANDS = ("resolve", "escalate", "accept", "reject", "note", "assign", "meeting", "minutes", "consult", "final",
+            "set")
+# Who works a ticket in each open status: the queue's role (a ticket being assessed is level 1's).
+_QUEUE_ROLE = {Status.ASSESSING: Role.L1, Status.L1: Role.L1, Status.L2: Role.L2, Status.ACCEPTED: Role.L2}
+
+
+def _may(rule: Rule, status: Status, role: str) -> bool:
+    """May ``role`` take this rule's step on a ticket in ``status``, by role alone."""
+    if role not in rule.roles:
+        return False
+    return not rule.queue_only or role == Role.SUPERVISOR or _QUEUE_ROLE.get(status) == role
 
 
 def allowed(state: TicketState, role: str) -> list[str]:
     """The commands this role may give on this ticket now (for the help in refusals)."""
-    return [name for name in COMMANDS if role in RULES[name].roles and state.status in RULES[name].sources]
+    return [name for name in COMMANDS if state.status in RULES[name].sources and _may(RULES[name], state.status, role)]
 
 
 def decide(state: TicketState, step: Step, *, now: datetime, policy: Policy) -> Decision:
@@ -115,6 +129,9 @@ def decide(state: TicketState, step: Step, *, now: datetime, policy: Policy) -> 
         return Decision(False, f"#{step.name} is not allowed for role {step.role}", state.status)
     if state.status not in rule.sources:
         return Decision(False, f"#{step.name} is not possible while the ticket is {state.status}", state.status)
+    if not _may(rule, state.status, step.role):
+        return Decision(False, f"#{step.name} is not allowed for role {step.role} while the ticket is "
+                               f"{state.status}: only its queue's agents and supervisors", state.status)
     if rule.needs_arg and not step.arg.strip():
         return Decision(False, f"#{step.name} needs {rule.needs_arg}", state.status)
     refusal = _special_checks(state, step, now=now, policy=policy)

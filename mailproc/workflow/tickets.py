@@ -6,13 +6,15 @@ Every status change goes through the state machine (:func:`mailproc.workflow.ste
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy.orm import Session
 
-from mailproc.analysis.extract.fields import FIELDS, PLACE_KEYS, Extracted
+from mailproc.analysis.extract.fields import FIELDS, HIGH, PLACE_KEYS, Extracted
+from mailproc.analysis.extract.gazetteer import recognise
 from mailproc.analysis.parsing import ParsedMail
+from mailproc.analysis.pool import local_date
 from mailproc.analysis.routing import route
 from mailproc.core.context import Context
 from mailproc.core.people import domain_of, person
@@ -20,6 +22,7 @@ from mailproc.core.roster import dmarc_failed
 from mailproc.notices.render import defang, mask_numbers
 from mailproc.store.models import Ticket
 from mailproc.vocabulary import Flag, NoticeKind, Queue, Status
+from mailproc.workflow.assess import missing_fields
 from mailproc.workflow.batch import BatchState
 from mailproc.workflow.steps import (
     IDENTIFIER_FIELDS,
@@ -29,6 +32,9 @@ from mailproc.workflow.steps import (
     queue_notice,
     transition,
 )
+from mailproc.workflow.timelimit import LATE, UNKNOWN, TimeLimitResult, assess_time_limit
+
+AGENT = "agent"  # the provenance of a value an agent set (#set): sure
 
 
 def ticket_identifiers(ticket: Ticket) -> Extracted:
@@ -66,6 +72,48 @@ def apply_identifiers(ticket: Ticket, found: Extracted) -> list[str]:
         for name in PLACE_KEYS:
             setattr(ticket, name, getattr(found, name))
     return changed
+
+
+def correct_identifier(ticket: Ticket, field: str, value: str) -> str | None:
+    """Set one identifier as an agent corrected it (``#set``): from the agent, sure; a new
+    address brings the place it names. ``value`` is as :class:`~mailproc.workflow.commands.
+    Correction` holds it (the date as YYYY-MM-DD). Returns the old value, as text."""
+    old = getattr(ticket, field)
+    setattr(ticket, field, date.fromisoformat(value) if field == "incident_date" else value)
+    if field in FIELDS:
+        ticket.identifier_provenance = {**(ticket.identifier_provenance or {}), field: AGENT}
+        ticket.identifier_confidence = {**(ticket.identifier_confidence or {}), field: HIGH}
+    if field == "address":
+        place = recognise(value)
+        ticket.province, ticket.province_code, ticket.ward, ticket.ward_code = (
+            (place.province, place.province_code, place.ward, place.ward_code) if place else (None, None, None, None))
+    return old.isoformat() if isinstance(old, date) else old
+
+
+def reassess_time_limit(ctx: Context, ticket: Ticket) -> TimeLimitResult:
+    """The complaint time limit again, after its date or category changed; the flags follow."""
+    limit = assess_time_limit(ticket.category, ticket.incident_date, local_date(ticket.received_at, ctx.tz),
+                              ctx.config.assess, ctx.calendar)
+    flags = [f for f in ticket.flags if f not in (Flag.LATE, Flag.TIME_LIMIT_UNKNOWN)]
+    flags += [Flag.LATE] if limit.status == LATE else [Flag.TIME_LIMIT_UNKNOWN] if limit.status == UNKNOWN else []
+    ticket.time_limit, ticket.flags = limit.status, flags
+    return limit
+
+
+def complete_if_known(session: Session, ctx: Context, state: BatchState, ticket: Ticket, text: str,
+                      now: datetime, *, fields: list[str]) -> bool:
+    """An assessing ticket whose identifiers changed (a customer's reply, an agent's ``#set``):
+    what is still missing; when nothing is, it goes to level 1 by the state machine's
+    ``info_complete`` and is routed. True when it did (the caller sends the receipt)."""
+    missing = missing_fields(ticket_identifiers(ticket), ctx.config.assess.required)
+    ticket.missing = list(missing)
+    if missing:
+        return False
+    ticket.flags = [f for f in ticket.flags if f != Flag.MISSING_INFO]
+    state.event(ticket, "info_complete", now, fields=fields)
+    transition(ctx, ticket, "info_complete", now)
+    route_ticket(session, ctx, state, ticket, text, now)
+    return True
 
 
 def sources_of(found: Extracted, names: list[str]) -> dict[str, dict[str, str | None]]:

@@ -20,7 +20,8 @@ STATUSES = ("assessing", "l1", "l2", "accepted", "rejected", "answered", "closed
 ROLES = ("l1", "l2", "supervisor", "department", "system")
 # What an agent can type (#resolve ...). Relaying (the mail's text goes to the customer) is not one of them:
 # it is what happens to an agent's mail that carries no command.
-COMMANDS = ("resolve", "escalate", "accept", "reject", "note", "assign", "meeting", "minutes", "consult", "final")
+COMMANDS = ("resolve", "escalate", "accept", "reject", "note", "assign", "meeting", "minutes", "consult", "final",
+            "set")
 
 # A few words of the reason a refusal must give, by cause.
 BECAUSE = {
@@ -182,6 +183,24 @@ TABLE = [
     ok("closed", "note", "l2", "closed"),
     no("l1", "note", "system", "role"),
     no("l1", "note", "customer", "role"),
+    # --- set: an agent corrects an identifier, on any open ticket, by its queue's agents and supervisors
+    # (a ticket being assessed is level 1's); the status stays (completing it is info_complete's).
+    ok("assessing", "set", "l1", "assessing", arg="phone 0912345678"),
+    ok("assessing", "set", "supervisor", "assessing", arg="phone 0912345678"),
+    ok("l1", "set", "l1", "l1", arg="phone 0912345678"),
+    ok("l2", "set", "l2", "l2", arg="phone 0912345678"),
+    ok("accepted", "set", "l2", "accepted", arg="phone 0912345678"),
+    ok("accepted", "set", "supervisor", "accepted", arg="phone 0912345678"),
+    no("l1", "set", "l1", "arg"),
+    no("assessing", "set", "l2", "role", arg="phone 0912345678"),
+    no("l1", "set", "l2", "role", arg="phone 0912345678"),
+    no("l2", "set", "l1", "role", arg="phone 0912345678"),
+    no("accepted", "set", "l1", "role", arg="phone 0912345678"),
+    no("l1", "set", "department", "role", arg="phone 0912345678"),
+    no("l1", "set", "system", "role", arg="phone 0912345678"),
+    no("closed", "set", "l1", "status", arg="phone 0912345678"),
+    no("answered", "set", "supervisor", "status", arg="phone 0912345678"),
+    no("rejected", "set", "l2", "status", arg="phone 0912345678"),
     # --- relay: an agent's text goes to the customer, on a ticket being worked, by any agent.
     ok("l1", "relay", "l1", "l1", ("relay",)),
     ok("l2", "relay", "l2", "l2", ("relay",)),
@@ -312,17 +331,17 @@ def test_decide_is_total_and_consistent() -> None:
 
 
 @pytest.mark.parametrize(("status", "role", "expected"), [
-    ("assessing", "l1", {"escalate", "note", "assign"}),
-    ("assessing", "supervisor", {"escalate", "note", "assign"}),
+    ("assessing", "l1", {"escalate", "note", "assign", "set"}),
+    ("assessing", "supervisor", {"escalate", "note", "assign", "set"}),
     ("assessing", "l2", {"note", "assign"}),
-    ("l1", "l1", {"resolve", "escalate", "note", "assign"}),
-    ("l1", "supervisor", {"resolve", "escalate", "note", "assign"}),
+    ("l1", "l1", {"resolve", "escalate", "note", "assign", "set"}),
+    ("l1", "supervisor", {"resolve", "escalate", "note", "assign", "set"}),
     ("l1", "l2", {"note", "assign"}),
-    ("l2", "l2", {"accept", "reject", "note", "assign", "consult"}),
-    ("l2", "supervisor", {"accept", "reject", "note", "assign", "consult"}),
+    ("l2", "l2", {"accept", "reject", "note", "assign", "consult", "set"}),
+    ("l2", "supervisor", {"accept", "reject", "note", "assign", "consult", "set"}),
     ("l2", "l1", {"note", "assign"}),
-    ("accepted", "l2", {"note", "assign", "meeting", "minutes", "consult", "final"}),
-    ("accepted", "supervisor", {"note", "assign", "meeting", "minutes", "consult", "final"}),
+    ("accepted", "l2", {"note", "assign", "meeting", "minutes", "consult", "final", "set"}),
+    ("accepted", "supervisor", {"note", "assign", "meeting", "minutes", "consult", "final", "set"}),
     ("accepted", "l1", {"note", "assign"}),
     ("rejected", "l2", {"note"}),
     ("answered", "supervisor", {"note"}),

@@ -14,16 +14,15 @@ from mailproc.analysis.parsing import ParsedMail
 from mailproc.core.context import Context
 from mailproc.core.textnorm import fold
 from mailproc.store.models import Ticket
-from mailproc.vocabulary import DONE_STATUSES, Flag, InboundStatus, NoticeKind, Outcome, Status
-from mailproc.workflow.assess import missing_fields
+from mailproc.vocabulary import DONE_STATUSES, InboundStatus, NoticeKind, Outcome, Status
 from mailproc.workflow.batch import BatchState, Claimed, answers_us, is_customer
 from mailproc.workflow.dispositions.base import Disposed, Mail
 from mailproc.workflow.states import Step
-from mailproc.workflow.steps import notify_agents, queue_agents, run_step, transition
+from mailproc.workflow.steps import notify_agents, queue_agents, run_step
 from mailproc.workflow.tickets import (
     apply_identifiers,
+    complete_if_known,
     queue_customer_notice,
-    route_ticket,
     sources_of,
     ticket_identifiers,
 )
@@ -78,16 +77,10 @@ def join_reply(session: Session, ctx: Context, state: BatchState, ticket: Ticket
         state.event(ticket, "identifiers_differ", now, fields=differ, inbound_id=row.id)
     if ticket.status != Status.ASSESSING:
         return
-    missing = missing_fields(merged, ctx.config.assess.required)
-    ticket.missing = list(missing)
-    if missing:
+    if not complete_if_known(session, ctx, state, ticket, parsed.customer_text, now, fields=changed):
         key = f"need_info:{ticket.ref}:{row.id}"
         queue_customer_notice(ctx, state, ticket, parsed, NoticeKind.NEED_INFO, key, now)
         return
-    ticket.flags = [f for f in ticket.flags if f != Flag.MISSING_INFO]
-    state.event(ticket, "info_complete", now, fields=changed)
-    transition(ctx, ticket, "info_complete", now)
-    route_ticket(session, ctx, state, ticket, parsed.customer_text, now)
     queue_customer_notice(ctx, state, ticket, parsed, NoticeKind.RECEIPT, f"receipt:{ticket.ref}", now)
 
 
