@@ -27,7 +27,7 @@ import resource
 import signal
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor, wait
 from concurrent.futures import TimeoutError as FuturesTimeout
 from concurrent.futures.process import BrokenProcessPool
@@ -56,14 +56,31 @@ class RawInbound:
     fetched_at: datetime
 
 
-StoredRef = tuple[int, datetime]  # a stored inbound row to analyse: (id, fetched_at)
+StoredRef = tuple[int, datetime, int]  # a stored inbound row to analyse: (id, fetched_at, size in bytes)
+# A worker reads the stored messages of its chunk this many bytes at a time (a larger message
+# alone): its memory follows the largest message, not the chunk.
+READ_BYTES = 8 * 1024 * 1024
 
 
 def read_stored(reader: RawReader, refs: Sequence[StoredRef]) -> list[RawInbound]:
     """The stored messages ``refs``, in that order; a row that is gone is left out."""
-    raws = reader.read([inbound_id for inbound_id, _ in refs])
-    return [RawInbound(inbound_id, raws[inbound_id], fetched_at) for inbound_id, fetched_at in refs
+    raws = reader.read([ref[0] for ref in refs])
+    return [RawInbound(inbound_id, raws[inbound_id], fetched_at) for inbound_id, fetched_at, _ in refs
             if inbound_id in raws]
+
+
+def by_size(refs: Sequence[StoredRef], limit: int = READ_BYTES) -> Iterator[list[StoredRef]]:
+    """``refs`` in order, in groups of at most ``limit`` bytes (one message if it is larger)."""
+    group: list[StoredRef] = []
+    total = 0
+    for ref in refs:
+        if group and total + ref[2] > limit:
+            yield group
+            group, total = [], 0
+        group.append(ref)
+        total += ref[2]
+    if group:
+        yield group
 
 
 @dataclass(frozen=True)
@@ -286,17 +303,18 @@ def _analyse_in_worker(items: list[RawInbound]) -> list[Analysis]:
 
 
 def _analyse_stored_in_worker(reader: RawReader, refs: list[StoredRef]) -> list[Analysis]:
-    try:
-        return _analyse_in_worker(read_stored(reader, refs))
-    except MemoryError:  # the chunk's bytes together are over the memory bound: one at a time
-        analyses = []
-        for ref in refs:
-            try:
-                analyses += _analyse_in_worker(read_stored(reader, [ref]))
-            except MemoryError:
-                analyses.append(Analysis(ref[0], error="MemoryError: the message does not fit in the analysis "
-                                                       "worker's memory (parsing.max_analysis_memory_mb)"))
-        return analyses
+    analyses: list[Analysis] = []
+    for group in by_size(refs):
+        try:
+            analyses += _analyse_in_worker(read_stored(reader, group))
+        except MemoryError:  # the group's bytes together are over the memory bound: one at a time
+            for ref in group:
+                try:
+                    analyses += _analyse_in_worker(read_stored(reader, [ref]))
+                except MemoryError:
+                    analyses.append(Analysis(ref[0], error="MemoryError: the message does not fit in the analysis "
+                                                           "worker's memory (parsing.max_analysis_memory_mb)"))
+    return analyses
 
 
 Piece = TypeVar("Piece", RawInbound, StoredRef)

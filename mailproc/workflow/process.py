@@ -125,10 +125,10 @@ def _next_refs(factory: sessionmaker[Session], after_id: int, limit: int) -> lis
     """The next ``new`` inbound rows to analyse (their bytes are read where they are analysed)."""
     with reading(factory) as session:
         rows = session.execute(
-            select(InboundMessage.id, InboundMessage.fetched_at)
+            select(InboundMessage.id, InboundMessage.fetched_at, InboundMessage.size)
             .where(InboundMessage.status == InboundStatus.NEW, InboundMessage.id > after_id)
             .order_by(InboundMessage.id).limit(limit))
-        return [(r.id, r.fetched_at) for r in rows]
+        return [(r.id, r.fetched_at, r.size or 0) for r in rows]
 
 
 def _claim(session: Session, engine: Engine, ids: list[int]) -> dict[int, Claimed]:

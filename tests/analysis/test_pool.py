@@ -151,13 +151,13 @@ def test_stored_messages_are_read_where_they_are_analysed(database_url: str) -> 
         session.add_all(InboundRaw(id=row_id, raw=item.raw) for row_id, item in zip(ids, items, strict=True))
     reader = RawReader.for_engine(engine, cast(Table, InboundRaw.__table__))
     assert reader.read([ids[2], 10**9, ids[0]]) == {ids[2]: items[2].raw, ids[0]: items[0].raw}
-    refs = [(row_id, item.fetched_at) for row_id, item in zip(ids, items, strict=True)][::-1]
+    refs = [(row_id, item.fetched_at, len(item.raw)) for row_id, item in zip(ids, items, strict=True)][::-1]
     config = Config(database=DatabaseConfig(url=database_url))
     expected = [analyse(RawInbound(row_id, item.raw, item.fetched_at), AnalysisSettings.from_config(config))
                 for row_id, item in zip(ids, items, strict=True)][::-1]
     with Analyzer(config, workers=2, pool_threshold=1) as pool:
         pool.start()
-        assert pool.submit_stored(reader, [*refs, (10**9, refs[0][1])]).result() == expected
+        assert pool.submit_stored(reader, [*refs, (10**9, refs[0][1], 10)]).result() == expected
     with Analyzer(config, workers=1) as serial:
         assert serial.submit_stored(reader, refs).result() == expected
     engine.dispose()
