@@ -613,6 +613,29 @@ def tickets_show(ctx: click.Context, ref: str, as_json: bool, history: bool, ful
 
 
 @main.group()
+def corrections() -> None:
+    """What agents corrected with #set, for measuring extraction."""
+
+
+@corrections.command("export")
+@click.argument("folder", type=click.Path(file_okay=False, path_type=Path))
+@click.pass_context
+def corrections_export(ctx: click.Context, folder: Path) -> None:
+    """Write each corrected ticket's original mail (REF.eml) and its corrected fields (REF.json)
+    into FOLDER: a labelled set for 'mailproc extract --eval FOLDER'."""
+    from mailproc.ops.corrections import export_corrections
+
+    app = _app(ctx)
+    with app.sessions() as session:
+        report = export_corrections(session, folder)
+    for item in report.written:
+        click.echo(f"{item.ref}: {', '.join(item.fields)}")
+    for ref, why in report.skipped:
+        click.echo(f"not exported: {ref}: {why}", err=True)
+    click.echo(f"{len(report.written)} corrected mails written to {folder}")
+
+
+@main.group()
 def outbox() -> None:
     """Look at outgoing e-mail."""
 
