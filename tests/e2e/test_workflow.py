@@ -368,3 +368,46 @@ def test_full_path_across_the_decreed_swap_and_national_day(desk: Desk) -> None:
     ticket = desk.ticket(ref)
     assert ticket.status == "answered" and ticket.answered_at is not None
     assert ticket.answered_at.astimezone(UTC).date() <= ticket.reply_due
+
+
+@pytest.mark.parametrize("command", ["#set phone 0912 345 678", "#sửa sđt 0912 345 678"])
+def test_an_agent_corrects_the_phone_by_mail(desk: Desk, command: str) -> None:
+    from zoneinfo import ZoneInfo
+
+    from mailproc.ops.views import ticket_json
+
+    ref = desk.complain(phone="0987 654 321")
+    desk.clock.advance(minutes=30)
+    desk.agent(desk.l1, ref, f"{command}\nKhách gọi báo số mới.")
+
+    ticket = desk.ticket(ref)
+    assert ticket_json(ticket, 0, ZoneInfo("Asia/Ho_Chi_Minh"))["phone"] == "+84912345678"
+    assert ticket.status == "l1" and "command_refused" not in desk.events(ref)
+    with desk.app.sessions() as s:
+        (event,) = s.scalars(select(Event).where(Event.ticket_id == ticket.id, Event.kind == "identifier_set"))
+        assert (event.actor, event.detail["field"], event.detail["old"], event.detail["new"]) == (
+            desk.l1, "phone", "+84987654321", "+84912345678")
+        assert (event.detail["provenance"], event.detail["confidence"]) == ("agent", "high")
+    assert [m for m in desk.inbox(desk.l1) if "refused" in m["Subject"]] == []
+
+
+def test_an_invalid_correction_is_refused_with_a_clear_reply(desk: Desk) -> None:
+    ref = desk.complain(phone="0987 654 321")
+    desk.agent(desk.l1, ref, "#sửa sđt 0912 345\nKhách gọi báo số mới.")
+
+    assert desk.ticket(ref).phone == "+84987654321"
+    assert "identifier_set" not in desk.events(ref)
+    (refusal,) = [m for m in desk.inbox(desk.l1) if "refused" in m["Subject"]]
+    body = refusal.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    assert "'0912 345' is not a valid phone" in body and "#set" in body  # why, and what may be done
+
+
+def test_setting_the_missing_card_sends_the_ticket_on_with_the_receipt(desk: Desk) -> None:
+    ref = desk.complain(body="Nhà em mất sóng K+ từ hôm qua. Số điện thoại 0987 654 321.")
+    assert desk.ticket(ref).status == "assessing"
+    desk.agent(desk.l1, ref, "#cập-nhật số thẻ 8401 2345 6789")
+
+    ticket = desk.ticket(ref)
+    assert (ticket.status, ticket.queue, ticket.smartcard, ticket.missing) == ("l1", "L1", "840123456789", [])
+    subjects = [m["Subject"] for m in desk.inbox(desk.customer)]
+    assert len(subjects) == 2 and all(f"[{ref}]" in s for s in subjects)  # the request, then the receipt
