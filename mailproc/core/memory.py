@@ -5,8 +5,9 @@ them when freed, but after the first big free it raises that threshold (up to 32
 64-bit) so that later big buffers come from the heap, where freed memory stays with the
 process: after 20 mails of 25 MB a daemon kept hundreds of megabytes it no longer used.
 :func:`tune` fixes the threshold (buffers of 128 KiB and more are always mapped and
-unmapped); :func:`give_back` returns the free pages of the heap (``malloc_trim``) after a
-stage that handled large mail. Both do nothing where glibc is not the allocator.
+unmapped) and lets the jobs' threads share two heaps; :func:`give_back` returns the free
+pages of the heaps (``malloc_trim``) after a stage that handled large mail. Both do nothing
+where glibc is not the allocator.
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ from typing import Any
 log = logging.getLogger(__name__)
 M_TRIM_THRESHOLD = -1
 M_MMAP_THRESHOLD = -3
+M_ARENA_MAX = -8
+ARENA_MAX = 2  # the jobs' threads share two heaps instead of one each (less memory stranded between them)
 MMAP_THRESHOLD = 128 * 1024
 TRIM_THRESHOLD = 1024 * 1024
 
@@ -43,8 +46,8 @@ def tune() -> bool:
     libc = _libc()
     if libc is None:
         return False
-    return bool(libc.mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD)) and bool(libc.mallopt(M_TRIM_THRESHOLD,
-                                                                                       TRIM_THRESHOLD))
+    return all([libc.mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD), libc.mallopt(M_TRIM_THRESHOLD, TRIM_THRESHOLD),
+                libc.mallopt(M_ARENA_MAX, ARENA_MAX)])
 
 
 def give_back() -> None:

@@ -21,7 +21,7 @@ from datetime import datetime, timedelta
 from typing import Any, cast
 
 from imap_tools import BaseMailBox
-from sqlalchemy import Table, insert, select
+from sqlalchemy import Table, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from mailproc.analysis.parsing import OVERSIZE_HEADER
@@ -38,7 +38,7 @@ from mailproc.intake.imap import (
     move_uids,
     open_mailbox,
 )
-from mailproc.store.db import allocate_ids, fit, insert_ignoring_conflicts, transaction
+from mailproc.store.db import allocate_ids, fit, insert_blobs, insert_ignoring_conflicts, transaction
 from mailproc.store.models import InboundMessage, InboundRaw, MailboxState
 from mailproc.vocabulary import InboundStatus
 
@@ -129,10 +129,8 @@ def _insert_ignoring_duplicates(session: Session, rows: list[dict[str, Any]], ra
     session.execute(insert_ignoring_conflicts(session, _INBOUND, "dedupe_key"), values)
     # Only the rows that went in (another poller may have stored the same mail meanwhile).
     stored = set(session.scalars(select(InboundMessage.id).where(InboundMessage.id.in_(ids))))
-    raw_rows = [{"id": row_id, "raw": raw} for row_id, (_, raw) in zip(ids, fresh.values(), strict=True)
-                if row_id in stored]
-    if raw_rows:
-        session.execute(insert(_RAW), raw_rows)
+    raw_rows = [(row_id, raw) for row_id, (_, raw) in zip(ids, fresh.values(), strict=True) if row_id in stored]
+    insert_blobs(session, _RAW, "raw", raw_rows)
     return len(raw_rows)
 
 

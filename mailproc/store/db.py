@@ -183,6 +183,33 @@ def outage_summary(exc: BaseException) -> str:
     return f"{type(inner).__name__}: {first[:200]}" if first else type(inner).__name__
 
 
+BLOB_CHUNK = 1 << 20
+
+
+def insert_blobs(session: Session, table: Table, column: str, rows: Sequence[tuple[int, bytes]]) -> None:
+    """INSERT ``(id, blob)`` rows into ``table``. On SQLite a blob over a megabyte is written
+    through the incremental blob API, a megabyte at a time, into a ``zeroblob`` placeholder:
+    bound as a parameter, SQLite would copy it whole and the cached statement would keep that
+    copy until its next use (25 MB held per connection after one large mail)."""
+    if not rows:
+        return
+    sqlite = is_sqlite(session.get_bind())  # type: ignore[arg-type]
+    small = [{"id": row_id, column: blob} for row_id, blob in rows if not sqlite or len(blob) <= BLOB_CHUNK]
+    if small:
+        session.execute(table.insert(), small)
+    large = [(row_id, blob) for row_id, blob in rows if sqlite and len(blob) > BLOB_CHUNK]
+    if not large:
+        return
+    raw_conn = session.connection().connection.driver_connection
+    view_of: Any = memoryview
+    for row_id, blob in large:
+        session.execute(table.insert().values({"id": row_id, column: func.zeroblob(len(blob))}))
+        with raw_conn.blobopen(table.name, column, row_id) as handle:  # type: ignore[union-attr]
+            view = view_of(blob)
+            for at in range(0, len(blob), BLOB_CHUNK):
+                handle.write(view[at:at + BLOB_CHUNK])
+
+
 def is_sqlite(engine: Engine) -> bool:
     return engine.dialect.name == "sqlite"
 
