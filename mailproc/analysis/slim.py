@@ -8,7 +8,8 @@ and, of an attachment over ``max_attachment_bytes``, its name, type, size and SH
 message over :data:`SLIM_ABOVE` bytes is first walked as bytes (its MIME tree, boundary by
 boundary, without decoding it as a whole) and rewritten with
 
-* each text part's body cut, at a line end, after what the parser would read of it anyway;
+* the text parts' bodies cut, at a line end, once they add up to more than the parser would
+  read of them anyway (many small parts as well as one large one);
 * each attachment too large to be kept replaced by a marker carrying its decoded size and
   SHA-256, computed by decoding it a megabyte at a time (base64, quoted-printable, or as is).
 
@@ -58,7 +59,8 @@ def slim(raw: bytes, *, keep_text: int, keep_other: int) -> bytes:
     """``raw`` with large text bodies cut after ``keep_text`` bytes and attachments over
     ``keep_other`` decoded bytes replaced by markers (see the module doc). The walk works on
     offsets into ``raw``: only what is kept is ever copied."""
-    return b"".join(_entity(raw, 0, len(raw), keep_text, keep_other, 0))
+    budget = [keep_text]  # text bytes left to keep, over all the text parts together
+    return b"".join(_entity(raw, 0, len(raw), budget, keep_other, 0))
 
 
 def _head_end(raw: bytes, start: int, end: int) -> int:
@@ -71,7 +73,7 @@ def _head_end(raw: bytes, start: int, end: int) -> int:
     return end if match is None else match.end()
 
 
-def _entity(raw: bytes, start: int, end: int, keep_text: int, keep_other: int, depth: int) -> list[bytes]:
+def _entity(raw: bytes, start: int, end: int, budget: list[int], keep_other: int, depth: int) -> list[bytes]:
     body = _head_end(raw, start, end)
     head = raw[start:body]
     if body >= end or depth > MAX_DEPTH:
@@ -80,17 +82,17 @@ def _entity(raw: bytes, start: int, end: int, keep_text: int, keep_other: int, d
     if headers.get_content_maintype() == "multipart":
         boundary = headers.get_param("boundary")
         if isinstance(boundary, str) and boundary:
-            return [head, *_multipart(raw, body, end, boundary.encode("ascii", "replace"), keep_text, keep_other,
+            return [head, *_multipart(raw, body, end, boundary.encode("ascii", "replace"), budget, keep_other,
                                       depth)]
         return [raw[start:end]]
     if headers.get_content_type() in ("message/rfc822", "message/global"):
-        return [head, *_entity(raw, body, end, keep_text, keep_other, depth + 1)]  # a forwarded mail, in turn
+        return [head, *_entity(raw, body, end, budget, keep_other, depth + 1)]  # a forwarded mail, in turn
     if headers.get_content_maintype() == "message":
         return [raw[start:end]]
-    return [head, _leaf(headers, raw, body, end, keep_text, keep_other)]
+    return [head, _leaf(headers, raw, body, end, budget, keep_other)]
 
 
-def _multipart(raw: bytes, start: int, end: int, boundary: bytes, keep_text: int, keep_other: int,
+def _multipart(raw: bytes, start: int, end: int, boundary: bytes, budget: list[int], keep_other: int,
                depth: int) -> list[bytes]:
     delimiter = re.compile(rb"(?m)^--" + re.escape(boundary) + rb"(--)?[ \t]*\r?$")
     found = list(delimiter.finditer(raw, start, end))
@@ -110,19 +112,24 @@ def _multipart(raw: bytes, start: int, end: int, boundary: bytes, keep_text: int
             inner_end = stop - 2  # the line break before a delimiter belongs to the delimiter
         elif raw.startswith(b"\n", stop - 1, stop) and stop - 1 >= line_end:
             inner_end = stop - 1
-        pieces += _entity(raw, line_end, inner_end, keep_text, keep_other, depth + 1)
+        pieces += _entity(raw, line_end, inner_end, budget, keep_other, depth + 1)
         pieces.append(raw[inner_end:stop])
     return pieces
 
 
-def _leaf(headers: Message, raw: bytes, start: int, end: int, keep_text: int, keep_other: int) -> bytes:
+def _leaf(headers: Message, raw: bytes, start: int, end: int, budget: list[int], keep_other: int) -> bytes:
     encoding = str(headers.get("Content-Transfer-Encoding", "7bit")).strip().lower()
     disposition = str(headers.get("Content-Disposition", "")).split(";")[0].strip().lower()
     if headers.get_content_maintype() == "text" and disposition != "attachment":
-        if end - start <= keep_text:
+        # The text parts share one budget: many parts of a few kilobytes each add up as well.
+        keep = max(budget[0], 0)
+        if end - start <= keep:
+            budget[0] -= end - start
             return raw[start:end]
-        cut = raw.rfind(b"\n", start, start + keep_text)
-        return raw[start:cut + 1 if cut > start else start + keep_text]
+        cut = raw.rfind(b"\n", start, start + keep)
+        stop = cut + 1 if cut > start else start + keep
+        budget[0] = 0
+        return raw[start:stop]
     if end - start <= keep_other:  # even undecoded it is small enough to keep
         return raw[start:end]
     size, digest = _measure(raw, start, end, encoding)

@@ -132,3 +132,22 @@ def test_slim_keeps_small_parts_byte_for_byte_and_cuts_only_what_is_large() -> N
     assert out.count(b"Content-Disposition: attachment") == 2
     assert slim(b"Subject: x\r\n\r\nbody", keep_text=10, keep_other=10) == b"Subject: x\r\n\r\nbody"
     assert slim(b"no header at all", keep_text=1, keep_other=1) == b"no header at all"
+
+
+def test_many_html_parts_share_one_text_budget() -> None:
+    """The hostile shape: 400 HTML parts of 60 KB, none large alone, 24 MB together."""
+    chunk = ("<div><p>Mất sóng <b>K+</b> " + "<span>x</span>" * 40 + "</p></div>\n") * 100
+    parts = "".join(f"--b\r\nContent-Type: text/html; charset=utf-8\r\n\r\n<html><body>{chunk}</body></html>\r\n"
+                    for _ in range(400))
+    raw = ("From: x@example.vn\r\nSubject: html\r\nMIME-Version: 1.0\r\n"
+           f'Content-Type: multipart/mixed; boundary="b"\r\n\r\n{parts}--b--\r\n').encode()
+
+    out = slim(raw, keep_text=CFG.max_text_chars * 6, keep_other=CFG.max_attachment_bytes)
+
+    assert len(raw) > 20_000_000 and len(out) < CFG.max_text_chars * 6 + 100_000
+    assert out.count(b"Content-Type: text/html") == 400  # the structure stays; the bodies past the budget go
+    tracemalloc.start()
+    parsed = parse_message(raw, CFG)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert parsed.text.lstrip().startswith("Mất sóng K+") and peak < 60_000_000
