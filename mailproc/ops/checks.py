@@ -71,7 +71,8 @@ async def _smtp(cfg: Config, tokens: Tokens | None) -> str:
     await client.connect()
     try:
         code, _ = await client.noop()
-        who = f" (XOAUTH2 as {login.user})" if login else f" (as {smtp.username})" if smtp.username else ""
+        mechanism = getattr(client, "mechanism", None) or "XOAUTH2"  # the SASL mechanism the login used
+        who = f" ({mechanism} as {login.user})" if login else f" (as {smtp.username})" if smtp.username else ""
         return f"{smtp.host}:{smtp.port} answered {code}{who}"
     finally:
         await client.quit()
