@@ -22,7 +22,8 @@ from typing import Any
 _DATE = r"(?:\d{4}-\d{2}-\d{2}|\d{1,2}[./\-]\d{1,2}[./\-]\d{4})(?:[T ]\d{1,2}:\d{2}(?::\d{2})?)?"
 _KEEP = rf"{_DATE}(?!\d|[.\-]\d)|[^\W\d_]\w*-\d{{4}}-\d{{6,}}(?!\w)"
 # 8+ digits, optionally grouped by spaces, dots or dashes, optionally with +: cards and phones.
-_LONG_NUMBER = re.compile(rf"(?<![\w.])(?:(?P<keep>{_KEEP})|\+?\d(?:[ .\-]?\d){{7,}}(?![\w]))")
+# (A reference is kept after a dot too: inside our Message-IDs, receipt.KP-2026-000123.…)
+_LONG_NUMBER = re.compile(rf"(?<!\w)(?P<keep>{_KEEP})|(?<![\w.])\+?\d(?:[ .\-]?\d){{7,}}(?!\w)")
 
 
 # An address: masked to its first character and its domain (a***@gmail.com). A Message-ID has

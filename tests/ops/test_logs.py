@@ -39,6 +39,7 @@ from mailproc.ops.logs import RedactingFilter, redact, setup_logging
         ("phone=0912345678;", "phone=*******678;"),
         ("SĐT:0912345678", "SĐT:*******678"),
         ("SĐT-0912345678", "SĐT-*******678"),
+        ("<receipt.KP-2026-000123.0f9a@kplus.example>", "<receipt.KP-2026-000123.0f9a@kplus.example>"),
         ("2026-11-02 0912345678", "2026-11-02 *******678"),
         # several numbers in one record, text around them untouched
         ("thẻ 0123 4567 8901 / ĐT 0912.345.678 / mã KP-2026-000123",
