@@ -110,6 +110,7 @@ class NoticeKind(StrEnum):
     RELAY = "relay"
     ALERT = "alert"
     COMMAND_REFUSED = "command_refused"
+    AGENT_ANSWER = "agent_answer"  # the answer to an agent's #list, #queue, #show (workflow.queries)
 
 
 # Sent to the customer (their address is not repeated in events).

@@ -109,6 +109,29 @@ def _final_reply(config: Config, now: datetime) -> dict[str, Any]:
     return {**base, "letter_text": letter_text(letter)}
 
 
+def _agent_answer(config: Config, now: datetime, agent: Agent) -> dict[str, Any]:
+    """An answer to ``#list`` and ``#show`` (``workflow.agentmail.answer_queries``): a table
+    section (its rows as ``workflow.queries.TableRow``) and a ticket section."""
+    tz = ZoneInfo(config.calendar.timezone)
+    received, accept_due, _ = _received(config, now)
+    late = {"ref": "KP-2026-000121", "status": "l2", "queue": "L2", "assignee": agent.email, "name": "Lê Văn An",
+            "received": (received - timedelta(days=9)).date(), "deadline": "Chấp nhận",
+            "due": (received - timedelta(days=2)).date(), "state": "breached", "days_over": 2}
+    fresh = {"ref": "KP-2026-000123", "status": "l1", "queue": "L1", "assignee": None, "name": "Trần Thị Bình",
+             "received": received.date(), "deadline": "Chấp nhận", "due": accept_due, "state": "", "days_over": 0}
+    table = {"kind": "table", "title": f"Khiếu nại đang mở giao cho {agent.email} / your open tickets",
+             "rows": [late, fresh], "more": 3, "total": 5, "breached": 1, "due_soon": 0}
+    at = now.astimezone(tz)
+    ticket = {**base_sample(config, now), "kind": "ticket", "assignee": agent.email, "row": fresh,
+              "messages": [{"at": at - timedelta(hours=3), "who": "khách hàng / customer",
+                            "excerpt": CUSTOMER_TEXT[:300]},
+                           {"at": at - timedelta(hours=1), "who": agent.email, "excerpt": "#note Đã gọi khách."}],
+              "events": [{"at": at - timedelta(hours=3), "kind": "created", "who": "mailproc"},
+                         {"at": at - timedelta(hours=1), "kind": "note", "who": agent.email}]}
+    return {"agent": agent, "subject": "#list", "sections": [table, ticket], "today": at.date(),
+            "company": config.notices.company_name}
+
+
 def sample_contexts(config: Config, now: datetime) -> Iterator[Sample]:
     """Every notice kind's sample contexts, with the variants its templates branch on."""
     agent = Agent(email="an.le@kplus.vn", role="l2", name="Lê Văn An")
@@ -148,5 +171,9 @@ def sample_contexts(config: Config, now: datetime) -> Iterator[Sample]:
                "allowed": ["#resolve / #đã-giải-quyết / #daxuly", "#escalate / #chuyển-cấp-2 / #chuyencap2"],
                "company": config.notices.company_name}
     yield NoticeKind.COMMAND_REFUSED, "", refused
+    answer = _agent_answer(config, now, agent)
+    yield NoticeKind.AGENT_ANSWER, "", answer
+    yield NoticeKind.AGENT_ANSWER, "empty", {**answer, "subject": "", "sections": [
+        {**answer["sections"][0], "rows": [], "more": 0, "total": 0, "breached": 0}]}
     yield NoticeKind.COMMAND_REFUSED, "no ticket", {**refused, "ref": None, "status": None, "allowed": [],
                                                     "reasons": ["no ticket [KP-2026-999999]"]}

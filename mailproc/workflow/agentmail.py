@@ -6,6 +6,8 @@ together first — one that is unknown, not allowed for the role or impossible i
 state refuses the whole mail, changes nothing, and the agent gets a reply saying why with
 the commands allowed now. The rest of the text goes to the customer inside the company
 template (never from the agent's own address), or stays internal with ``#note``.
+A mail of queries (``#list``, ``#queue``, ``#show``, ``#report``: :mod:`mailproc.workflow.queries`)
+needs no ticket and changes none: the agent gets the answer at once, threaded under their mail.
 Replies agents send straight from the shared mailbox (its Sent folder) are filed too.
 """
 
@@ -13,16 +15,20 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from datetime import datetime
+from datetime import date, datetime
+from typing import Any
 
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from mailproc.analysis.extract.fields import HIGH
 from mailproc.analysis.parsing import ParsedMail
 from mailproc.core.context import Context
 from mailproc.core.roster import Agent
-from mailproc.store.models import Ticket
-from mailproc.vocabulary import NoticeKind, Role, Status
+from mailproc.notices.digest import DUE_SOON_WORKING_DAYS, build_digest, csv_filename, digest_context, digest_csv
+from mailproc.notices.render import defang, mask_numbers
+from mailproc.store.models import Event, Ticket, TicketMessage
+from mailproc.vocabulary import OPEN_STATUSES, Actor, NoticeKind, Queue, Role, Status
 from mailproc.workflow.batch import BatchState
 from mailproc.workflow.commands import (
     Command,
@@ -32,10 +38,24 @@ from mailproc.workflow.commands import (
     parse_correction,
     spellings,
 )
+from mailproc.workflow.queries import (
+    EXCERPT_CHARS,
+    MAX_EVENTS,
+    MAX_MESSAGES,
+    Query,
+    QueryRefused,
+    digest_ticket,
+    is_query,
+    read_query,
+    table_context,
+    table_row,
+    ticket_table,
+)
 from mailproc.workflow.states import Step, allowed, decide
 from mailproc.workflow.steps import (
     InboundRow,
     Sink,
+    base_context,
     last_customer_message,
     notify_agents,
     notify_customer,
@@ -120,11 +140,13 @@ def _set(session: Session, ctx: Context, state: BatchState, ticket: Ticket, comm
 def handle_agent_mail(session: Session, ctx: Context, sink: BatchState, ticket: Ticket | None, row: InboundRow,
                       parsed: ParsedMail, agent: Agent, now: datetime) -> str:
     """Carry out an authenticated agent's mail; returns the inbound row's outcome."""
+    commands = parse_commands(parsed.new_text)
+    if any(is_query(c) for c in commands.commands):
+        return answer_queries(session, ctx, sink, row, parsed, commands, agent, now)
     if ticket is None:
         return _refuse(ctx, sink, None, agent, row, [
             "no ticket found: reply to the ticket's e-mail and keep its tag [KP-…] in the subject"], now)
     sink.file_message(ticket, row, parsed, now, body=parsed.new_text)
-    commands = parse_commands(parsed.new_text)
     if agent.role == Role.DEPARTMENT:
         return _department_answer(session, ctx, sink, ticket, row, commands, agent, now)
     reasons = _check_all(ticket, commands, agent, ctx, now)
@@ -184,3 +206,95 @@ def file_sent_copy(ctx: Context, sink: Sink, ticket: Ticket | None, row: Inbound
                message_id=parsed.message_id, to=list(parsed.to))
     ticket.updated_at = now
     return "sent_copy"
+
+
+def answer_queries(session: Session, ctx: Context, sink: Sink, row: InboundRow, parsed: ParsedMail,
+                   commands: ParsedCommands, agent: Agent, now: datetime) -> str:
+    """A mail of queries: one answer (``agent_answer``) with a section per ``#list``, ``#queue``
+    and ``#show``, and ``#report``'s digest, queued to the agent under their mail. No ticket
+    changes, nothing is filed on one. A ticket command, an unknown one or a query the agent may
+    not ask refuses the whole mail."""
+    reasons: list[str] = []
+    queries: list[Query] = []
+    for command in commands.commands:
+        if not command.known:
+            reasons.append(f"#{command.name}: unknown command")
+        elif not is_query(command):
+            reasons.append(f"{command.line.strip()}: queries (#list, #queue, #show, #report) stand alone; "
+                           "send ticket commands in a reply to the ticket")
+        else:
+            try:
+                queries.append(read_query(command, agent.role))
+            except QueryRefused as exc:
+                reasons.append(f"{command.line.strip()}: {exc}")
+    shown = {q.ref: session.scalar(select(Ticket).where(Ticket.ref == q.ref)) for q in queries if q.ref}
+    reasons += [f"#show {ref}: no such ticket" for ref, found in shown.items() if found is None]
+    if reasons:
+        return _refuse(ctx, sink, None, agent, row, reasons, now)
+    thread: dict[str, Any] = {"in_reply_to": parsed.message_id,
+                              "references": [*parsed.references, parsed.message_id] if parsed.message_id else []}
+    today = now.astimezone(ctx.tz).date()
+    until = ctx.calendar.add_working_days(today, DUE_SOON_WORKING_DAYS)
+    sections: list[dict[str, Any]] = []
+    for query in queries:
+        if query.name == "report":
+            _report(session, ctx, sink, row, agent, now, thread)
+            continue
+        if query.name == "show":
+            found = shown.get(query.ref or "")
+            assert found is not None  # refused above otherwise
+            sections.append(_show(session, ctx, found, today, until))
+            continue
+        open_tickets = select(Ticket).where(Ticket.status.in_([s.value for s in OPEN_STATUSES]))
+        if query.name == "list":
+            title = f"Khiếu nại đang mở giao cho {agent.email} / your open tickets"
+            open_tickets = open_tickets.where(func.lower(Ticket.assignee) == agent.email.lower())
+        else:  # the queue, and for L1 the tickets waiting for the customer's identifiers (L1 completes them)
+            title = f"Hàng đợi {query.queue} / queue {query.queue}: khiếu nại đang mở"
+            in_queue = Ticket.queue == query.queue
+            open_tickets = open_tickets.where(in_queue | (Ticket.status == Status.ASSESSING)
+                                              if query.queue == Queue.L1 else in_queue)
+        tickets = [digest_ticket(t) for t in session.scalars(open_tickets.order_by(Ticket.id))]
+        sections.append(table_context(title, ticket_table(tickets, today=today, due_soon_until=until, tz=ctx.tz)))
+    if sections:
+        queue_notice(ctx, sink, None, kind=NoticeKind.AGENT_ANSWER, to=agent.email, now=now,
+                     dedupe_key=f"agent_answer:{row.id}", **thread,
+                     context={"agent": agent, "subject": parsed.subject, "sections": sections, "today": today,
+                              "company": ctx.config.notices.company_name})
+    return "agent_query"
+
+
+def _show(session: Session, ctx: Context, ticket: Ticket, today: date, until: date) -> dict[str, Any]:
+    """``#show``: the ticket as its notices show it (card and phone masked), its deadline, its
+    last messages (an excerpt, numbers masked) and events (kind and who, not their detail)."""
+    messages = list(session.scalars(select(TicketMessage).where(TicketMessage.ticket_id == ticket.id)
+                                    .order_by(TicketMessage.id.desc()).limit(MAX_MESSAGES)))
+    events = list(session.scalars(select(Event).where(Event.ticket_id == ticket.id)
+                                  .order_by(Event.id.desc()).limit(MAX_EVENTS)))
+
+    def who(address: str, direction: str = "in") -> str:
+        if ctx.roster.get(address) is not None or address in set(Actor):
+            return address
+        return "khách hàng / customer" if direction == "in" else "hộp thư chung / shared mailbox"
+
+    return {
+        **base_context(ctx, ticket), "kind": "ticket", "assignee": ticket.assignee,
+        "row": table_row(digest_ticket(ticket), today=today, due_soon_until=until, tz=ctx.tz),
+        "messages": [{"at": m.created_at.astimezone(ctx.tz), "who": who(m.from_address, m.direction),
+                      "excerpt": defang(mask_numbers(" ".join(m.body_text.split())))[:EXCERPT_CHARS]}
+                     for m in reversed(messages)],
+        "events": [{"at": e.at.astimezone(ctx.tz), "kind": e.kind, "who": who(e.actor)} for e in reversed(events)],
+    }
+
+
+def _report(session: Session, ctx: Context, sink: Sink, row: InboundRow, agent: Agent, now: datetime,
+            thread: dict[str, Any]) -> None:
+    """``#report``: the supervisors' digest as of now (what :mod:`mailproc.workflow.digest` sends
+    each day, its CSV attached), to this supervisor only."""
+    tickets = [digest_ticket(t) for t in session.scalars(select(Ticket).order_by(Ticket.id))]
+    digest = build_digest(tickets, now=now, tz=ctx.tz, working_days_after=ctx.calendar.add_working_days)
+    context = {**digest_context(digest), "company": ctx.config.notices.company_name,
+               "department": ctx.config.notices.department}
+    queue_notice(ctx, sink, None, kind=NoticeKind.DIGEST, to=agent.email, context=context, now=now,
+                 dedupe_key=f"agent_answer:{row.id}:report",
+                 attachments=[(csv_filename(digest), "text/csv", digest_csv(digest))], **thread)

@@ -19,7 +19,7 @@ from mailproc.config import ExtractConfig
 from mailproc.core.textnorm import fold
 
 CANONICAL = ("resolve", "escalate", "accept", "reject", "note", "assign", "meeting", "minutes", "consult", "final",
-             "set")
+             "set", "list", "queue", "show", "report")
 
 # Every accepted spelling: the English name first, then each Vietnamese phrase as an agent at
 # K+ would type it, with diacritics (joined by '-' and by '_') and without (hyphenated and
@@ -37,6 +37,11 @@ CANONICAL = ("resolve", "escalate", "accept", "reject", "note", "assign", "meeti
 #   consult  – "phối hợp" (coordinate with), "hỏi ý kiến" (ask the opinion of), "tham vấn"
 #   final    – "trả lời chính thức" (official answer), "văn bản trả lời" (written answer)
 #   set      – "sửa" (correct), "sửa lại" (correct again), "cập nhật" (update): FIELD VALUE
+# The queries (they need no ticket and change none; see workflow.queries):
+#   list     – "danh sách" (list: my open tickets)
+#   queue    – "hàng đợi" (queue): L1 | L2
+#   show     – "xem" (look at), "chi tiết" / "xem chi tiết" (details): REF
+#   report   – "báo cáo" (report: the digest, now)
 ALIASES: dict[str, tuple[str, ...]] = {
     "resolve": (
         "resolve",
@@ -77,6 +82,15 @@ ALIASES: dict[str, tuple[str, ...]] = {
         "sửa-lại", "sửa_lại", "sua-lai", "sualai",
         "cập-nhật", "cập_nhật", "cap-nhat", "capnhat",
     ),
+    "list": ("list", "danh-sách", "danh_sách", "danh-sach", "danhsach"),
+    "queue": ("queue", "hàng-đợi", "hàng_đợi", "hang-doi", "hangdoi"),
+    "show": (
+        "show",
+        "xem",
+        "chi-tiết", "chi_tiết", "chi-tiet", "chitiet",
+        "xem-chi-tiết", "xem_chi_tiết", "xem-chi-tiet", "xemchitiet",
+    ),
+    "report": ("report", "báo-cáo", "báo_cáo", "bao-cao", "baocao"),
 }
 
 
