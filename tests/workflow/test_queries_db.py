@@ -41,7 +41,7 @@ def test_list_answers_the_agents_open_tickets_and_changes_nothing(desk: Desk, sp
     desk.agent(L1, f"#assign {L1}")  # the first ticket is L1's; the second has no assignee
     before = desk.snapshot()
 
-    report = desk.agent(L1, spelling, ref=None)
+    report = desk.agent(L1, spelling, ref="")
 
     assert report.processed == 1 and desk.last_row().outcome == "agent_query"
     answer = desk.outbox("agent_answer")[-1]
@@ -72,7 +72,7 @@ def test_an_l1_agent_sees_the_l1_queue(desk: Desk, spelling: str) -> None:
     desk.complain()
     desk.agent(L1, "#escalate")  # the first goes to L2
 
-    desk.agent(L1, spelling, ref=None)
+    desk.agent(L1, spelling, ref="")
 
     section = _answer(desk)["sections"][0]
     assert _refs(section) == ["KP-2026-000002"] and "L1" in section["title"]
@@ -84,7 +84,7 @@ def test_an_l1_agent_sees_the_l1_queue(desk: Desk, spelling: str) -> None:
 def test_queries_an_agent_may_not_ask_are_refused(desk: Desk, sender: str, query: str) -> None:
     desk.complain()
 
-    desk.agent(sender, query, ref=None)
+    desk.agent(sender, query, ref="")
 
     assert desk.sent_to("command_refused") == [sender] and desk.outbox("agent_answer") == []
     assert desk.outbox("digest") == [] and desk.last_row().outcome == "agent_refused"
@@ -94,7 +94,7 @@ def test_a_supervisor_sees_any_queue(desk: Desk) -> None:
     desk.complain()
     desk.agent(L1, "#escalate")
 
-    desk.agent(SUP, "#queue L2\n#hàng-đợi L1", ref=None)
+    desk.agent(SUP, "#queue L2\n#hàng-đợi L1", ref="")
 
     first, second = _answer(desk)["sections"]
     assert (_refs(first), _refs(second)) == ([REF], [])
@@ -115,7 +115,7 @@ def test_show_masks_the_identifiers_as_the_notices_do(desk: Desk) -> None:
     desk.complain()
     desk.agent(L1, "#note khách gọi lại, SĐT 0912345678")
 
-    desk.agent(L1, f"#show {REF.lower()}", ref=None)
+    desk.agent(L1, f"#show {REF.lower()}", ref="")
 
     stored = desk.outbox("agent_answer")[-1].context or ""
     assert "0912345678" not in stored and "345678" not in stored and "8901" in stored
@@ -132,7 +132,7 @@ def test_breached_tickets_are_shown_breached(desk: Desk) -> None:
     desk.agent(L1, f"#assign {L1}")
     desk.clock.advance(days=20)
 
-    desk.agent(L1, "#list", ref=None)
+    desk.agent(L1, "#list", ref="")
 
     row = _answer(desk)["sections"][0]["rows"][0]
     assert row["state"] == "breached" and row["days_over"] > 0
@@ -142,7 +142,7 @@ def test_breached_tickets_are_shown_breached(desk: Desk) -> None:
 def test_report_sends_the_digest_now_to_the_supervisor_only(desk: Desk, spelling: str) -> None:
     desk.complain()
 
-    desk.agent(SUP, spelling, ref=None)
+    desk.agent(SUP, spelling, ref="")
 
     assert desk.sent_to("digest") == [SUP] and desk.outbox("agent_answer") == []
     digest = desk.outbox("digest")[-1]
@@ -159,7 +159,7 @@ def test_a_customer_writing_list_files_a_complaint(desk: Desk) -> None:
 
 
 def test_an_unauthenticated_agent_gets_no_answer(desk: Desk) -> None:
-    desk.agent(L1, "#list", ref=None, auth=None)
+    desk.agent(L1, "#list", ref="", auth=None)
 
     assert desk.outbox("agent_answer") == [] and desk.last_row().outcome != "agent_query"
 
