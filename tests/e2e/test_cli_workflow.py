@@ -73,7 +73,7 @@ def test_two_daemons_never_both_schedule_and_the_second_takes_over(ws: Workspace
     try:
         assert _wait_for(first_log, "scheduler lock held"), first_log.read_text()
         second = _spawn_run(ws, second_log)
-        assert _wait_for(second_log, "waiting"), second_log.read_text()
+        assert _wait_for(second_log, "standing by"), second_log.read_text()
         assert "scheduler lock held" not in second_log.read_text()
         first.kill()  # dies without releasing anything on purpose
         first.wait(timeout=10)
