@@ -26,6 +26,8 @@ from mailproc.store.models import (
 )
 from mailproc.vocabulary import InboundStatus, OutboxStatus
 
+EMAIL_CHANNEL = "email"  # a ticket without a channel came by e-mail to the complaints mailbox
+
 
 def ticket_json(ticket: Ticket, message_count: int, tz: ZoneInfo) -> dict[str, Any]:
     return {
@@ -49,6 +51,10 @@ def ticket_json(ticket: Ticket, message_count: int, tz: ZoneInfo) -> dict[str, A
         # What the address names, in the 2025 units (pre-2025 ones mapped): None when not recognised.
         "province": ticket.province,
         "ward": ticket.ward,
+        # Where it was received ("email", "hotline", "store", ...) and its id in the call
+        # centre's system when it was imported (None otherwise).
+        "channel": ticket.channel or EMAIL_CHANNEL,
+        "external_id": ticket.external_id,
     }
 
 

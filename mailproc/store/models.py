@@ -26,6 +26,7 @@ from sqlalchemy import (
     String,
     Text,
     TypeDecorator,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -196,6 +197,12 @@ class Ticket(Base):
     answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     reopened: Mapped[int] = mapped_column(Integer, default=0)
+    # Where the complaint was received when not by e-mail to the complaints mailbox (the
+    # contact point a bulk import names: "hotline", "store", ...; None: by e-mail, so that
+    # the tickets the pipeline inserts by Core need not name it) and, for an imported one,
+    # its id in the call centre's system (unique: importing the same file again creates nothing).
+    channel: Mapped[str | None] = mapped_column(String(32))
+    external_id: Mapped[str | None] = mapped_column(String(64))
 
     messages: Mapped[list[TicketMessage]] = relationship(
         back_populates="ticket", order_by="TicketMessage.id", cascade="all, delete-orphan"
@@ -208,6 +215,8 @@ class Ticket(Base):
         Index("ix_tickets_status", "status"),
         Index("ix_tickets_smartcard", "smartcard"),
         Index("ix_tickets_customer", "customer_address"),
+        Index("ix_tickets_external_id", "external_id", unique=True,
+              sqlite_where=text("external_id IS NOT NULL"), postgresql_where=text("external_id IS NOT NULL")),
     )
 
 
