@@ -612,6 +612,28 @@ def tickets_show(ctx: click.Context, ref: str, as_json: bool, history: bool, ful
             click.echo(f"  {e.at.astimezone(tz):%d/%m/%Y %H:%M} {e.actor}: {e.kind} {detail}")
 
 
+@tickets.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--dry-run", is_flag=True, help="Check the file and count what it would import; change nothing.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@NOW_OPTION
+@click.pass_context
+def tickets_import(ctx: click.Context, file: Path, dry_run: bool, as_json: bool, now: datetime | None) -> None:
+    """Import complaints logged in the call centre's own system from a CSV file (see the README):
+    a ticket and its receipt for each new line; nothing at all when any line is bad (each listed, exit 1)."""
+    from mailproc.workflow.bulk_import import import_tickets
+
+    app = _app(ctx, now=now)
+    report = import_tickets(app.sessions, app.context(), file.read_bytes(), source=file.name, now=app.now(),
+                            dry_run=dry_run)
+    if as_json:
+        _echo_json(report.as_json())
+    else:
+        click.echo(str(report))
+    if not report.ok:
+        ctx.exit(1)
+
+
 @main.group()
 def corrections() -> None:
     """What agents corrected with #set, for measuring extraction."""
