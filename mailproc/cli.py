@@ -657,6 +657,93 @@ def corrections_export(ctx: click.Context, folder: Path) -> None:
     click.echo(f"{len(report.written)} corrected mails written to {folder}")
 
 
+def _identifier_options(fn: Any) -> Any:
+    for name, what in (("card", "smart-card number (digits)"), ("phone", "phone number (any format)"),
+                       ("email", "e-mail address (any case)")):
+        fn = click.option(f"--{name}", name, default=None, help=f"The customer's {what}.")(fn)
+    return fn
+
+
+def _selector(app: App, email: str | None, phone: str | None, card: str | None) -> Any:
+    from mailproc.ops.privacy import PrivacyError, selector
+
+    given = [(kind, value) for kind, value in (("email", email), ("phone", phone), ("card", card)) if value]
+    if len(given) != 1:
+        raise click.UsageError("give exactly one of --email, --phone, --card")
+    try:
+        return selector(*given[0], app.config.extract)
+    except PrivacyError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
+@main.group()
+def customer() -> None:
+    """A customer's personal data: export it, erase it (Decree 13/2023/NĐ-CP)."""
+
+
+@customer.command("export")
+@_identifier_options
+@click.option("--out", "out", type=click.Path(file_okay=False, path_type=Path), default=Path("."),
+              show_default=True, help="Write under this folder (a sub-folder named without personal data).")
+@click.pass_context
+def customer_export(ctx: click.Context, email: str | None, phone: str | None, card: str | None, out: Path) -> None:
+    """Write everything held about one customer (tickets, messages, raw mail, attachments,
+    events, notices) as customer.json plus files, readable by the owner only."""
+    from mailproc.ops.privacy import export_person
+
+    app = _app(ctx)
+    who = _selector(app, email, phone, card)
+    with app.sessions() as session:
+        report = export_person(session, who, out, now=app.now())
+    click.echo(f"{len(report.tickets)} ticket(s) ({', '.join(report.tickets) or '-'}), "
+               f"{report.files} file(s) written to {report.folder}")
+
+
+@customer.command("erase")
+@_identifier_options
+@click.option("--yes", is_flag=True, help="Really erase (irreversible); without it, show what would be erased.")
+@click.pass_context
+def customer_erase(ctx: click.Context, email: str | None, phone: str | None, card: str | None, yes: bool) -> None:
+    """Anonymise one customer's tickets irreversibly: identifiers, texts, raw mail, attachments
+    and notices removed; statuses, dates, deadlines and counts kept; an 'erased' event added."""
+    from mailproc.ops.privacy import erase_person
+    from mailproc.store.db import transaction
+
+    app = _app(ctx)
+    who = _selector(app, email, phone, card)
+    with transaction(app.sessions) as session:
+        report = erase_person(session, who, now=app.now(), actor="operator", dry_run=not yes)
+    if not report.tickets:
+        click.echo("no ticket of this customer")
+        return
+    if not yes:
+        click.echo(f"would erase: {report}")
+        click.echo("nothing changed: add --yes to erase (irreversible)")
+        ctx.exit(1)
+    click.echo(f"erased: {report}")
+
+
+@main.group()
+def retention() -> None:
+    """The [retention] purge of old raw mail and attachments."""
+
+
+@retention.command("purge")
+@click.option("--dry-run", is_flag=True, help="Show what would be purged; change nothing.")
+@NOW_OPTION
+@click.pass_context
+def retention_purge(ctx: click.Context, dry_run: bool, now: datetime | None) -> None:
+    """Purge the raw mail and attachments of tickets done more than retention.raw_days days ago
+    (the deadline sweep does it once a day)."""
+    from mailproc.workflow.retention import purge_once
+
+    app = _app(ctx, now=now)
+    report = purge_once(app.sessions, app.ctx, now=app.now, dry_run=dry_run)
+    click.echo(str(report))
+    for ref in report.tickets:
+        click.echo(f"  {ref}")
+
+
 @main.group()
 def outbox() -> None:
     """Look at outgoing e-mail."""

@@ -286,6 +286,13 @@ class DigestConfig:
 
 
 @dataclass(frozen=True)
+class RetentionConfig:
+    """How long customers' mail is kept (Decree 13/2023/ND-CP: no longer than needed)."""
+    raw_days: int = 730                # raw mail and attachments of tickets closed longer ago are purged; 0 = never
+    processed_folder_days: int = 0     # mail older than this is deleted from the IMAP processed folder; 0 = never
+
+
+@dataclass(frozen=True)
 class Config:
     imap: ImapConfig = field(default_factory=ImapConfig)
     smtp: SmtpConfig = field(default_factory=SmtpConfig)
@@ -303,6 +310,7 @@ class Config:
     workflow: WorkflowConfig = field(default_factory=WorkflowConfig)
     routing: RoutingConfig = field(default_factory=RoutingConfig)
     digest: DigestConfig = field(default_factory=DigestConfig)
+    retention: RetentionConfig = field(default_factory=RetentionConfig)
     paths: PathsConfig = field(default_factory=PathsConfig)
     oauth2: OAuth2Config = field(default_factory=OAuth2Config)
     metrics: MetricsConfig = field(default_factory=MetricsConfig)
@@ -401,7 +409,7 @@ _MINIMUMS: dict[str, float] = {
     "imap.backoff_initial": 0,
     "imap.backoff_max": 0, "smtp.timeout": 0.1, "smtp.batch_size": 1, "smtp.max_attempts": 1,
     "smtp.backoff_initial": 0, "smtp.backoff_max": 0, "smtp.lease_seconds": 0, "smtp.sent_copy_wait_seconds": 0,
-    "smtp.give_up_hours": 0,
+    "smtp.give_up_hours": 0, "retention.raw_days": 0, "retention.processed_folder_days": 0,
     "parsing.max_message_bytes": 1024, "parsing.max_mime_parts": 1, "parsing.max_mime_depth": 1,
     "parsing.max_attachment_bytes": 0, "parsing.max_attachments": 0, "parsing.max_text_chars": 100,
     "extract.decoder_min_digits": 0, "assess.fee_window_months": 1, "assess.other_window_months": 1,

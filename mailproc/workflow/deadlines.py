@@ -10,7 +10,8 @@ whatever it missed while the daemon was down it catches up on the next run:
   deadline (only the nearest one if several were missed), and a breach alert once a deadline
   has passed;
 - supervisors are alerted when the mailbox has not been polled for a while or outgoing mail
-  is stuck, and again when it recovers.
+  is stuck, and again when it recovers;
+- once a day, the ``[retention]`` purge (:mod:`mailproc.workflow.retention`).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from mailproc.core.report import StageReport
 from mailproc.store.db import transaction
 from mailproc.store.models import Alert, MailboxState, OutboxItem, Ticket
 from mailproc.vocabulary import Actor, OutboxStatus, Status
+from mailproc.workflow.retention import purge_daily
 from mailproc.workflow.states import Step
 from mailproc.workflow.steps import Sink, notify_agents, notify_customer, queue_agents, run_step
 
@@ -198,5 +200,9 @@ def sweep_once(sessions: sessionmaker[Session], ctx: Context, *, now: Callable[[
     report = SweepReport()
     sweep_tickets(sessions, ctx, when, report)
     sweep_health(sessions, ctx, when, report)
+    try:  # once a day; a failure is logged and tried again on the next day, never stops the sweep
+        purge_daily(sessions, ctx, when)
+    except Exception:
+        log.exception("retention purge failed")
     log.info("%s", report)
     return report
