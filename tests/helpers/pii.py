@@ -3,11 +3,13 @@ real check that an erase left nothing of them."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
+from collections.abc import Iterator
 from typing import Any
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Connection, Engine, select
 
 from mailproc.store.models import Base
 
@@ -23,11 +25,20 @@ def _texts(value: Any) -> list[str]:
     return []
 
 
-def find(engine: Engine, words: list[str], digits: list[str]) -> list[str]:
+@contextlib.contextmanager
+def _connection(bind: Engine | Connection) -> Iterator[Connection]:
+    if isinstance(bind, Connection):
+        yield bind
+    else:
+        with bind.connect() as conn:
+            yield conn
+
+
+def find(bind: Engine | Connection, words: list[str], digits: list[str]) -> list[str]:
     """Where (table.column) any of ``words`` (case-insensitive) or ``digits`` (in a value's
     digits, however spaced) is still stored."""
     found: list[str] = []
-    with engine.connect() as conn:
+    with _connection(bind) as conn:
         for table in Base.metadata.sorted_tables:
             for row in conn.execute(select(table)):
                 for column, value in zip(table.columns, row, strict=True):
