@@ -10,23 +10,31 @@ The deadline sweep runs :func:`purge_daily`, which runs :func:`purge_once` at mo
 (its marker is the ``alerts`` row ``retention_purge``, never active, whose ``since`` is the last
 run); ``mailproc retention purge [--dry-run] [--now ISO]`` runs it by hand.
 
-The IMAP part (``processed_folder_days``: old mail deleted from the processed folder with
-UID STORE \\Deleted + UID EXPUNGE of exactly those UIDs, UIDPLUS only) is not implemented yet:
-the option is read and reported, nothing is deleted on the server.
+With ``processed_folder_days``, mail that arrived (IMAP INTERNALDATE) more than that many days
+ago is deleted from each complaints mailbox's processed folder: ``UID SEARCH BEFORE``, then
+``UID STORE +FLAGS.SILENT (\\Deleted)`` and ``UID EXPUNGE`` of exactly those UIDs, which needs
+UIDPLUS. Never a plain ``EXPUNGE``: it would also remove whatever a colleague has marked
+``\\Deleted`` in the shared mailbox. A server without UIDPLUS is skipped, and the report says so.
+The stored copy in the database is not touched by this (``raw_days`` decides that).
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
+from imap_tools import BaseMailBox
 from sqlalchemy import exists, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from mailproc.config import MailboxConfig
 from mailproc.core.context import Context
 from mailproc.core.report import StageReport
+from mailproc.errors import ImapError
+from mailproc.intake.imap import TRANSIENT_ERRORS, chunks, open_mailbox
 from mailproc.store.db import transaction
 from mailproc.store.models import (
     Alert,
@@ -55,11 +63,13 @@ class RetentionReport(StageReport):
     raw_mails: int = 0
     attachments: int = 0
     notices: int = 0
+    imap_deleted: int = 0  # mails deleted (with --dry-run: to delete) from the processed folders
     skipped: list[str] = field(default_factory=list)  # what was not done, and why
 
     def __str__(self) -> str:
         return (f"retention{' (dry run)' if self.dry_run else ''}: tickets={len(self.tickets)} "
-                f"raw_mails={self.raw_mails} attachments={self.attachments} notices={self.notices}"
+                f"raw_mails={self.raw_mails} attachments={self.attachments} notices={self.notices} "
+                f"imap_deleted={self.imap_deleted}"
                 + "".join(f"; {s}" for s in self.skipped))
 
 
@@ -96,11 +106,11 @@ def purge_once(sessions: sessionmaker[Session], ctx: Context, *, now: Callable[[
     when = now()
     report = RetentionReport(dry_run=dry_run)
     days = ctx.config.retention.raw_days
-    if ctx.config.retention.processed_folder_days:
-        report.skipped.append("processed_folder_days: deleting old mail from the IMAP processed folder "
-                              "is not implemented yet; nothing deleted on the server")
+    if ctx.config.retention.processed_folder_days > 0:
+        purge_processed_folders(ctx, when, report, dry_run=dry_run)
     if days <= 0:
         report.skipped.append("raw_days = 0: raw mail is kept")
+        log.info("%s", report)
         return report
     cutoff = when - timedelta(days=days)
     with transaction(sessions) as session:
@@ -115,9 +125,71 @@ def purge_once(sessions: sessionmaker[Session], ctx: Context, *, now: Callable[[
     return report
 
 
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
+def imap_date(day: date) -> str:
+    """An IMAP date (RFC 3501 ``date``), whatever the locale: 05-Jan-2026."""
+    return f"{day.day:02d}-{_MONTHS[day.month - 1]}-{day.year}"
+
+
+def _uid(box: BaseMailBox, command: str, *args: str) -> list[object]:
+    typ, data = box.client.uid(command, *args)
+    if typ != "OK":
+        raise ImapError(f"UID {command}", f"{typ} {data!r}"[:300])
+    return list(data)
+
+
+def delete_old_mail(box: BaseMailBox, folder: str, before: date, *, chunk: int, dry_run: bool) -> int:
+    """Delete the mail of ``folder`` that arrived before ``before``: exactly those UIDs
+    (\\Deleted, then UID EXPUNGE of them); returns how many. The caller checked UIDPLUS."""
+    if not box.folder.exists(folder):
+        return 0
+    box.folder.set(folder)
+    found = _uid(box, "SEARCH", "BEFORE", imap_date(before))
+    uids: Sequence[str] = [u for part in found if isinstance(part, bytes) for u in part.decode().split()]
+    if dry_run:
+        return len(uids)
+    for part in chunks(uids, chunk):
+        uid_set = ",".join(part)
+        _uid(box, "STORE", uid_set, "+FLAGS.SILENT", "(\\Deleted)")
+        _uid(box, "EXPUNGE", uid_set)
+    return len(uids)
+
+
+def purge_processed_folders(ctx: Context, when: datetime, report: RetentionReport, *, dry_run: bool) -> None:
+    """:func:`delete_old_mail` in every complaints mailbox's processed folder; one mailbox's
+    trouble is reported and the others go on."""
+    before = (when.astimezone(ctx.tz) - timedelta(days=ctx.config.retention.processed_folder_days)).date()
+    for cfg in ctx.config.all_mailboxes():
+        if not cfg.processed_folder:
+            continue
+        where = f"{cfg.name or 'imap'}/{cfg.processed_folder}"
+        try:
+            with _open(ctx, cfg) as box:
+                if "UIDPLUS" not in box.client.capabilities:
+                    report.skipped.append(f"{where}: the server lacks UIDPLUS, so old mail is not deleted "
+                                          "(a plain EXPUNGE would also remove colleagues' deleted mail)")
+                    continue
+                deleted = delete_old_mail(box, cfg.processed_folder, before, chunk=cfg.batch_size, dry_run=dry_run)
+                report.imap_deleted += deleted
+                if deleted:
+                    log.info("retention: %s %d mail(s) from %s received before %s",
+                             "would delete" if dry_run else "deleted", deleted, where, before.isoformat())
+        except TRANSIENT_ERRORS as exc:
+            report.skipped.append(f"{where}: {type(exc).__name__}: {exc}"[:300])
+            log.warning("retention: %s not cleaned up: %s", where, exc)
+
+
+def _open(ctx: Context, cfg: MailboxConfig) -> AbstractContextManager[BaseMailBox]:
+    if not cfg.name and ctx.mailbox is not None:
+        return ctx.mailbox()
+    return open_mailbox(cfg, ctx.tokens)
+
+
 def purge_daily(sessions: sessionmaker[Session], ctx: Context, when: datetime) -> RetentionReport | None:
     """:func:`purge_once` unless it already ran today (local date); the deadline sweep calls this."""
-    if ctx.config.retention.raw_days <= 0:
+    if ctx.config.retention.raw_days <= 0 and ctx.config.retention.processed_folder_days <= 0:
         return None
     today = when.astimezone(ctx.tz).date()
     with transaction(sessions) as session:

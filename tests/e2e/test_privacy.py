@@ -1,19 +1,23 @@
 """A customer's personal data end to end on the real Dovecot and SMTP servers, through the
-real CLI: export, erase (then nothing of the person anywhere in the database), and the
-retention purge of a closed ticket's raw mail."""
+real CLI: export, erase (then nothing of the person anywhere in the database), the retention
+purge of a closed ticket's raw mail, and of old mail in the IMAP processed folder (exactly those
+UIDs: a colleague's mail marked deleted stays)."""
 
 from __future__ import annotations
 
+import imaplib
 import json
 import stat
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from imap_tools import MailBoxUnencrypted
 from sqlalchemy import func, select
 
 from mailproc.store.models import Event, InboundRaw, Ticket, TicketMessage
-from tests.helpers.cli import Workspace
-from tests.helpers.mail import COMPLAINT_BODY, complaint, message
+from tests.helpers.cli import Workspace, message_id_of
+from tests.helpers.mail import COMPLAINT_BODY, complaint, message, new_id
 from tests.helpers.pii import find
 
 pytestmark = pytest.mark.e2e
@@ -97,3 +101,29 @@ def test_retention_purges_the_raw_mail_of_a_closed_ticket(ws: Workspace) -> None
         assert other is not None
         assert all(session.get(InboundRaw, m.inbound_id) is not None for m in other.messages if m.inbound_id)
     assert "tickets=0" in ws.cli("retention", "purge", "--now", "2030-01-01T08:00+07:00").stdout
+
+
+def test_retention_deletes_only_old_mail_from_the_processed_folder(ws: Workspace) -> None:
+    ws.configure(retention={"processed_folder_days": 30})
+    (recent,) = ws.deliver(complaint(sender=f"Nguyễn Văn An <{CUSTOMER}>"))
+    ws.cli("poll", "--once")  # moved to Processed, arrived now
+    old = message(sender=f"Trần Thị Mai <{OTHER}>", to=ws.mailbox, subject="Mất sóng", body="Cũ lắm rồi.",
+                  message_id=new_id()).as_bytes()
+    kept = message(sender=f"Lê Văn Cường <{OTHER}>", to=ws.mailbox, subject="Hỏi", body="Đồng nghiệp đã xoá.",
+                   message_id=new_id()).as_bytes()
+    with MailBoxUnencrypted(ws.stack.host, ws.stack.imap_port, timeout=10).login(
+            ws.mailbox, ws.stack.password, initial_folder=None) as box:
+        long_ago = imaplib.Time2Internaldate(datetime(2020, 1, 5, 9, 0, tzinfo=UTC))
+        assert box.client.append("Processed", "", long_ago, old)[0] == "OK"
+        # A colleague marked this one deleted in the shared mailbox: a plain EXPUNGE would remove it.
+        now = imaplib.Time2Internaldate(datetime.now(UTC))
+        assert box.client.append("Processed", "(\\Deleted)", now, kept)[0] == "OK"
+    everything = sorted([recent, message_id_of(old), message_id_of(kept)])
+    assert sorted(ws.folder_ids("Processed")) == everything
+
+    dry = ws.cli("retention", "purge", "--dry-run")
+    assert "imap_deleted=1" in dry.stdout
+    assert sorted(ws.folder_ids("Processed")) == everything
+    assert "imap_deleted=1" in ws.cli("retention", "purge").stdout
+    assert sorted(ws.folder_ids("Processed")) == sorted([recent, message_id_of(kept)])
+    assert "imap_deleted=0" in ws.cli("retention", "purge").stdout
