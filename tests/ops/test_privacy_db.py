@@ -16,8 +16,8 @@ from sqlalchemy import func, select
 from mailproc.app import App
 from mailproc.ops.privacy import PrivacyError, Selector, erase_person, export_person, find_tickets, selector
 from mailproc.store.db import transaction
-from mailproc.store.models import Attachment, Event, InboundRaw, Ticket, TicketMessage
-from mailproc.workflow.retention import PURGED, purge_daily, purge_once
+from mailproc.store.models import Alert, Attachment, Event, InboundRaw, Ticket, TicketMessage
+from mailproc.workflow.retention import MARKER, PURGED, purge_daily, purge_once
 from tests.helpers import Clock
 from tests.helpers.desk import BaseDesk, desk_app
 from tests.helpers.mail import message, new_id
@@ -163,3 +163,24 @@ def test_the_daily_purge_runs_once_a_day(desk: Desk) -> None:
     assert purge_daily(desk.app.sessions, desk.app.ctx, now) is not None
     assert purge_daily(desk.app.sessions, desk.app.ctx, now + timedelta(hours=1)) is None
     assert purge_daily(desk.app.sessions, desk.app.ctx, now + timedelta(days=1)) is not None
+
+
+def test_the_deadline_sweep_purges_once_a_day(desk: Desk) -> None:
+    desk.complain()
+    (ticket,) = desk.tickets()
+    with transaction(desk.app.sessions) as session:
+        row = session.get(Ticket, ticket.id)
+        assert row is not None
+        row.status, row.closed_at = "closed", desk.clock()
+    desk.clock.advance(days=731)
+    desk.app.sweep_once()
+    with desk.app.sessions() as session:
+        assert session.scalar(select(func.count()).select_from(InboundRaw)) == 0
+        marker = session.get(Alert, MARKER)
+        assert marker is not None and not marker.active and "tickets=1" in (marker.detail or "")
+    desk.clock.advance(hours=1)
+    desk.app.sweep_once()
+    with desk.app.sessions() as session:
+        marker = session.get(Alert, MARKER)
+        assert marker is not None and "tickets=1" in (marker.detail or "")  # not run again today
+        assert len(list(session.scalars(select(Event).where(Event.kind == PURGED)))) == 1
