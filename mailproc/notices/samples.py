@@ -38,6 +38,7 @@ AGENT_EVENTS: dict[str, dict[str, Any]] = {
     "oversize": {"message": "Thư 31,457,280 byte, vượt giới hạn 26,214,400 byte: nội dung và tệp đính kèm "
                             "không được tải về; thư vẫn nằm trong hộp thư chung."},
     "flood": {"sender": "binh.tran@example.vn"},
+    "logged": {"message": "Khách hàng không có e-mail: biên nhận đính kèm (PDF) để in hoặc giao cho khách hàng."},
     "customer_reply_after_close": {"message": "Kênh lại mất sóng từ hôm qua."},
 }
 

@@ -38,6 +38,7 @@ from mailproc.workflow.commands import (
     parse_correction,
     spellings,
 )
+from mailproc.workflow.logged import log_complaint
 from mailproc.workflow.queries import (
     EXCERPT_CHARS,
     MAX_EVENTS,
@@ -84,6 +85,17 @@ def _refuse(ctx: Context, sink: Sink, ticket: Ticket | None, agent: Agent, row: 
     if ticket is not None:
         sink.event(ticket, "command_refused", now, actor=agent.email, reasons=reasons)
     return "agent_refused"
+
+
+def log_by_mail(session: Session, ctx: Context, sink: BatchState, row: InboundRow, parsed: ParsedMail,
+                commands: ParsedCommands, agent: Agent, now: datetime) -> tuple[str, Ticket | None]:
+    """``#new``: the complaint the agent forwards or writes down becomes a ticket
+    (:mod:`mailproc.workflow.logged`); a mail that cannot be logged is refused, with why.
+    Returns the inbound row's outcome and the new ticket."""
+    logged = log_complaint(session, ctx, sink, row, parsed, commands, agent, now)
+    if isinstance(logged, list):
+        return _refuse(ctx, sink, None, agent, row, logged, now), None
+    return f"logged {logged.ref}", logged
 
 
 def _check_all(ticket: Ticket, commands: ParsedCommands, agent: Agent, ctx: Context, now: datetime) -> list[str]:

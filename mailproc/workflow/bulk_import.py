@@ -16,6 +16,7 @@ file again creates nothing. Differences from an e-mailed complaint, and why:
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -23,7 +24,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from mailproc.analysis.parsing import ParsedMail
+from mailproc.analysis.extract.fields import Extracted
+from mailproc.analysis.parsing import AttachmentInfo, ParsedMail
 from mailproc.analysis.pool import local_date
 from mailproc.core.context import Context
 from mailproc.store.db import transaction
@@ -32,6 +34,7 @@ from mailproc.vocabulary import NoticeKind
 from mailproc.workflow.assess import assess
 from mailproc.workflow.batch import BatchState, RecentNotices, insert_created, next_ref
 from mailproc.workflow.importer import BadLine, ImportRow, read_import
+from mailproc.workflow.steps import SYSTEM_ACTOR
 from mailproc.workflow.tickets import apply_identifiers, queue_customer_notice, route_ticket
 
 CHUNK = 500  # external ids looked up per query
@@ -108,16 +111,42 @@ def create_imported(session: Session, ctx: Context, state: BatchState, row: Impo
                     now: datetime) -> Ticket:
     """One imported complaint as a ticket: assessed and routed as an e-mailed one (see
     :func:`mailproc.workflow.dispositions.new_complaint.create_ticket`), its receipt queued."""
-    cfg, found = ctx.config, row.found
-    received_local = local_date(row.received_at, ctx.tz)
+    ticket = create_contact_ticket(
+        session, ctx, state, found=row.found, text=row.text, received_at=row.received_at, channel=row.channel,
+        subject=SUBJECT.format(channel=row.channel), external_id=row.external_id, now=now,
+        event=("imported", {"source": source, "line": row.line, "external_id": row.external_id,
+                            "channel": row.channel, "found": row.found.record()}))
+    if ticket.missing:
+        state.event(ticket, "notice_skipped", now, notice=NoticeKind.NEED_INFO,
+                    reason="imported: the call centre completes the identifiers")
+    elif not row.found.email:
+        state.event(ticket, "notice_skipped", now, notice=NoticeKind.RECEIPT, reason="imported without an e-mail")
+    else:
+        mail = contact_mail(row.found.email, row.found.name, row.received_at, row.text)
+        queue_customer_notice(ctx, state, ticket, mail, NoticeKind.RECEIPT, f"receipt:{ticket.ref}", now)
+    return ticket
+
+
+def create_contact_ticket(session: Session, ctx: Context, state: BatchState, *, found: Extracted, text: str,
+                          received_at: datetime, channel: str, subject: str, event: tuple[str, dict[str, Any]],
+                          now: datetime, external_id: str | None = None, actor: str = SYSTEM_ACTOR,
+                          inbound_id: int | None = None, message_id: str | None = None,
+                          files: Sequence[AttachmentInfo] = ()) -> Ticket:
+    """A complaint received at another contact point (the call centre's file, an agent's
+    ``#new``) as a ticket, as :func:`mailproc.workflow.dispositions.new_complaint.create_ticket`
+    makes one of a mail: assessed from ``received_at``, routed when complete (its agents told),
+    its text filed as the customer's message and ``event`` (kind, detail) recorded by ``actor``.
+    The notices to the customer are the caller's: they differ by contact point."""
+    cfg = ctx.config
+    received_local = local_date(received_at, ctx.tz)
     verdict = assess(found, received_local, cfg=cfg.assess, cal_cfg=cfg.calendar, cal=ctx.calendar)
     ticket = Ticket(
         ref=next_ref(session, state, cfg.notices.ref_prefix, received_local.year), mailbox="",
-        status=verdict.status, queue=verdict.queue, subject=SUBJECT.format(channel=row.channel),
-        customer_address=found.email or "", received_at=row.received_at, accept_due=verdict.accept_due,
+        status=verdict.status, queue=verdict.queue, subject=subject[:255],
+        customer_address=found.email or "", received_at=received_at, accept_due=verdict.accept_due,
         reply_due=verdict.reply_due, time_limit=verdict.time_limit, flags=list(verdict.flags),
-        missing=list(verdict.missing), created_at=now, updated_at=now, channel=row.channel,
-        external_id=row.external_id,
+        missing=list(verdict.missing), created_at=now, updated_at=now, channel=channel,
+        external_id=external_id,
         # Every column with a default set here too: inserted by Core (see batch.insert_created).
         priority="normal", category="other", rules=[], reopened=0, identifier_provenance={},
         identifier_confidence={}, province=None, province_code=None, ward=None, ward_code=None,
@@ -126,30 +155,24 @@ def create_imported(session: Session, ctx: Context, state: BatchState, row: Impo
     state.created.append(ticket)
     state.by_ref[ticket.ref] = ticket
     state.messages.append((ticket, {
-        "inbound_id": None, "outbox_id": None, "direction": "in", "message_id": None,
-        "from_address": found.email or "", "subject": ticket.subject, "body_text": row.text, "quoted_text": "",
-        "created_at": now}, []))
-    state.event(ticket, "imported", now, source=source, line=row.line, external_id=row.external_id,
-                channel=row.channel, found=found.record())
+        "inbound_id": inbound_id, "outbox_id": None, "direction": "in", "message_id": message_id,
+        "from_address": found.email or "", "subject": ticket.subject, "body_text": text, "quoted_text": "",
+        "created_at": now}, [{"filename": a.filename, "content_type": a.content_type, "size": a.size,
+                              "sha256": a.sha256, "data": a.data, "note": a.note} for a in files]))
+    state.event(ticket, event[0], now, actor=actor, **event[1])
     state.event(ticket, "assessed", now, missing=list(verdict.missing), time_limit=verdict.time_limit,
                 reason=verdict.time_limit_reason, flags=list(verdict.flags))
     if verdict.queue:
-        route_ticket(session, ctx, state, ticket, row.text, now)
+        route_ticket(session, ctx, state, ticket, text, now)
     if ticket.smartcard:
         state.card_history.setdefault(ticket.smartcard, []).append(ticket.received_at)
-    if verdict.missing:
-        state.event(ticket, "notice_skipped", now, notice=NoticeKind.NEED_INFO,
-                    reason="imported: the call centre completes the identifiers")
-    elif not found.email:
-        state.event(ticket, "notice_skipped", now, notice=NoticeKind.RECEIPT, reason="imported without an e-mail")
-    else:
-        queue_customer_notice(ctx, state, ticket, _as_mail(row), NoticeKind.RECEIPT, f"receipt:{ticket.ref}", now)
     return ticket
 
 
-def _as_mail(row: ImportRow) -> ParsedMail:
-    """The imported complaint as the receipt's template reads a customer's mail (no headers:
-    nothing to thread under; the excerpt is the complaint's text)."""
-    return ParsedMail(message_id=None, in_reply_to=(), references=(), subject="", from_address=row.found.email,
-                      from_name=row.found.name, to=(), date=row.received_at, content_type="text/plain", headers={},
-                      text=row.text, new_text=row.text, quoted_text="", forwarded_text="")
+def contact_mail(email: str | None, name: str | None, received_at: datetime, text: str,
+                 message_id: str | None = None) -> ParsedMail:
+    """A complaint received elsewhere as the receipt's template reads a customer's mail (no
+    headers; threaded under ``message_id`` when it was a mail; the excerpt is its text)."""
+    return ParsedMail(message_id=message_id, in_reply_to=(), references=(), subject="", from_address=email,
+                      from_name=name, to=(), date=received_at, content_type="text/plain", headers={},
+                      text=text, new_text=text, quoted_text="", forwarded_text="")

@@ -19,7 +19,7 @@ from mailproc.config import ExtractConfig
 from mailproc.core.textnorm import fold
 
 CANONICAL = ("resolve", "escalate", "accept", "reject", "note", "assign", "meeting", "minutes", "consult", "final",
-             "set", "list", "queue", "show", "report")
+             "set", "list", "queue", "show", "report", "new", "received", "channel")
 
 # Every accepted spelling: the English name first, then each Vietnamese phrase as an agent at
 # K+ would type it, with diacritics (joined by '-' and by '_') and without (hyphenated and
@@ -42,6 +42,10 @@ CANONICAL = ("resolve", "escalate", "accept", "reject", "note", "assign", "meeti
 #   queue    – "hàng đợi" (queue): L1 | L2
 #   show     – "xem" (look at), "chi tiết" / "xem chi tiết" (details): REF
 #   report   – "báo cáo" (report: the digest, now)
+# Logging a complaint taken elsewhere (a mail of its own; see workflow.logged):
+#   new      – "mới" (new), "tạo" / "tạo mới" (create), "ghi nhận" (record)
+#   received – "ngày nhận" (day received), "tiếp nhận" (taken in): DD/MM/YYYY [HH:MM]
+#   channel  – "kênh" (channel): hotline | store | …
 ALIASES: dict[str, tuple[str, ...]] = {
     "resolve": (
         "resolve",
@@ -91,6 +95,19 @@ ALIASES: dict[str, tuple[str, ...]] = {
         "xem-chi-tiết", "xem_chi_tiết", "xem-chi-tiet", "xemchitiet",
     ),
     "report": ("report", "báo-cáo", "báo_cáo", "bao-cao", "baocao"),
+    "new": (
+        "new",
+        "mới", "moi",
+        "tạo", "tao",
+        "tạo-mới", "tạo_mới", "tao-moi", "taomoi",
+        "ghi-nhận", "ghi_nhận", "ghi-nhan", "ghinhan",
+    ),
+    "received": (
+        "received",
+        "ngày-nhận", "ngày_nhận", "ngay-nhan", "ngaynhan",
+        "tiếp-nhận", "tiếp_nhận", "tiep-nhan", "tiepnhan",
+    ),
+    "channel": ("channel", "kênh", "kenh"),
 }
 
 
