@@ -293,6 +293,15 @@ class RetentionConfig:
 
 
 @dataclass(frozen=True)
+class SurveyConfig:
+    """The customer-satisfaction survey sent after a ticket is answered or closed (issue 15)."""
+    enabled: bool = True
+    delay_hours: int = 24        # how long after the answer or closing the survey goes out
+    once_per_days: int = 90      # at most one survey per customer in this many days
+    reopen_days: int = 7         # a dissatisfied answer this soon after closing is flagged to the supervisors
+
+
+@dataclass(frozen=True)
 class Config:
     imap: ImapConfig = field(default_factory=ImapConfig)
     smtp: SmtpConfig = field(default_factory=SmtpConfig)
@@ -311,6 +320,7 @@ class Config:
     routing: RoutingConfig = field(default_factory=RoutingConfig)
     digest: DigestConfig = field(default_factory=DigestConfig)
     retention: RetentionConfig = field(default_factory=RetentionConfig)
+    survey: SurveyConfig = field(default_factory=SurveyConfig)
     paths: PathsConfig = field(default_factory=PathsConfig)
     oauth2: OAuth2Config = field(default_factory=OAuth2Config)
     metrics: MetricsConfig = field(default_factory=MetricsConfig)
@@ -410,6 +420,7 @@ _MINIMUMS: dict[str, float] = {
     "imap.backoff_max": 0, "smtp.timeout": 0.1, "smtp.batch_size": 1, "smtp.max_attempts": 1,
     "smtp.backoff_initial": 0, "smtp.backoff_max": 0, "smtp.lease_seconds": 0, "smtp.sent_copy_wait_seconds": 0,
     "smtp.give_up_hours": 0, "retention.raw_days": 0, "retention.processed_folder_days": 0,
+    "survey.delay_hours": 0, "survey.once_per_days": 0, "survey.reopen_days": 0,
     "parsing.max_message_bytes": 1024, "parsing.max_mime_parts": 1, "parsing.max_mime_depth": 1,
     "parsing.max_attachment_bytes": 0, "parsing.max_attachments": 0, "parsing.max_text_chars": 100,
     "extract.decoder_min_digits": 0, "assess.fee_window_months": 1, "assess.other_window_months": 1,

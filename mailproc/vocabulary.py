@@ -111,11 +111,13 @@ class NoticeKind(StrEnum):
     ALERT = "alert"
     COMMAND_REFUSED = "command_refused"
     AGENT_ANSWER = "agent_answer"  # the answer to an agent's #list, #queue, #show (workflow.queries)
+    SURVEY = "survey"  # the satisfaction survey after a ticket is answered or closed (workflow.survey)
 
 
 # Sent to the customer (their address is not repeated in events).
 CUSTOMER_KINDS = frozenset({NoticeKind.RECEIPT, NoticeKind.NEED_INFO, NoticeKind.RESOLUTION, NoticeKind.ACCEPTANCE,
-                            NoticeKind.REJECTION, NoticeKind.MEETING, NoticeKind.RELAY, NoticeKind.FINAL_REPLY})
+                            NoticeKind.REJECTION, NoticeKind.MEETING, NoticeKind.RELAY, NoticeKind.FINAL_REPLY,
+                            NoticeKind.SURVEY})
 
 
 class FilterRule(StrEnum):

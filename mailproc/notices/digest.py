@@ -1,4 +1,5 @@
-"""The supervisors' daily digest: per queue new, closed and open tickets, deadlines, load per agent.
+"""The supervisors' daily digest: per queue new, closed and open tickets, deadlines, load per agent,
+and the customers' satisfaction per queue and per agent.
 
 Pure: tickets (as :class:`DigestTicket` values), ``now``, the time zone and the working-day
 calendar in; a :class:`Digest` out. :func:`digest_csv` makes the attachment (the open tickets)
@@ -8,6 +9,10 @@ Each ticket has one deadline at a time: the acceptance notice (``accept_due``) u
 went out, then the written reply (``reply_due``) until that went out. A deadline is *breached*
 when its date is before today's local date and *due soon* when it falls between today and two
 working days ahead, both inclusive. Day counts shown (age, days overdue) are calendar days.
+
+Satisfaction counts the survey answers received in the last ``SATISFACTION_DAYS`` (a day's
+answers are too few to say anything): per queue the ticket was finished in (closed: L1;
+answered: L2) and per assignee, with the average score and how many were dissatisfied (1-2).
 """
 
 from __future__ import annotations
@@ -31,6 +36,8 @@ QUEUES = (QUEUE_L1, QUEUE_L2, QUEUE_WAITING)
 UNASSIGNED = "(chưa giao)"
 DUE_SOON_WORKING_DAYS = 2
 WINDOW = timedelta(hours=24)
+SATISFACTION_DAYS = 30
+DISSATISFIED = 2  # a score at or below this (workflow.survey)
 # Where a ticket counts when its queue field is empty: waiting for the customer's information,
 # or done. "closed" is reached from L1 (resolved there); rejected and answered only from L2.
 _QUEUE_BY_STATUS = {"assessing": QUEUE_WAITING, "l1": QUEUE_L1, "closed": QUEUE_L1,
@@ -58,6 +65,8 @@ class DigestTicket:
     reply_due: date
     accepted: bool               # the acceptance (or rejection) notice was sent
     answered: bool               # the written reply was sent
+    satisfaction: int | None = None          # the customer's survey answer, 1-5
+    satisfaction_at: datetime | None = None  # aware; when it came
 
 
 @dataclass(frozen=True)
@@ -73,6 +82,14 @@ class QueueStats:
 
 
 @dataclass(frozen=True)
+class SatisfactionStats:
+    name: str            # a queue, or an agent (UNASSIGNED when none)
+    answers: int
+    average: float       # of the scores, 1-5
+    dissatisfied: int    # answers of 1 or 2
+
+
+@dataclass(frozen=True)
 class Digest:
     day: date
     period_start: datetime
@@ -83,6 +100,8 @@ class Digest:
     load: tuple[tuple[str, int], ...]        # open tickets per assignee, largest first
     open_tickets: tuple[DigestTicket, ...]   # by arrival
     due_soon_until: date                     # the last day counted as "due soon"
+    satisfaction_queues: tuple[SatisfactionStats, ...] = ()  # L1, L2: those with answers
+    satisfaction_agents: tuple[SatisfactionStats, ...] = ()  # by name
 
 
 def is_open(ticket: DigestTicket) -> bool:
@@ -158,12 +177,27 @@ def build_digest(
         ))
 
     load = Counter((t.assignee or "").strip() or UNASSIGNED for t in open_tickets)
+    answered = [t for t in known if t.satisfaction is not None and t.satisfaction_at is not None
+                and end - timedelta(days=SATISFACTION_DAYS) < _aware(t.satisfaction_at, f"{t.ref}: satisfaction_at")
+                <= end]
     return Digest(
         day=today, period_start=start, period_end=end, queues=tuple(stats),
         due_soon=tuple(due_soon), breached=tuple(breached),
         load=tuple(sorted(load.items(), key=lambda item: (-item[1], item[0]))),
         open_tickets=tuple(open_tickets), due_soon_until=until,
+        satisfaction_queues=_satisfaction(answered, queue_of),
+        satisfaction_agents=_satisfaction(answered, lambda t: (t.assignee or "").strip() or UNASSIGNED),
     )
+
+
+def _satisfaction(tickets: Sequence[DigestTicket], key: Callable[[DigestTicket], str]) -> tuple[SatisfactionStats, ...]:
+    scores: dict[str, list[int]] = {}
+    for t in tickets:
+        assert t.satisfaction is not None
+        scores.setdefault(key(t), []).append(t.satisfaction)
+    return tuple(SatisfactionStats(name=name, answers=len(given), average=round(sum(given) / len(given), 1),
+                                   dissatisfied=sum(score <= DISSATISFIED for score in given))
+                 for name, given in sorted(scores.items()))
 
 
 def _deadline_date(ticket: DigestTicket) -> date:
@@ -283,7 +317,8 @@ def _ticket_row(t: DigestTicket, today: date) -> dict[str, Any]:
 
 
 def _text_tables(queues: list[dict[str, Any]], totals: dict[str, int], load: list[dict[str, Any]],
-                 due_soon: list[dict[str, Any]], breached: list[dict[str, Any]]) -> dict[str, str]:
+                 due_soon: list[dict[str, Any]], breached: list[dict[str, Any]],
+                 satisfaction: list[dict[str, Any]]) -> dict[str, str]:
     """The aligned tables of the text part (bars of up to 20 "█")."""
     def oldest(q: dict[str, Any]) -> str:
         return f"{q['oldest_ref']} ({q['oldest_age_days']} ngày)" if q["oldest_ref"] else "-"
@@ -299,6 +334,10 @@ def _text_tables(queues: list[dict[str, Any]], totals: dict[str, int], load: lis
                                              r["deadline_kind"], vn_date(r["deadline"]), r["when"]] for r in rows])
 
     return {
+        "text_satisfaction": text_table(
+            ["Hàng đợi / Người xử lý", "Trả lời", "Điểm TB", "Không hài lòng"],
+            [[_cut(r["name"], 40), r["answers"], f"{r['average']:.1f}", r["dissatisfied"]] for r in satisfaction],
+            right=(1, 2, 3)),
         "text_queues": text_table(["Hàng đợi", "Mới", "Đã đóng", "Đang mở", "Sắp đến hạn", "Quá hạn", "Cũ nhất", ""],
                                   queue_rows, right=(1, 2, 3, 4, 5)),
         "text_due_soon": ticket_lines(due_soon),
@@ -324,6 +363,8 @@ def digest_context(digest: Digest, *, max_rows: int = 50) -> dict[str, Any]:
     load: list[dict[str, Any]] = [{"name": name, "count": n, "bar": _bar(n, largest_load)} for name, n in digest.load]
     due_soon = [_ticket_row(t, digest.day) for t in digest.due_soon[:max_rows]]
     breached = [_ticket_row(t, digest.day) for t in digest.breached[:max_rows]]
+    satisfaction = [{**asdict(s), "name": f"Hàng đợi {s.name}"} for s in digest.satisfaction_queues]
+    satisfaction += [asdict(s) for s in digest.satisfaction_agents]
     return {
         "day": digest.day, "period_start": digest.period_start, "period_end": digest.period_end,
         "due_soon_until": digest.due_soon_until,
@@ -332,5 +373,8 @@ def digest_context(digest: Digest, *, max_rows: int = 50) -> dict[str, Any]:
         "breached": breached, "breached_more": len(digest.breached) - len(breached),
         "open_count": len(digest.open_tickets), "csv_filename": csv_filename(digest),
         "colors": {"breached": COLOR_BREACHED, "due_soon": COLOR_DUE_SOON, "open": COLOR_OPEN},
-        **_text_tables(queues, totals, load, due_soon, breached),
+        "satisfaction_days": SATISFACTION_DAYS,
+        "satisfaction_queues": [asdict(s) for s in digest.satisfaction_queues],
+        "satisfaction_agents": [asdict(s) for s in digest.satisfaction_agents],
+        **_text_tables(queues, totals, load, due_soon, breached, satisfaction),
     }

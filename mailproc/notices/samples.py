@@ -92,7 +92,8 @@ def _digest(config: Config, now: datetime) -> dict[str, Any]:
                      reply_due=reply_due, accepted=False, answered=False),
         DigestTicket(ref="KP-2026-000120", status="closed", queue="L1", assignee="an.le@kplus.vn", name=None,
                      received_at=received - timedelta(days=1), closed_at=received - timedelta(hours=2),
-                     accept_due=accept_due, reply_due=reply_due, accepted=False, answered=False),
+                     accept_due=accept_due, reply_due=reply_due, accepted=False, answered=False,
+                     satisfaction=2, satisfaction_at=received - timedelta(hours=1)),
     ]
     digest = build_digest(tickets, now=now, tz=tz, working_days_after=cal.add_working_days)
     return {**digest_context(digest), "company": config.notices.company_name,
@@ -151,6 +152,7 @@ def sample_contexts(config: Config, now: datetime) -> Iterator[Sample]:
     yield NoticeKind.MEETING, "", {**customer, **step, "reason": when_where, "when_where": when_where}
     yield NoticeKind.RELAY, "", {**customer, **step}
     yield NoticeKind.FINAL_REPLY, "", _final_reply(config, now)
+    yield NoticeKind.SURVEY, "", {**customer, "status": "closed", "queue": None}
     for event, extra in AGENT_EVENTS.items():
         yield NoticeKind.AGENT_NOTICE, event, {**staff, "event": event, **extra}
     yield NoticeKind.CONSULT, "", {**staff, "agent": Agent(email="kythuat@kplus.vn", role="department",

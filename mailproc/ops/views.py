@@ -55,6 +55,10 @@ def ticket_json(ticket: Ticket, message_count: int, tz: ZoneInfo) -> dict[str, A
         # centre's system when it was imported (None otherwise).
         "channel": ticket.channel or EMAIL_CHANNEL,
         "external_id": ticket.external_id,
+        # The customer's answer to the satisfaction survey: 1 (very dissatisfied) to 5, None
+        # when not answered; their words as written.
+        "satisfaction": ticket.satisfaction,
+        "satisfaction_comment": ticket.satisfaction_comment,
     }
 
 

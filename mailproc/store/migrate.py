@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from alembic.config import Config as AlembicConfig
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
-SCHEMA_HEAD = "0007"  # the newest script's revision (tests/test_migrate.py checks it)
+SCHEMA_HEAD = "0008"  # the newest script's revision (tests/test_migrate.py checks it)
 
 
 def _alembic_config(engine: Engine) -> AlembicConfig:

@@ -203,6 +203,11 @@ class Ticket(Base):
     # its id in the call centre's system (unique: importing the same file again creates nothing).
     channel: Mapped[str | None] = mapped_column(String(32))
     external_id: Mapped[str | None] = mapped_column(String(64))
+    # The customer's answer to the satisfaction survey (issue 15): 1 (very dissatisfied) to 5,
+    # their words as written, and when it came (None: no answer, or never asked).
+    satisfaction: Mapped[int | None] = mapped_column(Integer)
+    satisfaction_comment: Mapped[str | None] = mapped_column(Text)
+    satisfaction_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     messages: Mapped[list[TicketMessage]] = relationship(
         back_populates="ticket", order_by="TicketMessage.id", cascade="all, delete-orphan"

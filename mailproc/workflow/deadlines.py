@@ -11,6 +11,7 @@ whatever it missed while the daemon was down it catches up on the next run:
   has passed;
 - supervisors are alerted when the mailbox has not been polled for a while or outgoing mail
   is stuck, and again when it recovers;
+- the customer-satisfaction surveys due (:mod:`mailproc.workflow.survey`);
 - once a day, the ``[retention]`` purge (:mod:`mailproc.workflow.retention`).
 """
 
@@ -32,6 +33,7 @@ from mailproc.vocabulary import Actor, OutboxStatus, Status
 from mailproc.workflow.retention import purge_daily
 from mailproc.workflow.states import Step
 from mailproc.workflow.steps import Sink, notify_agents, notify_customer, queue_agents, run_step
+from mailproc.workflow.survey import sweep_surveys
 
 log = logging.getLogger(__name__)
 ACTOR = Actor.SCHEDULER
@@ -45,10 +47,12 @@ class SweepReport(StageReport):
     reminders: int = 0
     breaches: int = 0
     alerts: list[str] = field(default_factory=list)
+    surveys: int = 0
 
     def __str__(self) -> str:
         return (f"sweep: auto_accepted={len(self.auto_accepted)} answered={len(self.answered)} "
-                f"reminders={self.reminders} breaches={self.breaches} alerts={','.join(self.alerts) or '-'}")
+                f"reminders={self.reminders} breaches={self.breaches} alerts={','.join(self.alerts) or '-'} "
+                f"surveys={self.surveys}")
 
 
 def _local(now: datetime, ctx: Context) -> datetime:
@@ -200,6 +204,7 @@ def sweep_once(sessions: sessionmaker[Session], ctx: Context, *, now: Callable[[
     report = SweepReport()
     sweep_tickets(sessions, ctx, when, report)
     sweep_health(sessions, ctx, when, report)
+    report.surveys = sweep_surveys(sessions, ctx, when)
     try:  # once a day; a failure is logged and tried again on the next day, never stops the sweep
         purge_daily(sessions, ctx, when)
     except Exception:

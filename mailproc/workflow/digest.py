@@ -39,7 +39,8 @@ def digest_tickets(sessions: sessionmaker[Session]) -> list[DigestTicket]:
         return [DigestTicket(ref=t.ref, status=t.status, queue=t.queue, assignee=t.assignee, name=t.name,
                              received_at=t.received_at, closed_at=t.closed_at, accept_due=t.accept_due,
                              reply_due=t.reply_due, accepted=t.decided_at is not None,
-                             answered=t.answered_at is not None)
+                             answered=t.answered_at is not None, satisfaction=t.satisfaction,
+                             satisfaction_at=t.satisfaction_at)
                 for t in session.scalars(select(Ticket).order_by(Ticket.id))]
 
 

@@ -42,7 +42,8 @@ SUBPROCESS_TIMEOUT = 60
 
 TICKET_KEYS = {"mailbox", "ref", "status", "queue", "name", "address", "phone", "email", "smartcard", "decoder",
                "category", "incident_date", "received_at", "accept_due", "reply_due", "flags",
-               "messages", "province", "ward", "channel", "external_id"}
+               "messages", "province", "ward", "channel", "external_id", "satisfaction",
+               "satisfaction_comment"}
 OUTBOX_KEYS = {"id", "ticket_ref", "kind", "to", "subject", "status", "attempts", "last_error"}
 STATS_KEYS = {"messages_stored", "tickets", "quarantined", "ignored", "outbox_queued",
               "outbox_sent", "outbox_failed"}

@@ -1,6 +1,7 @@
 """Disposition 5: a message that answers one of our tickets is filed on it. From the ticket's
 customer it may fill in the missing identifiers (and complete the assessment) or reopen a
-finished ticket; from anyone else it is filed and changes nothing."""
+finished ticket, or answer our satisfaction survey (:mod:`mailproc.workflow.survey`); from
+anyone else it is filed and changes nothing."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from mailproc.workflow.batch import BatchState, Claimed, answers_us, is_customer
 from mailproc.workflow.dispositions.base import Disposed, Mail
 from mailproc.workflow.states import Step
 from mailproc.workflow.steps import notify_agents, queue_agents, run_step
+from mailproc.workflow.survey import record_answer
 from mailproc.workflow.tickets import (
     apply_identifiers,
     complete_if_known,
@@ -54,6 +56,8 @@ def join_reply(session: Session, ctx: Context, state: BatchState, ticket: Ticket
                       event="unverified_message", message=parsed.new_text, sender=parsed.from_address or "")
         return
     state.event(ticket, "customer_reply", now, inbound_id=row.id, message_id=parsed.message_id)
+    if record_answer(session, ctx, state, ticket, parsed, row.id, now):  # an answer to our survey
+        return
     if ticket.status in DONE_STATUSES:
         maybe_reopen(session, ctx, state, ticket, parsed, row, now)
         return
