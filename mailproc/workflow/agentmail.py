@@ -38,7 +38,7 @@ from mailproc.workflow.commands import (
     parse_correction,
     spellings,
 )
-from mailproc.workflow.logged import log_complaint
+from mailproc.workflow.logged import log_complaint, receipt_to_agent
 from mailproc.workflow.queries import (
     EXCERPT_CHARS,
     MAX_EVENTS,
@@ -133,7 +133,8 @@ def _set(session: Session, ctx: Context, state: BatchState, ticket: Ticket, comm
     agent's value, sure and from the agent; the event keeps the old and the new value (in the
     database only: never logged). A date or category set judges the time limit again; on a
     ticket being assessed, the last missing identifier sends it on to level 1 as a customer's
-    reply would, by the state machine, and the customer gets the receipt."""
+    reply would, by the state machine, and the customer gets the receipt (without an e-mail,
+    the agent gets it as a PDF to hand over)."""
     correction = parse_correction(command.arg, ctx.config.extract)
     old = correct_identifier(ticket, correction.field, correction.value)
     detail: dict[str, object] = {**correction.event_detail(old), "provenance": AGENT, "confidence": HIGH}
@@ -144,9 +145,13 @@ def _set(session: Session, ctx: Context, state: BatchState, ticket: Ticket, comm
     if ticket.status != Status.ASSESSING:
         return
     last = last_customer_message(session, ticket)
-    if complete_if_known(session, ctx, state, ticket, last.body_text if last else "", now,
-                         fields=[correction.field]):
+    if not complete_if_known(session, ctx, state, ticket, last.body_text if last else "", now,
+                             fields=[correction.field]):
+        return
+    if ticket.customer_address:
         notify_customer(session, ctx, state, ticket, NoticeKind.RECEIPT, f"receipt:{ticket.ref}", now)
+    else:  # a complaint logged or imported without an e-mail: the agent hands the receipt over
+        receipt_to_agent(ctx, state, ticket, agent, last.body_text if last else "", now)
 
 
 def handle_agent_mail(session: Session, ctx: Context, sink: BatchState, ticket: Ticket | None, row: InboundRow,

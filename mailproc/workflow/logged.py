@@ -244,13 +244,20 @@ def create_logged(session: Session, ctx: Context, state: BatchState, row: Inboun
         mail = contact_mail(found.email, found.name, logged.received_at, logged.text, logged.message_id)
         queue_customer_notice(ctx, state, ticket, mail, NoticeKind.RECEIPT, f"receipt:{ticket.ref}", now)
     else:
-        message = ("Khách hàng không có e-mail: biên nhận đính kèm (PDF) để in hoặc giao cho khách hàng.\n"
-                   "No customer e-mail: the receipt is attached (PDF) to print or hand over.")
-        queue_notice(ctx, state, ticket, kind=NoticeKind.AGENT_NOTICE, to=agent.email, now=now,
-                     dedupe_key=f"agent_notice:{ticket.ref}:logged_receipt", context={**context, "message": message},
-                     attachments=[(f"{ticket.ref}-bien-nhan.pdf", "application/pdf", receipt_pdf(ctx, ticket, now))],
-                     **thread)
+        receipt_to_agent(ctx, state, ticket, agent, logged.text, now, **thread)
     return ticket
+
+
+def receipt_to_agent(ctx: Context, state: BatchState, ticket: Ticket, agent: Agent, text: str, now: datetime,
+                     **thread: Any) -> str:
+    """The receipt of a customer without e-mail, as a PDF to ``agent`` to print or hand over."""
+    message = ("Khách hàng không có e-mail: biên nhận đính kèm (PDF) để in hoặc giao cho khách hàng.\n"
+               "No customer e-mail: the receipt is attached (PDF) to print or hand over.")
+    context = {**agent_context(ctx, ticket, text), "agent": agent, "event": "logged", "message": message}
+    return queue_notice(ctx, state, ticket, kind=NoticeKind.AGENT_NOTICE, to=agent.email, now=now,
+                        dedupe_key=f"agent_notice:{ticket.ref}:logged_receipt", context=context,
+                        attachments=[(f"{ticket.ref}-bien-nhan.pdf", "application/pdf",
+                                      receipt_pdf(ctx, ticket, now))], **thread)
 
 
 def receipt_pdf(ctx: Context, ticket: Ticket, now: datetime) -> bytes:

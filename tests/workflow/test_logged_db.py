@@ -176,3 +176,19 @@ def test_the_deadlines_count_from_the_receipt_at_the_contact_point(desk: Desk) -
     assert earlier.received_at == datetime(2026, 10, 16, 3, 0, tzinfo=UTC)
     assert earlier.reply_due < today.reply_due and earlier.accept_due < today.accept_due
     assert today.received_at == desk.clock()
+
+
+@pytest.mark.parametrize("spelling", ["#set phone", "#sửa sđt"])
+def test_the_agent_completes_a_logged_complaint_and_gets_the_pdf_receipt(desk: Desk, spelling: str) -> None:
+    _log(desk, f"#new\n#channel store\nSố thẻ: 8401 2345 6789\n\n{WORDS}")
+    (ticket,) = desk.tickets()
+    assert ticket.status == "assessing" and ticket.missing == ["phone"]
+    desk.agent(L1, f"{spelling} 0987 654 321", ref=ticket.ref)
+
+    ticket = desk.ticket(ticket.ref)
+    assert (ticket.status, ticket.phone) == ("l1", "+84987654321")
+    (notice,) = [o for o in desk.outbox("agent_notice") if o.to_address == L1 and "PDF" in _text(o)]
+    with desk.app.sessions() as session:
+        (pdf,) = session.scalars(select(OutboxAttachment).where(OutboxAttachment.outbox_id == notice.id))
+    assert pdf.filename == f"{ticket.ref}-bien-nhan.pdf"
+    assert desk.outbox("receipt") == []
