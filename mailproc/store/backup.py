@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import glob
 import os
+import re
 import shutil
 import sqlite3
 import subprocess
@@ -140,6 +141,20 @@ def libpq_target(url: URL) -> tuple[str, str | None]:
     return plain.render_as_string(hide_password=False), str(url.password) if url.password else None
 
 
+_SEARCH_PATH = re.compile(r"-c\s*search_path\s*=\s*(\S+)")
+
+
+def schemas_of(url: URL) -> list[str]:
+    """The schemas named by the URL's ``options=-csearch_path=…`` (where mailproc's tables are,
+    when the database is shared): pg_dump then dumps only those. None named: the whole database."""
+    options = url.query.get("options", ())
+    found: list[str] = []
+    for option in [options] if isinstance(options, str) else list(options):
+        for match in _SEARCH_PATH.finditer(option):
+            found += [name.strip('"') for name in match[1].split(",") if name and name != "$user"]
+    return found
+
+
 def pg_dump_recipe(url: URL, dest: Path) -> str:
     target, password = libpq_target(url)
     secret = "PGPASSWORD=… " if password else ""
@@ -158,7 +173,8 @@ def backup_postgresql(url: URL, dest: Path, *, env: Mapping[str, str]) -> Backup
     partial = _partial(dest)
     _private_file(partial)
     try:
-        done = subprocess.run([pg_dump, "--format=custom", "--no-password", f"--file={partial}", target],
+        schemas = [f"--schema={name}" for name in schemas_of(url)]
+        done = subprocess.run([pg_dump, "--format=custom", "--no-password", *schemas, f"--file={partial}", target],
                               env=child_env, capture_output=True, text=True, timeout=PG_DUMP_TIMEOUT, check=False)
         if done.returncode != 0:
             raise BackupError(f"pg_dump ({pg_dump}) failed with exit code {done.returncode}: "

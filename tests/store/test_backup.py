@@ -267,3 +267,13 @@ def test_current_revision_of_a_backup_copy_is_readable_by_the_app(tmp_path: Path
         assert current_revision(engine) == SCHEMA_HEAD
     finally:
         engine.dispose()
+
+
+def test_the_schemas_of_a_shared_database_are_the_ones_dumped() -> None:
+    from sqlalchemy.engine import make_url
+
+    from mailproc.store.backup import schemas_of
+
+    assert schemas_of(make_url("postgresql+psycopg://u@h/db")) == []
+    assert schemas_of(make_url("postgresql+psycopg://u@h/db?options=-csearch_path%3Dt_abc")) == ["t_abc"]
+    assert schemas_of(make_url('postgresql+psycopg://u@h/db?options=-c%20search_path%3D%22$user%22,mp')) == ["mp"]
