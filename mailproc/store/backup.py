@@ -151,7 +151,8 @@ def schemas_of(url: URL) -> list[str]:
     found: list[str] = []
     for option in [options] if isinstance(options, str) else list(options):
         for match in _SEARCH_PATH.finditer(option):
-            found += [name.strip('"') for name in match[1].split(",") if name and name != "$user"]
+            names = (name.strip().strip('"') for name in match[1].split(","))
+            found += [name for name in names if name and name != "$user"]
     return found
 
 
