@@ -21,7 +21,15 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from mailproc.config import Config
-from mailproc.notices.render import Rendered, build_message, new_message_id, parse_address, render, render_subject
+from mailproc.notices.render import (
+    Rendered,
+    build_message,
+    message_bytes,
+    new_message_id,
+    parse_address,
+    render,
+    render_subject,
+)
 from mailproc.store.models import OutboxItem
 from mailproc.vocabulary import OutboxStatus
 
@@ -110,7 +118,7 @@ def materialize(item: OutboxItem, config: Config, env: Environment) -> bytes:
         in_reply_to=item.in_reply_to, references=tuple(item.references.split()),
         attachments=tuple((a.filename, a.content_type, a.data) for a in item.attachments),
     )
-    return msg.as_bytes()
+    return message_bytes(msg)
 
 
 @dataclass(frozen=True)

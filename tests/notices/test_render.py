@@ -318,3 +318,21 @@ def test_template_filters_are_registered() -> None:
     assert tpl.render(d=date(2026, 1, 5), a=175000, p="0912345678") == (
         "05/01/2026 ngày 05 tháng 01 năm 2026 175.000đ ••••••5678"
     )
+
+
+@pytest.mark.parametrize("subject", [
+    "[KP-2026-000001] V/v Thông báo kết quả giải quyết khiếu nại: Mất sóng K+ từ 3 ngày nay, khảo sát mức độ "
+    "hài lòng của quý khách",
+    "[KP-2026-000002] V/v Khảo sát mức độ hài lòng của Quý khách về việc giải quyết khiếu nại",
+    "Re: " + "Mất sóng K+ ở nhà " * 12,
+    "ascii only " * 20,
+])
+def test_a_long_vietnamese_subject_arrives_word_for_word(subject: str) -> None:
+    """Python 3.11's 78-character folding lost the space between two encoded words."""
+    from mailproc.notices.render import message_bytes
+
+    msg = build_message(CONFIG, Rendered(subject, "x", ""), to="an.nguyen@gmail.com", message_id="<a@b>", now=NOW)
+    raw = message_bytes(msg)
+    back = email.message_from_bytes(raw, policy=email.policy.default)
+    assert str(back["Subject"]) == subject
+    assert max(len(line) for line in raw.split(b"\r\n")) <= 998
