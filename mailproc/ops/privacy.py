@@ -299,6 +299,7 @@ def _erase_ticket(ticket: Ticket, addresses: set[str]) -> None:
     ticket.subject = ""
     ticket.ward, ticket.ward_code = None, None  # the province stays, for statistics
     ticket.decision_reason = ticket.final_text = None
+    ticket.satisfaction_comment = None  # the customer's own words; the score stays, for statistics
     for message in ticket.messages:
         message.subject = message.body_text = message.quoted_text = ""
         if message.from_address.lower() in addresses:
