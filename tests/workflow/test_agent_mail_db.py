@@ -8,7 +8,7 @@ the real servers, are in ``tests/test_workflow_e2e.py``.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -94,24 +94,6 @@ def build_desk(database_url: str, tmp_path: Path, clock: Clock, **sections: dict
 
 
 MakeDesk = Callable[..., Desk]
-
-
-@pytest.fixture
-def make_desk(database_url: str, tmp_path: Path, clock: Clock) -> Iterator[MakeDesk]:
-    built: list[Desk] = []
-
-    def make(**sections: dict[str, Any]) -> Desk:
-        built.append(build_desk(database_url, tmp_path, clock, **sections))
-        return built[-1]
-
-    yield make
-    for desk in built:
-        desk.app.close()
-
-
-@pytest.fixture
-def desk(make_desk: MakeDesk) -> Desk:
-    return make_desk()
 
 
 def test_a_new_complaint_is_mailed_to_the_l1_queue_only(desk: Desk) -> None:

@@ -6,41 +6,20 @@ as a PDF; what is missing is asked of the agent."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.policy import SMTP
-from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import select
 
 from mailproc.store.models import Attachment, OutboxAttachment, TicketMessage
-from tests.helpers import Clock
 from tests.helpers.mail import message, new_id
-from tests.workflow.test_agent_mail_db import AUTH, L1, SHARED, Desk, MakeDesk, build_desk
+from tests.workflow.test_agent_mail_db import AUTH, L1, SHARED, Desk
 
 CUSTOMER = "hoa.pham@gmail.com"
 WORDS = "Tôi bị mất kênh K+ Sport 1 từ hôm 30/10/2026, đã khởi động lại đầu thu mà không được."
-
-
-@pytest.fixture
-def make_desk(database_url: str, tmp_path: Path, clock: Clock) -> Iterator[MakeDesk]:
-    built: list[Desk] = []
-
-    def make(**sections: dict[str, Any]) -> Desk:
-        built.append(build_desk(database_url, tmp_path, clock, **sections))
-        return built[-1]
-
-    yield make
-    for desk in built:
-        desk.app.close()
-
-
-@pytest.fixture
-def desk(make_desk: MakeDesk) -> Desk:
-    return make_desk()
 
 
 def _log(desk: Desk, body: str, *, subject: str = "Khiếu nại qua tổng đài", attach: EmailMessage | None = None,

@@ -14,9 +14,7 @@ from mailproc.notices.digest import DigestTicket
 from mailproc.notices.outbox import load_context
 from mailproc.workflow.queries import MAX_ROWS, ticket_table
 from tests.helpers.mail import message
-from tests.workflow.test_agent_mail_db import CUSTOMER, DEPT, L1, L2, REF, SHARED, SUP, Desk, desk, make_desk
-
-__all__ = ["desk", "make_desk"]  # the fixtures, shared with test_agent_mail_db
+from tests.workflow.test_agent_mail_db import CUSTOMER, DEPT, L1, L2, REF, SHARED, SUP, Desk
 
 
 def _answer(desk: Desk, kind: str = "agent_answer") -> dict[str, Any]:

@@ -5,35 +5,13 @@ from the agent; a completed ticket goes on to level 1 through the state machine.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
 from datetime import date
-from pathlib import Path
-from typing import Any
 
 import pytest
 
-from tests.helpers import Clock
-from tests.workflow.test_agent_mail_db import CUSTOMER, L1, L2, LATE_FEE, REF, SUP, Desk, MakeDesk, build_desk
+from tests.workflow.test_agent_mail_db import CUSTOMER, L1, L2, LATE_FEE, REF, SUP, Desk, MakeDesk
 
 NO_CARD = "Tôi bị mất kênh K+ Sport 1 từ hôm 30/10/2026. Số điện thoại 0987 654 321."
-
-
-@pytest.fixture
-def make_desk(database_url: str, tmp_path: Path, clock: Clock) -> Iterator[MakeDesk]:
-    built: list[Desk] = []
-
-    def make(**sections: dict[str, Any]) -> Desk:
-        built.append(build_desk(database_url, tmp_path, clock, **sections))
-        return built[-1]
-
-    yield make
-    for desk in built:
-        desk.app.close()
-
-
-@pytest.fixture
-def desk(make_desk: MakeDesk) -> Desk:
-    return make_desk()
 
 
 def _refused(desk: Desk) -> str:
