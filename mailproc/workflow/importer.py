@@ -30,9 +30,9 @@ IDENTIFIER_COLUMNS = ("name", "address", "phone", "email", "smartcard", "decoder
 PROVENANCE = "import"  # where an imported identifier came from (sure: the call centre typed it in)
 EXTERNAL_ID_MAX = 64
 TEXT_MAX = 20_000
-_CHANNEL_RE = re.compile(r"[a-z0-9][a-z0-9_\-]{0,31}")
-_RECEIVED_FORMATS = ("%d/%m/%Y %H:%M:%S", "%d/%m/%Y %H:%M", "%d/%m/%Y", "%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M",
-                     "%Y-%m-%d")
+CHANNEL_RE = re.compile(r"[a-z0-9][a-z0-9_\-]{0,31}")  # a contact point's name (here and in #channel)
+DAY_FIRST_FORMATS = ("%d/%m/%Y %H:%M:%S", "%d/%m/%Y %H:%M", "%d/%m/%Y")  # as people write a date (and #received)
+_RECEIVED_FORMATS = (*DAY_FIRST_FORMATS, "%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d")
 
 
 @dataclass(frozen=True)
@@ -133,7 +133,7 @@ def _check_row(line: int, values: dict[str, str], config: ExtractConfig, tz: Zon
     channel = values.get("channel", "").lower()
     if len(external_id) > EXTERNAL_ID_MAX:
         bad("external_id", f"longer than {EXTERNAL_ID_MAX} characters")
-    if channel and not _CHANNEL_RE.fullmatch(channel):
+    if channel and not CHANNEL_RE.fullmatch(channel):
         bad("channel", f"{channel!r} is not a channel name (letters, digits, '-' or '_', e.g. hotline, store)")
     if len(text) > TEXT_MAX:
         bad("text", f"longer than {TEXT_MAX} characters")
@@ -165,15 +165,25 @@ def _check_row(line: int, values: dict[str, str], config: ExtractConfig, tz: Zon
     return ImportRow(line, external_id, received, channel, extracted, text)
 
 
-def _received_at(value: str, tz: ZoneInfo) -> datetime | None:
-    """When it was received: ISO 8601 (with or without an offset) or dd/mm/yyyy [hh:mm[:ss]];
-    without an offset, in the company's time zone; a day alone is its first minute."""
+def local_time(value: str, tz: ZoneInfo, formats: tuple[str, ...] = DAY_FIRST_FORMATS) -> datetime | None:
+    """``value`` in the first of ``formats`` it fits, in the company's time zone (a day alone:
+    its first minute); None if none fits."""
     value = " ".join(value.split())
-    for fmt in _RECEIVED_FORMATS:
+    for fmt in formats:
         try:
             return datetime.strptime(value, fmt).replace(tzinfo=tz)
         except ValueError:
             pass
+    return None
+
+
+def _received_at(value: str, tz: ZoneInfo) -> datetime | None:
+    """When it was received: ISO 8601 (with or without an offset) or dd/mm/yyyy [hh:mm[:ss]];
+    without an offset, in the company's time zone; a day alone is its first minute."""
+    found = local_time(value, tz, _RECEIVED_FORMATS)
+    if found is not None:
+        return found
+    value = " ".join(value.split())
     try:
         parsed = datetime.fromisoformat(value)
     except ValueError:

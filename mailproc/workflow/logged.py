@@ -50,6 +50,7 @@ from mailproc.vocabulary import NoticeKind
 from mailproc.workflow.batch import BatchState
 from mailproc.workflow.bulk_import import contact_mail, create_contact_ticket
 from mailproc.workflow.commands import ParsedCommands, spellings
+from mailproc.workflow.importer import CHANNEL_RE, local_time
 from mailproc.workflow.steps import InboundRow, agent_context, queue_notice
 from mailproc.workflow.tickets import queue_customer_notice
 
@@ -57,8 +58,6 @@ LOGGING_COMMANDS = frozenset({"new", "received", "channel"})
 FORWARDED = "email-forwarded"  # the channel of a forwarded customer's mail
 TYPED = "agent"                # of a complaint typed by an agent without #channel
 TEXT_MAX = 20_000
-_CHANNEL_RE = re.compile(r"[a-z0-9][a-z0-9_\-]{0,31}")  # as the bulk import's channel column
-_RECEIVED_FORMATS = ("%d/%m/%Y %H:%M", "%d/%m/%Y %H:%M:%S", "%d/%m/%Y")
 # The header lines of an inline forward, as the mail clients write them in English and Vietnamese.
 _HEADER_NAMES = {
     "from": "from", "tu": "from", "nguoigui": "from",
@@ -104,13 +103,13 @@ def read_logged(parsed: ParsedMail, commands: ParsedCommands, attached: ParsedMa
     args = {c.name: c.arg for c in commands.commands if c.known}
     received: datetime | None = None
     if args.get("received"):
-        received = _received_at(args["received"], tz)
+        received = local_time(args["received"], tz)
         if received is None:
             reasons.append(f"#received {args['received']}: write the day as DD/MM/YYYY, with HH:MM if known")
         elif received > now:
             reasons.append(f"#received {args['received']}: in the future")
     channel = args.get("channel", "").strip().lower()
-    if "channel" in args and not _CHANNEL_RE.fullmatch(channel):
+    if "channel" in args and not CHANNEL_RE.fullmatch(channel):
         reasons.append(f"#channel {args['channel']}: one word of letters, digits, '-' or '_' (hotline, store, …)")
     if attached is not None:
         source, sender, name = "forward-attached", attached.from_address, attached.from_name
@@ -185,17 +184,6 @@ def _client_date(value: str, tz: ZoneInfo) -> datetime | None:
     if when is not None:
         return when if when.tzinfo else when.replace(tzinfo=tz)
     for fmt in _CLIENT_DATES:
-        try:
-            return datetime.strptime(value, fmt).replace(tzinfo=tz)
-        except ValueError:
-            pass
-    return None
-
-
-def _received_at(value: str, tz: ZoneInfo) -> datetime | None:
-    """``#received DD/MM/YYYY [HH:MM]`` in the company's time zone (a day alone: its first minute)."""
-    value = " ".join(value.split())
-    for fmt in _RECEIVED_FORMATS:
         try:
             return datetime.strptime(value, fmt).replace(tzinfo=tz)
         except ValueError:
